@@ -1,0 +1,1 @@
+"""telemetry-inject engine: analysis, planning, insertion scripts, sandbox, reconstruction."""

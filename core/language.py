@@ -1,0 +1,189 @@
+"""Language registry: loads each `languages/<name>/` data folder into a LanguageSpec.
+
+A language is data only: `language.toml` (file extensions, grammar, comment syntax, body
+delimiters, snippet templates per profile, imports, runtime files) and tree-sitter queries
+(`functions.scm`, `scopes.scm`, optional `file.scm`). Adding a language adds a folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import tree_sitter as ts
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+LANGUAGES_DIR = Path(__file__).with_name("languages")
+ENGINE_VERSION = "1"
+
+
+class LanguageError(Exception):
+    """A language folder is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class ImportRule:
+    code: str
+    when: str = ""  # a query over the file; the rule applies when it matches (empty: always)
+    extensions: tuple[str, ...] = ()  # or when the file has one of these extensions
+
+
+@dataclass(frozen=True)
+class RuntimeFile:
+    source: str  # path inside the language folder
+    target: str  # file name written beside the instrumented file; may use {{captures}}
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    snippets: dict[str, str]  # AnchorKind value -> code template
+    imports: tuple[ImportRule, ...] = ()
+    runtime: tuple[RuntimeFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    name: str
+    folder: Path
+    extensions: tuple[str, ...]
+    grammar: str  # "module:function" returning the tree-sitter language pointer
+    line_comment: str
+    block_comment: tuple[str, str] | None
+    indent_unit: str
+    body_open: str
+    body_close: str
+    body_skip: tuple[str, ...]  # leading body statements the entry goes after
+    prologue_skip: tuple[str, ...]  # leading top-level statements the imports go after
+    exclude: tuple[str, ...]  # file name globs never instrumented (e.g. Go tests)
+    profiles: dict[str, Profile]
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def language(self) -> ts.Language:
+        return _ts_language(self.grammar)
+
+    def parser(self) -> ts.Parser:
+        return ts.Parser(self.language)
+
+    def query(self, name: str) -> ts.Query | None:
+        return _query(self.name, name)
+
+    def profile(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            known = ", ".join(sorted(self.profiles))
+            raise LanguageError(
+                f"{self.name} has no telemetry profile {name!r} (available: {known})"
+            ) from None
+
+    def read(self, relpath: str) -> str:
+        return (self.folder / relpath).read_text(encoding="utf-8")
+
+    @property
+    def template_version(self) -> str:
+        """Hash over everything in the folder that shapes inserted code."""
+        return _folder_hash(self.name)
+
+
+def _load(folder: Path) -> LanguageSpec:
+    try:
+        data = tomllib.loads((folder / "language.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise LanguageError(f"{folder.name}: cannot read language.toml: {exc}") from exc
+    body = data.get("body", {})
+    profiles = {}
+    for pname, p in data.get("profiles", {}).items():
+        profiles[pname] = Profile(
+            name=pname,
+            snippets=dict(p.get("snippets", {})),
+            imports=tuple(
+                ImportRule(i["code"], i.get("when", ""), tuple(i.get("extensions", ())))
+                for i in p.get("imports", ())
+            ),
+            runtime=tuple(RuntimeFile(r["source"], r["target"]) for r in p.get("runtime", ())),
+        )
+    block = data.get("block_comment")
+    return LanguageSpec(
+        name=data["name"],
+        folder=folder,
+        extensions=tuple(data["extensions"]),
+        grammar=data["grammar"],
+        line_comment=data["line_comment"],
+        block_comment=(block[0], block[1]) if block else None,
+        indent_unit=data.get("indent_unit", "    "),
+        body_open=body.get("open", ""),
+        body_close=body.get("close", ""),
+        body_skip=tuple(body.get("skip", ())),
+        prologue_skip=tuple(data.get("prologue_skip", ())),
+        exclude=tuple(data.get("exclude", ())),
+        profiles=profiles,
+        raw=data,
+    )
+
+
+@cache
+def all_languages() -> dict[str, LanguageSpec]:
+    specs: dict[str, LanguageSpec] = {}
+    for folder in sorted(LANGUAGES_DIR.iterdir()):
+        if (folder / "language.toml").is_file():
+            spec = _load(folder)
+            specs[spec.name] = spec
+    return specs
+
+
+@cache
+def _by_extension() -> dict[str, LanguageSpec]:
+    return {ext: spec for spec in all_languages().values() for ext in spec.extensions}
+
+
+def for_path(path: str | Path) -> LanguageSpec | None:
+    name = str(path).lower()
+    # Longest extension first so ".d.ts"-style suffixes can win over ".ts".
+    for ext in sorted(_by_extension(), key=len, reverse=True):
+        if name.endswith(ext):
+            return _by_extension()[ext]
+    return None
+
+
+def get(name: str) -> LanguageSpec:
+    try:
+        return all_languages()[name]
+    except KeyError:
+        known = ", ".join(sorted(all_languages()))
+        raise LanguageError(f"unsupported language {name!r} (supported: {known})") from None
+
+
+@cache
+def _ts_language(grammar: str) -> ts.Language:
+    module, _, func = grammar.partition(":")
+    return ts.Language(getattr(importlib.import_module(module), func or "language")())
+
+
+@cache
+def _query(language: str, name: str) -> ts.Query | None:
+    spec = get(language)
+    path = spec.folder / f"{name}.scm"
+    if not path.is_file():
+        return None
+    return ts.Query(spec.language, path.read_text(encoding="utf-8"))
+
+
+@cache
+def _folder_hash(language: str) -> str:
+    spec = get(language)
+    h = hashlib.sha256(ENGINE_VERSION.encode())
+    for path in sorted(p for p in spec.folder.rglob("*") if p.is_file()):
+        h.update(path.relative_to(spec.folder).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""telemetry-inject language server (pygls) and the command-line entry point."""
