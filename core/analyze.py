@@ -1,0 +1,319 @@
+"""Analyze stage: parse a document and find its functions, scopes and file prologue.
+
+Everything language-specific comes from the language's query files and `language.toml`;
+this module only interprets the capture vocabulary:
+
+- functions.scm: ``@function`` (or ``@function.KIND``) the definition, ``@body``, optional
+  ``@name``, ``@qualifier`` (prefix such as a Go receiver type), ``@async``, ``@generator``;
+- scopes.scm: ``@scope`` with ``@name`` (classes, impl blocks, namespaces ...);
+- file.scm (optional): any captures, exposed by name as file-level values (e.g. ``@package``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+
+import tree_sitter as ts
+
+from . import markers
+from .language import LanguageSpec
+from .types import FunctionId, FunctionInfo, Span
+
+
+@dataclass
+class Analysis:
+    spec: LanguageSpec
+    source: bytes
+    tree: ts.Tree
+    functions: list[FunctionInfo]
+    captures: dict[str, str]
+    prologue_row: int  # file-top snippets go before this row
+    has_file_marker: bool  # file-level instrumentation (imports) already present
+    eol: str
+    line_starts: list[int] = field(repr=False)
+    marker_rows: list[int] = field(repr=False)  # rows holding whole inserted lines
+    stamped_rows: dict[int, str] = field(repr=False, default_factory=dict)  # function markers
+    body_nodes: dict[FunctionId, ts.Node] = field(repr=False, default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return self.source.decode("utf-8")
+
+    def row_text(self, row: int) -> bytes:
+        end = self.line_starts[row + 1] if row + 1 < len(self.line_starts) else len(self.source)
+        return self.source[self.line_starts[row] : end]
+
+    def lines_bytes(self, first_row: int, last_row: int) -> tuple[int, int]:
+        """Byte range covering whole rows first_row..last_row, EOL of the last included."""
+        start = self.line_starts[first_row]
+        end = (
+            self.line_starts[last_row + 1]
+            if last_row + 1 < len(self.line_starts)
+            else len(self.source)
+        )
+        return start, end
+
+    def region_start_row(self, f: FunctionInfo) -> int:
+        """First row of a function's region: its span plus its own marker lines just above."""
+        row = f.span.start_row
+        while row - 1 in self.stamped_rows:
+            row -= 1
+        return row
+
+    def function(self, fid: FunctionId) -> FunctionInfo | None:
+        return next((f for f in self.functions if f.id == fid), None)
+
+    def innermost_at(self, offset: int) -> FunctionInfo | None:
+        best: FunctionInfo | None = None
+        for f in self.functions:
+            if f.span.start <= offset <= f.span.end and (best is None or f.depth > best.depth):
+                best = f
+        return best
+
+
+def span_of(node: ts.Node) -> Span:
+    (sr, sc), (er, ec) = node.start_point, node.end_point
+    return Span(node.start_byte, node.end_byte, sr, sc, er, ec)
+
+
+def detect_eol(source: bytes) -> str:
+    i = source.find(b"\n")
+    if i > 0 and source[i - 1 : i] == b"\r":
+        return "\r\n"
+    return "\n"
+
+
+def matches_rule(node: ts.Node, rules: tuple[str, ...]) -> bool:
+    """A rule is ``type`` or ``type/child`` (a node of type whose only named child is child)."""
+    for rule in rules:
+        outer, _, inner = rule.partition("/")
+        if node.type != outer:
+            continue
+        if not inner:
+            return True
+        kids = [c for c in node.named_children if "comment" not in c.type]
+        if len(kids) == 1 and kids[0].type == inner:
+            return True
+    return False
+
+
+def parse(spec: LanguageSpec, source: bytes, old_tree: ts.Tree | None = None) -> ts.Tree:
+    parser = spec.parser()
+    return parser.parse(source, old_tree) if old_tree is not None else parser.parse(source)
+
+
+def analyze(spec: LanguageSpec, source: bytes, tree: ts.Tree | None = None) -> Analysis:
+    tree = tree or parse(spec, source)
+    line_starts = [0]
+    pos = source.find(b"\n")
+    while pos != -1:
+        line_starts.append(pos + 1)
+        pos = source.find(b"\n", pos + 1)
+    text = source.decode("utf-8")
+    line_marks, inline_marks = _find_markers(spec, text, source, line_starts)
+    marker_rows = sorted(row for row, _stamp in line_marks)
+    analysis = Analysis(
+        spec=spec,
+        source=source,
+        tree=tree,
+        functions=[],
+        captures=_file_captures(spec, tree),
+        prologue_row=0,
+        has_file_marker=any(stamp is None for _row, stamp in line_marks),
+        eol=detect_eol(source),
+        line_starts=line_starts,
+        marker_rows=marker_rows,
+        stamped_rows={row: stamp for row, stamp in line_marks if stamp},
+    )
+    analysis.prologue_row = _prologue_row(analysis, set(marker_rows))
+    analysis.functions = _functions(analysis, line_marks, inline_marks)
+    return analysis
+
+
+def _find_markers(
+    spec: LanguageSpec, text: str, source: bytes, line_starts: list[int]
+) -> tuple[list[tuple[int, str | None]], list[tuple[int, str | None]]]:
+    """Rows of whole inserted lines, and byte offsets of inline insertions, with their stamps."""
+    if markers.WORD not in text:
+        return [], []
+    ascii_only = len(text) == len(source)
+    lines: list[tuple[int, str | None]] = []
+    for m in markers.line_pattern(spec.line_comment).finditer(text):
+        off = m.start() if ascii_only else len(text[: m.start()].encode("utf-8"))
+        lines.append((bisect.bisect_right(line_starts, off) - 1, m.group("stamp")))
+    inline: list[tuple[int, str | None]] = []
+    if spec.block_comment:
+        for m in markers.inline_pattern(spec.block_comment).finditer(text):
+            off = m.start() if ascii_only else len(text[: m.start()].encode("utf-8"))
+            inline.append((off, m.group("stamp")))
+    return lines, inline
+
+
+def _file_captures(spec: LanguageSpec, tree: ts.Tree) -> dict[str, str]:
+    query = spec.query("file")
+    out: dict[str, str] = {}
+    if query is None:
+        return out
+    for name, nodes in ts.QueryCursor(query).captures(tree.root_node).items():
+        first = min(nodes, key=lambda n: n.start_byte)
+        out[name] = (first.text or b"").decode("utf-8")
+    return out
+
+
+def _prologue_row(analysis: Analysis, marker_rows: set[int]) -> int:
+    root = analysis.tree.root_node
+    for node in root.named_children:
+        if "comment" in node.type or matches_rule(node, analysis.spec.prologue_skip):
+            continue
+        if node.start_point[0] in marker_rows:
+            continue
+        return node.start_point[0]
+    return len(analysis.line_starts)
+
+
+def _indent_of(line: bytes) -> str:
+    stripped = line.lstrip(b" \t")
+    return line[: len(line) - len(stripped)].decode("utf-8")
+
+
+def _functions(
+    analysis: Analysis,
+    line_marks: list[tuple[int, str | None]],
+    inline_marks: list[tuple[int, str | None]],
+) -> list[FunctionInfo]:
+    spec, root = analysis.spec, analysis.tree.root_node
+    query = spec.query("functions")
+    if query is None:
+        return []
+    found: dict[int, dict[str, ts.Node | str]] = {}
+    for _pattern, caps in ts.QueryCursor(query).matches(root):
+        fn_nodes = [(k, v[0]) for k, v in caps.items() if k.split(".")[0] == "function"]
+        body = caps.get("body")
+        if not fn_nodes or not body:
+            continue
+        cap_name, node = fn_nodes[0]
+        if node.id in found:
+            continue
+        entry: dict[str, ts.Node | str] = {"node": node, "body": body[0]}
+        entry["kind"] = cap_name.partition(".")[2] or "function"
+        for extra in ("name", "qualifier", "async", "generator"):
+            if extra in caps:
+                entry[extra] = caps[extra][0]
+        found[node.id] = entry
+    scopes: dict[int, str] = {}
+    scope_query = spec.query("scopes")
+    if scope_query is not None:
+        for _pattern, caps in ts.QueryCursor(scope_query).matches(root):
+            if "scope" in caps and "name" in caps:
+                scopes[caps["scope"][0].id] = _text(caps["name"][0])
+
+    ordered = sorted(found.values(), key=lambda e: _node(e, "node").start_byte)
+    names: dict[int, str] = {}
+    infos: dict[int, FunctionInfo] = {}
+    counts: dict[str, int] = {}
+    stamped_rows = analysis.stamped_rows
+    for entry in ordered:
+        node, body = _node(entry, "node"), _node(entry, "body")
+        name_node = entry.get("name")
+        name = _text(name_node) if isinstance(name_node, ts.Node) else "<anonymous>"
+        qualifier = entry.get("qualifier")
+        own = f"{_text(qualifier)}.{name}" if isinstance(qualifier, ts.Node) else name
+        parts, parent, depth = [own], None, 0
+        anc = node.parent
+        while anc is not None:
+            if anc.id in found:
+                if parent is None:
+                    parent = infos[anc.id].id
+                depth += 1
+                parts.append(names[anc.id])
+            elif anc.id in scopes:
+                parts.append(scopes[anc.id])
+            anc = anc.parent
+        qualname = ".".join(reversed(parts))
+        names[node.id] = own
+        ordinal = counts.get(qualname, 0)
+        counts[qualname] = ordinal + 1
+        name_ref = name_node if isinstance(name_node, ts.Node) else node
+        row = name_ref.start_point[0]
+        original_line = row + 1 - bisect.bisect_left(analysis.marker_rows, row)
+        first_line = analysis.row_text(node.start_point[0])
+        infos[node.id] = FunctionInfo(
+            id=FunctionId(qualname, ordinal),
+            name=name,
+            kind=str(entry["kind"]),
+            span=span_of(node),
+            name_span=span_of(name_ref),
+            body=span_of(body),
+            line=original_line,
+            indent=_indent_of(first_line),
+            body_indent=_body_indent(analysis, body, _indent_of(first_line)),
+            depth=depth,
+            parent=parent,
+            signature=_signature(analysis.source, node, body),
+            is_async="async" in entry,
+            is_generator="generator" in entry,
+            has_error=node.has_error,
+        )
+    for entry in ordered:
+        node = _node(entry, "node")
+        analysis.body_nodes[infos[node.id].id] = _node(entry, "body")
+    functions = list(infos.values())
+    return _attach_markers(analysis, functions, stamped_rows, inline_marks)
+
+
+def _attach_markers(
+    analysis: Analysis,
+    functions: list[FunctionInfo],
+    stamped_rows: dict[int, str],
+    inline_marks: list[tuple[int, str | None]],
+) -> list[FunctionInfo]:
+    """Give each stamped marker to the innermost function whose region holds it."""
+    if not stamped_rows and not inline_marks:
+        return functions
+    regions: list[tuple[int, int, int]] = []  # (start_row, end_row, index)
+    for i, f in enumerate(functions):
+        regions.append((analysis.region_start_row(f), f.span.end_row, i))
+    stamps: dict[int, str] = {}
+    points = [(row, stamp) for row, stamp in stamped_rows.items()]
+    for off, stamp in inline_marks:
+        if stamp:
+            points.append((bisect.bisect_right(analysis.line_starts, off) - 1, stamp))
+    for row, stamp in points:
+        best = None
+        for start, end, i in regions:
+            if start <= row <= end and (best is None or functions[i].depth > functions[best].depth):
+                best = i
+        if best is not None:
+            stamps.setdefault(best, stamp)
+    out = []
+    for i, f in enumerate(functions):
+        if i in stamps:
+            f = replace(f, instrumented=True, stamp=stamps[i])
+        out.append(f)
+    return out
+
+
+def _body_indent(analysis: Analysis, body: ts.Node, indent: str) -> str:
+    for child in body.named_children:
+        if child.start_point[0] > body.start_point[0]:
+            return _indent_of(analysis.row_text(child.start_point[0]))
+        break
+    return indent + analysis.spec.indent_unit
+
+
+def _signature(source: bytes, node: ts.Node, body: ts.Node) -> str:
+    text = source[node.start_byte : body.start_byte].decode("utf-8", "replace")
+    return " ".join(text.split())[:200]
+
+
+def _node(entry: dict[str, ts.Node | str], key: str) -> ts.Node:
+    value = entry[key]
+    assert isinstance(value, ts.Node)
+    return value
+
+
+def _text(node: ts.Node | str | None) -> str:
+    if isinstance(node, ts.Node):
+        return (node.text or b"").decode("utf-8", "replace")
+    return str(node or "")

@@ -1,0 +1,157 @@
+"""Cache stage: insertion scripts and their results, keyed by what makes them correct.
+
+diskcache (SQLite, process-safe) under ``.telemetry_cache/`` at the project root. A script is
+stored under its key (see ``scripts.cache_key``) with metadata; its result for a given set of
+placeholder values is stored too, so a warm run executes nothing. Every script is also written
+as a readable file, ``scripts/<language>/<name>_<hash8>.py``, that a person can run by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import diskcache
+
+from .scripts import Script
+
+DEFAULT_DIR = ".telemetry_cache"
+
+
+class CacheError(Exception):
+    """The cache directory cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptEntry:
+    key: str
+    text: str
+    source: str  # "template" or the model's name
+    function: str
+    language: str
+    created: float
+    hits: int
+    path: str  # the readable copy
+    attempts: int = 1
+    last_error: str = ""
+
+
+def _params_hash(params: tuple[tuple[str, str], ...]) -> str:
+    h = hashlib.sha256()
+    for k, v in params:
+        h.update(f"{k}\0{v}\0".encode())
+    return h.hexdigest()[:24]
+
+
+def readable_name(function: str, key: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", function).strip("_.")[:80] or "function"
+    return f"{safe}_{key[:8]}.py"
+
+
+class ScriptCache:
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._db = diskcache.Cache(str(self.directory), size_limit=2**31)
+        except Exception as exc:  # sqlite3 and OS errors alike
+            raise CacheError(
+                f"cannot use cache directory {self.directory}: {exc} "
+                "(choose another with --cache-dir)"
+            ) from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group many writes into one transaction (much faster for a whole file)."""
+        with self._db.transact():
+            yield
+
+    def peek(self, key: str) -> ScriptEntry | None:
+        meta = self._db.get("s:" + key)
+        if not isinstance(meta, dict):
+            return None
+        return ScriptEntry(hits=int(self._db.get("h:" + key, 0)), **meta)
+
+    def lookup(self, key: str) -> ScriptEntry | None:
+        """Like peek, and counts a hit."""
+        entry = self.peek(key)
+        if entry is not None:
+            self._db.incr("h:" + key)
+        return entry
+
+    def store(
+        self,
+        script: Script,
+        function: str,
+        language: str,
+        attempts: int = 1,
+        last_error: str = "",
+    ) -> ScriptEntry:
+        folder = self.directory / "scripts" / language
+        path = folder / readable_name(function, script.key)
+        meta = {
+            "key": script.key,
+            "text": script.text,
+            "source": script.source,
+            "function": function,
+            "language": language,
+            "created": time.time(),
+            "path": str(path),
+            "attempts": attempts,
+            "last_error": last_error,
+        }
+        self._db.set("s:" + script.key, meta)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(script.text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass  # the readable copy is a convenience; the cache entry is what counts
+        return ScriptEntry(hits=0, **meta)  # type: ignore[arg-type]
+
+    def result(self, key: str, params: tuple[tuple[str, str], ...]) -> str | None:
+        value = self._db.get(f"r:{key}:{_params_hash(params)}")
+        return value if isinstance(value, str) else None
+
+    def store_result(self, key: str, params: tuple[tuple[str, str], ...], output: str) -> None:
+        self._db.set(f"r:{key}:{_params_hash(params)}", output)
+
+    def stats(self) -> dict[str, int | str]:
+        scripts = results = hits = 0
+        for k in self._db.iterkeys():
+            if not isinstance(k, str):
+                continue
+            if k.startswith("s:"):
+                scripts += 1
+            elif k.startswith("r:"):
+                results += 1
+            elif k.startswith("h:"):
+                hits += int(self._db.get(k, 0))
+        return {
+            "directory": str(self.directory),
+            "scripts": scripts,
+            "results": results,
+            "hits": hits,
+            "bytes": int(self._db.volume()),
+        }
+
+    def clear(self) -> int:
+        count = int(self._db.clear())
+        scripts = self.directory / "scripts"
+        if scripts.is_dir():
+            for path in sorted(scripts.rglob("*"), reverse=True):
+                if path.is_file():
+                    path.unlink()
+                elif path.is_dir():
+                    path.rmdir()
+        return count

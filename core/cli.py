@@ -1,0 +1,274 @@
+"""The `telemetry-inject` command: instrument, strip and cache over files and trees."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from . import language
+from .cache import DEFAULT_DIR, CacheError, ScriptCache
+from .engine import Options
+from .process import Task, TaskResult, run_all
+from .scan import scan
+from .types import Status
+
+USAGE = """telemetry-inject PATH... [--out DIR | --in-place | --dry-run] [-v] [--jobs N] [--json]
+       telemetry-inject strip PATH... [--out DIR | --in-place | --dry-run]
+       telemetry-inject cache stats|clear [--cache-dir DIR]
+       telemetry-inject lsp [--tcp HOST:PORT]"""
+
+
+class UsageError(Exception):
+    """A mistake on the command line; the message says what to do."""
+
+
+def _parser(prog: str, mode: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, usage=USAGE, add_help=True)
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, metavar="DIR", help="write a copy of the tree to DIR")
+    where.add_argument("--in-place", action="store_true", help="rewrite the files themselves")
+    where.add_argument("--dry-run", action="store_true", help="print a diff; write nothing")
+    p.add_argument("-v", "--verbose", action="store_true", help="list skipped files and functions")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.add_argument("--cache-dir", type=Path, help=f"script cache (default: ./{DEFAULT_DIR})")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    if mode == "instrument":
+        p.add_argument("--profile", default="tel", help="telemetry profile (default: tel)")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = "telemetry-inject") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] == "cache":
+            return _cache_command(argv[1:], prog)
+        mode = "strip" if argv and argv[0] == "strip" else "instrument"
+        if argv and argv[0] in ("strip", "instrument"):
+            argv = argv[1:]
+        if not argv:
+            raise UsageError("give one or more files or directories (see --help)")
+        args = _parser(prog, mode).parse_args(argv)
+        return _run(args, mode)
+    except (UsageError, CacheError, language.LanguageError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            f"{prog}: interrupted; files already written are complete, the rest untouched",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _run(args: argparse.Namespace, mode: str) -> int:
+    for path in args.paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or directory")
+    if not (args.out or args.in_place or args.dry_run):
+        raise UsageError("say --in-place to rewrite files, --out DIR for a copy, or --dry-run")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    base = Path.cwd()
+    if not all(_inside(p, base) for p in args.paths):
+        base = args.paths[0] if args.paths[0].is_dir() else args.paths[0].parent
+    cache_dir = None if args.no_cache else (args.cache_dir or base / DEFAULT_DIR)
+    if cache_dir is not None:
+        ScriptCache(cache_dir).close()  # fail early, with one line, if it cannot be used
+    options = Options(profile=getattr(args, "profile", "tel"), cache_dir=cache_dir)
+    if getattr(args, "profile", None):
+        for spec in language.all_languages().values():
+            spec.profile(args.profile)
+    started = time.perf_counter()
+    found = list(scan(args.paths, base))
+    skipped = [f for f in found if f.skip]
+    if mode == "strip":
+        skipped = [f for f in skipped if f.skip != "telemetry runtime"]
+    tasks = [Task(str(f.path), f.relpath, _dest(f.path, args), mode) for f in found if not f.skip]
+    if args.out:
+        _copy_trees(args.paths, args.out)
+    results = asyncio.run(run_all(tasks, options, args.jobs, _progress_bar(args, len(tasks))))
+    removed = _remove_runtimes(found, args) if mode == "strip" else []
+    elapsed = time.perf_counter() - started
+    return _report(args, mode, results, skipped, removed, elapsed)
+
+
+def _inside(path: Path, base: Path) -> bool:
+    try:
+        path.resolve().relative_to(base.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _dest(path: Path, args: argparse.Namespace) -> str:
+    if args.dry_run:
+        return ""
+    if args.in_place:
+        return str(path)
+    for top in args.paths:
+        if _inside(path, top):
+            root = top if top.is_dir() else top.parent
+            return (
+                str(args.out / top.name / path.resolve().relative_to(root.resolve()))
+                if top.is_dir()
+                else str(args.out / path.name)
+            )
+    return str(args.out / path.name)
+
+
+def _copy_trees(paths: list[Path], out: Path) -> None:
+    """--out makes a runnable copy: the whole tree, with instrumented files written over it."""
+    out.mkdir(parents=True, exist_ok=True)
+    skip = shutil.ignore_patterns(".git", DEFAULT_DIR)
+    for top in paths:
+        if top.is_dir():
+            shutil.copytree(top, out / top.name, symlinks=True, ignore=skip, dirs_exist_ok=True)
+
+
+def _remove_runtimes(found: list, args: argparse.Namespace) -> list[str]:
+    removed = []
+    for f in found:
+        if f.skip == "telemetry runtime":
+            target = Path(_dest(f.path, args)) if not args.dry_run else f.path
+            if not args.dry_run and target.exists():
+                target.unlink()
+            removed.append(str(target))
+    return removed
+
+
+def _progress_bar(args: argparse.Namespace, total: int):
+    if args.json or not sys.stderr.isatty() or total < 2:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="file", file=sys.stderr, leave=False)
+
+    def update(_result: TaskResult) -> None:
+        bar.update(1)
+        if bar.n >= total:
+            bar.close()
+
+    return update
+
+
+def _report(
+    args: argparse.Namespace,
+    mode: str,
+    results: list[TaskResult],
+    skipped: list,
+    removed: list[str],
+    elapsed: float,
+) -> int:
+    totals = {
+        "files": 0,
+        "changed": 0,
+        "instrumented": 0,
+        "skipped": 0,
+        "failed": 0,
+        "cache_hits": 0,
+        "removed": 0,
+        "file_errors": 0,
+    }
+    failures: list[str] = []
+    notes: list[str] = [f"{f.relpath}: skipped: {f.skip}" for f in skipped]
+    for r in results:
+        totals["files"] += 1
+        if r.error:
+            totals["file_errors"] += 1
+            failures.append(f"{r.task.relpath}: {r.error}")
+        o = r.outcome
+        if o is None:
+            continue
+        totals["changed"] += int(o.changed)
+        for key in ("instrumented", "skipped", "failed", "cache_hits", "removed"):
+            totals[key] += o.stats.get(key, 0)
+        for fo in o.functions:
+            where = f"{r.task.relpath}:{fo.line}: {fo.id}"
+            if fo.status is Status.FAILED:
+                failures.append(f"{where}: {fo.reason}")
+            elif fo.status is Status.SKIPPED:
+                notes.append(f"{where}: skipped: {fo.reason}")
+        if args.dry_run and o.changed and not args.json:
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    o.old_text.splitlines(keepends=True),
+                    o.new_text.splitlines(keepends=True),
+                    f"a/{r.task.relpath}",
+                    f"b/{r.task.relpath}",
+                )
+            )
+            for extra in o.extra_files:
+                print(f"+++ new file: {extra.path}")
+    if args.json:
+        report = {
+            "mode": mode,
+            "seconds": round(elapsed, 3),
+            **totals,
+            "failures": failures,
+            "skipped_files": [n for n in notes if ": skipped: " in n],
+            "runtime_removed": removed,
+        }
+        print(json.dumps(report, indent=2))
+    else:
+        if args.verbose:
+            for line in notes:
+                print(line, file=sys.stderr)
+        for line in failures:
+            print(line, file=sys.stderr)
+        print(_summary(mode, totals, len(skipped), removed, elapsed, args.dry_run))
+    return 1 if failures else 0
+
+
+def _summary(
+    mode: str, t: dict[str, int], skipped_files: int, removed: list[str], elapsed: float, dry: bool
+) -> str:
+    verb = "would change" if dry else "changed"
+    if mode == "strip":
+        return (
+            f"{verb} {t['changed']} of {t['files']} files: removed {t['removed']} inserted "
+            f"lines/fragments and {len(removed)} runtime files in {elapsed:.2f} s"
+        )
+    return (
+        f"{verb} {t['changed']} of {t['files']} files: {t['instrumented']} functions "
+        f"instrumented, {t['skipped']} skipped, {t['failed']} failed, "
+        f"{t['cache_hits']} cache hits; {skipped_files} files skipped; {elapsed:.2f} s"
+    )
+
+
+def _cache_command(argv: list[str], prog: str) -> int:
+    p = argparse.ArgumentParser(prog=f"{prog} cache")
+    p.add_argument("action", choices=["stats", "clear"])
+    p.add_argument("--cache-dir", type=Path, default=Path(DEFAULT_DIR))
+    args = p.parse_args(argv)
+    if args.action == "stats" and not args.cache_dir.exists():
+        print(
+            json.dumps(
+                {
+                    "directory": str(args.cache_dir),
+                    "scripts": 0,
+                    "results": 0,
+                    "hits": 0,
+                    "bytes": 0,
+                },
+                indent=2,
+            )
+        )
+        return 0
+    cache = ScriptCache(args.cache_dir)
+    try:
+        if args.action == "stats":
+            print(json.dumps(cache.stats(), indent=2))
+        else:
+            print(f"removed {cache.clear()} cache entries from {args.cache_dir}")
+    finally:
+        cache.close()
+    return 0

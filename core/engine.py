@@ -1,0 +1,296 @@
+"""The engine: one document through analyze → plan → script → cache → validate → sandbox →
+reconstruct → verify, and strip. Shared by the CLI and the language server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import analyze as analyze_mod
+from . import language, markers, plan, reconstruct, scripts, strip
+from .analyze import Analysis
+from .cache import ScriptCache, ScriptEntry
+from .language import LanguageSpec
+from .sandbox import Job, Limits, Sandbox
+from .types import (
+    Edit,
+    FileOutcome,
+    FunctionId,
+    FunctionInfo,
+    FunctionOutcome,
+    FunctionPlan,
+    Insertion,
+    Status,
+)
+from .validate import validate
+
+
+@dataclass(frozen=True)
+class Options:
+    profile: str = "tel"
+    cache_dir: Path | None = None  # None: no script cache
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class ScriptStatus:
+    """What hover shows about a function's insertion script."""
+
+    key: str
+    entry: ScriptEntry | None  # None: not cached (a miss)
+
+
+Select = Callable[[FunctionInfo], bool]
+
+
+class Engine:
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options or Options()
+        self._sandbox: Sandbox | None = None
+        self.cache = ScriptCache(self.options.cache_dir) if self.options.cache_dir else None
+
+    @property
+    def sandbox(self) -> Sandbox:
+        if self._sandbox is None:
+            self._sandbox = Sandbox(self.options.limits)
+        return self._sandbox
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+        if self.cache is not None:
+            self.cache.close()
+
+    def analyze(self, spec: LanguageSpec, source: bytes) -> Analysis:
+        return analyze_mod.analyze(spec, source)
+
+    # -- instrument -------------------------------------------------------------------------
+
+    def instrument(
+        self,
+        source: bytes,
+        relpath: str,
+        spec: LanguageSpec | None = None,
+        select: Select | None = None,
+        analysis: Analysis | None = None,
+    ) -> FileOutcome:
+        spec = spec or _spec_for(relpath)
+        analysis = analysis or analyze_mod.analyze(spec, source)
+        old_text = source.decode("utf-8")
+        file_plan = plan.plan(analysis, self.options.profile, relpath, select)
+        outcomes: dict[FunctionId, FunctionOutcome] = {o.id: o for o in file_plan.skipped}
+        per_function: dict[FunctionId, list[Insertion]] = {}
+        for fp, key, output, cache_state, error in self._run_scripts(analysis, file_plan.functions):
+            f = fp.function
+            if error is None:
+                try:
+                    per_function[f.id] = reconstruct.function_insertions(analysis, f, output)
+                except reconstruct.ReconstructError as exc:
+                    error = str(exc)
+            status = Status.FAILED if error else Status.INSTRUMENTED
+            outcomes[f.id] = FunctionOutcome(f.id, f.line, status, error or "", cache_state, key)
+        new_source, edits, failed = self._assemble(
+            analysis, file_plan.file_insertions, per_function
+        )
+        for fid, why in failed.items():
+            o = outcomes[fid]
+            outcomes[fid] = FunctionOutcome(fid, o.line, Status.FAILED, why, o.cache, o.key)
+        ordered = sorted(outcomes.values(), key=lambda o: (o.line, str(o.id)))
+        new_text = new_source.decode("utf-8")
+        extra = tuple(file_plan.runtime) if new_text != old_text or analysis.has_file_marker else ()
+        return FileOutcome(
+            relpath,
+            spec.name,
+            old_text,
+            new_text,
+            edits,
+            tuple(ordered),
+            extra,
+            stats=_stats(ordered),
+        )
+
+    def _run_scripts(
+        self, analysis: Analysis, plans: list[FunctionPlan]
+    ) -> list[tuple[FunctionPlan, str, str, str, str | None]]:
+        """(plan, key, output, "hit"/"miss", error) per function."""
+        spec, profile = analysis.spec, self.options.profile
+        done: list[tuple[FunctionPlan, str, str, str, str | None]] = []
+        pending: list[tuple[FunctionPlan, str, scripts.Script, str]] = []
+        cache = self.cache
+        for fp in plans:
+            text = _function_text(analysis, fp.function)
+            script = scripts.generate(spec, profile, fp, text)
+            state = "miss"
+            if cache is not None:
+                entry = cache.lookup(script.key)
+                if entry is not None:
+                    state = "hit"
+                    script = scripts.Script(entry.key, entry.text, entry.source)
+                    cached = cache.result(script.key, fp.params)
+                    if cached is not None:
+                        done.append((fp, script.key, cached, state, None))
+                        continue
+                else:
+                    cache.store(script, str(fp.function.id), spec.name)
+            pending.append((fp, text, script, state))
+        jobs: list[Job] = []
+        runnable: list[tuple[FunctionPlan, str, scripts.Script, str]] = []
+        for item in pending:
+            fp, text, script, state = item
+            why = validate(script.text)
+            if why is not None:
+                done.append((fp, script.key, "", state, f"script rejected: {why}"))
+                continue
+            jobs.append(Job(script.text, text, fp.params))
+            runnable.append(item)
+        results = self.sandbox.run(jobs) if jobs else []
+        for (fp, _text, script, state), res in zip(runnable, results, strict=True):
+            if res.ok:
+                if cache is not None:
+                    cache.store_result(script.key, fp.params, res.output)
+                done.append((fp, script.key, res.output, state, None))
+            else:
+                done.append((fp, script.key, "", state, f"script failed: {res.error}"))
+        return done
+
+    def _assemble(
+        self,
+        analysis: Analysis,
+        file_insertions: list[Insertion],
+        per_function: dict[FunctionId, list[Insertion]],
+    ) -> tuple[bytes, tuple[Edit, ...], dict[FunctionId, str]]:
+        """Apply all insertions; on a verification failure, find and drop the functions at fault."""
+        failed: dict[FunctionId, str] = {}
+        if not per_function:
+            return analysis.source, (), failed
+        merged = [*file_insertions, *(i for ins in per_function.values() for i in ins)]
+        new_source, edits = reconstruct.apply(analysis.source, merged)
+        why, _tree = reconstruct.verify(analysis, new_source)
+        if why is None:
+            return new_source, edits, failed
+        good: dict[FunctionId, list[Insertion]] = {}
+        for fid, ins in per_function.items():
+            candidate, _ = reconstruct.apply(analysis.source, [*file_insertions, *ins])
+            alone, _ = reconstruct.verify(analysis, candidate)
+            if alone is None:
+                good[fid] = ins
+            else:
+                failed[fid] = f"verification failed: {alone}"
+        if not good:
+            return analysis.source, (), failed
+        merged = [*file_insertions, *(i for ins in good.values() for i in ins)]
+        new_source, edits = reconstruct.apply(analysis.source, merged)
+        why, _tree = reconstruct.verify(analysis, new_source)
+        if why is not None:
+            for fid in good:
+                failed[fid] = f"verification failed: {why}"
+            return analysis.source, (), failed
+        return new_source, edits, failed
+
+    # -- strip ------------------------------------------------------------------------------
+
+    def strip(
+        self,
+        source: bytes,
+        relpath: str,
+        spec: LanguageSpec | None = None,
+        select: Select | None = None,
+        analysis: Analysis | None = None,
+    ) -> FileOutcome:
+        """Remove instrumentation: all of it, or that of the selected functions only."""
+        spec = spec or _spec_for(relpath)
+        text = source.decode("utf-8")
+        if select is None:
+            ranges = strip.removals(spec, text)
+        else:
+            analysis = analysis or analyze_mod.analyze(spec, source)
+            ranges = _function_removals(analysis, text, select)
+        edits: list[Edit] = []
+        parts: list[str] = []
+        last = 0
+        for start, end in ranges:
+            parts.append(text[last:start])
+            b_start = len(text[:start].encode("utf-8"))
+            b_end = b_start + len(text[start:end].encode("utf-8"))
+            edits.append(Edit(b_start, b_end, ""))
+            last = end
+        parts.append(text[last:])
+        new_text = "".join(parts)
+        return FileOutcome(
+            relpath, spec.name, text, new_text, tuple(edits), stats={"removed": len(edits)}
+        )
+
+    # -- hover ------------------------------------------------------------------------------
+
+    def script_status(self, analysis: Analysis, f: FunctionInfo, relpath: str) -> ScriptStatus:
+        """The key this function's script has now, and its cache entry if there is one."""
+        if f.instrumented:
+            # Its script was made for the text before instrumentation: find that function again.
+            original = strip.strip_text(analysis.spec, analysis.source.decode("utf-8"))
+            analysis = analyze_mod.analyze(analysis.spec, original.encode("utf-8"))
+            found = analysis.function(f.id)
+            if found is None:
+                return ScriptStatus("", None)
+            f = found
+        snippets = analysis.spec.profile(self.options.profile).snippets
+        fp = plan.plan_function(analysis, f, snippets, relpath)
+        text = _function_text(analysis, f)
+        key = scripts.cache_key(analysis.spec, self.options.profile, text, fp.ops)
+        entry = self.cache.peek(key) if self.cache is not None else None
+        return ScriptStatus(key, entry)
+
+
+def is_stale(analysis: Analysis, f: FunctionInfo) -> bool:
+    """Instrumented, but edited since: its stamp no longer matches its original text."""
+    if not f.instrumented or f.stamp is None:
+        return False
+    original = strip.strip_text(analysis.spec, _function_text(analysis, f))
+    return markers.stamp_of(original) != f.stamp
+
+
+def _spec_for(relpath: str) -> LanguageSpec:
+    spec = language.for_path(relpath)
+    if spec is None:
+        raise language.LanguageError(f"{relpath}: no supported language has this file extension")
+    return spec
+
+
+def _function_text(analysis: Analysis, f: FunctionInfo) -> str:
+    start, end = plan.function_text_range(analysis, f)
+    return analysis.source[start:end].decode("utf-8")
+
+
+def _function_removals(analysis: Analysis, text: str, select: Select) -> list[tuple[int, int]]:
+    """Removal ranges that belong to the selected functions (their own markers only)."""
+    chosen = [f for f in analysis.functions if f.instrumented and select(f)]
+    if not chosen:
+        return []
+    remaining = [f for f in analysis.functions if f.instrumented and f not in chosen]
+    out = []
+    for start, end in strip.removals(analysis.spec, text):
+        owner = _owner(analysis, len(text[:start].encode("utf-8")), analysis.functions)
+        if owner is None and not remaining:
+            out.append((start, end))  # file-level lines go with the last instrumented function
+        elif owner is not None and owner in chosen:
+            out.append((start, end))
+    return out
+
+
+def _owner(analysis: Analysis, offset: int, functions: list[FunctionInfo]) -> FunctionInfo | None:
+    """The innermost function whose region holds offset."""
+    best: FunctionInfo | None = None
+    for f in functions:
+        start = analysis.line_starts[analysis.region_start_row(f)]
+        if start <= offset < f.span.end and (best is None or f.depth > best.depth):
+            best = f
+    return best
+
+
+def _stats(outcomes: list[FunctionOutcome]) -> dict[str, int]:
+    stats = {"instrumented": 0, "skipped": 0, "failed": 0, "cache_hits": 0}
+    for o in outcomes:
+        stats[o.status.value] += 1
+        if o.cache == "hit":
+            stats["cache_hits"] += 1
+    return stats

@@ -1,0 +1,204 @@
+"""Plan stage: decide, per function, which snippets go where, anchored to structure.
+
+Each snippet is tied to (function id, anchor kind). Its position in the function's own text
+is computed here once, from the tree, and handed to the script stage as an ``Op``; nothing
+downstream ever matches snippets to functions by line numbers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import tree_sitter as ts
+
+from . import markers
+from .analyze import Analysis, matches_rule
+from .language import ImportRule, LanguageSpec
+from .types import (
+    Anchor,
+    AnchorKind,
+    ExtraFile,
+    FunctionInfo,
+    FunctionOutcome,
+    FunctionPlan,
+    Insertion,
+    Op,
+    Snippet,
+    Status,
+)
+
+ORDER = (AnchorKind.BEFORE_DEF, AnchorKind.BODY_START, AnchorKind.BODY_END)
+
+
+class PlanError(Exception):
+    """This function cannot take this snippet; the message says why."""
+
+
+@dataclass
+class FilePlan:
+    functions: list[FunctionPlan] = field(default_factory=list)
+    skipped: list[FunctionOutcome] = field(default_factory=list)
+    file_insertions: list[Insertion] = field(default_factory=list)
+    runtime: list[ExtraFile] = field(default_factory=list)
+
+
+def function_text_range(analysis: Analysis, f: FunctionInfo) -> tuple[int, int]:
+    """Bytes of the whole lines a function occupies: the text its script receives."""
+    return analysis.lines_bytes(f.span.start_row, f.span.end_row)
+
+
+def plan(
+    analysis: Analysis,
+    profile_name: str,
+    relpath: str,
+    select: Callable[[FunctionInfo], bool] | None = None,
+) -> FilePlan:
+    spec = analysis.spec
+    profile = spec.profile(profile_name)
+    out = FilePlan()
+    for f in analysis.functions:
+        if select is not None and not select(f):
+            continue
+        if f.instrumented:
+            out.skipped.append(_skip(f, "already instrumented"))
+            continue
+        if f.has_error:
+            out.skipped.append(_skip(f, "contains a syntax error"))
+            continue
+        try:
+            out.functions.append(plan_function(analysis, f, profile.snippets, relpath))
+        except PlanError as exc:
+            out.skipped.append(_skip(f, str(exc)))
+    if out.functions or analysis.has_file_marker:
+        out.runtime = runtime_files(spec, profile_name, relpath, analysis.captures)
+    if out.functions and not analysis.has_file_marker:
+        rule = choose_import(spec, profile.imports, analysis.tree, relpath)
+        if rule is not None:
+            out.file_insertions.append(import_insertion(analysis, rule.code))
+    return out
+
+
+def _skip(f: FunctionInfo, reason: str) -> FunctionOutcome:
+    return FunctionOutcome(f.id, f.line, Status.SKIPPED, reason)
+
+
+def plan_function(
+    analysis: Analysis, f: FunctionInfo, snippets: dict[str, str], relpath: str
+) -> FunctionPlan:
+    ops: list[Op] = []
+    planned: list[Snippet] = []
+    for kind in ORDER:
+        code = snippets.get(kind.value)
+        if not code:
+            continue
+        planned.append(Snippet(Anchor(f.id, kind), code))
+        ops.extend(_ops_for(analysis, f, kind, code))
+    start, end = function_text_range(analysis, f)
+    text = analysis.source[start:end].decode("utf-8")
+    params = {
+        "fn": json.dumps(str(f.id.qualname), ensure_ascii=False),
+        "file": json.dumps(relpath, ensure_ascii=False),
+        "line": str(f.line),
+        "stamp": markers.stamp_of(text),
+        "eol": analysis.eol,
+        **analysis.captures,
+    }
+    return FunctionPlan(f, tuple(planned), tuple(ops), tuple(sorted(params.items())))
+
+
+def _ops_for(analysis: Analysis, f: FunctionInfo, kind: AnchorKind, code: str) -> list[Op]:
+    spec, src = analysis.spec, analysis.source
+    base_row = f.span.start_row
+    if kind is AnchorKind.BEFORE_DEF:
+        if src[analysis.line_starts[base_row] : f.span.start].strip():
+            raise PlanError("the definition does not start its line")
+        return _line_ops(0, f.indent, code)
+    if kind is AnchorKind.BODY_START:
+        pos = f.body.start + len(spec.body_open)
+        if src[f.body.start : pos] != spec.body_open.encode():
+            raise PlanError(f"the body does not start with {spec.body_open!r}")
+        body = analysis.body_nodes.get(f.id)
+        if body is not None:
+            for child in body.named_children:
+                if not matches_rule(child, spec.body_skip):
+                    break
+                pos = child.end_byte
+        row, col = _row_col(analysis, pos)
+        rest = analysis.row_text(row)[col:].strip()
+        if not rest or rest.startswith(spec.line_comment.encode()):
+            if row >= f.span.end_row:
+                raise PlanError("the body ends on the line it starts")
+            return _line_ops(row + 1 - base_row, f.body_indent, code)
+        return [_inline_op(analysis, row, col, base_row, code)]
+    pos = f.body.end - len(spec.body_close)
+    if src[pos : f.body.end] != spec.body_close.encode():
+        raise PlanError(f"the body does not end with {spec.body_close!r}")
+    row, col = _row_col(analysis, pos)
+    if not analysis.row_text(row)[:col].strip():
+        return _line_ops(row - base_row, f.body_indent, code)
+    return [_inline_op(analysis, row, col, base_row, code)]
+
+
+def _line_ops(line: int, indent: str, code: str) -> list[Op]:
+    return [Op("line", line, 0, indent, part) for part in code.splitlines()]
+
+
+def _inline_op(analysis: Analysis, row: int, col: int, base_row: int, code: str) -> Op:
+    if analysis.spec.block_comment is None:
+        raise PlanError(
+            "the body shares a line with other code and this language has no inline comments"
+        )
+    chars = len(analysis.row_text(row)[:col].decode("utf-8"))
+    return Op("inline", row - base_row, chars, "", " ".join(code.splitlines()))
+
+
+def _row_col(analysis: Analysis, offset: int) -> tuple[int, int]:
+    row = bisect.bisect_right(analysis.line_starts, offset) - 1
+    return row, offset - analysis.line_starts[row]
+
+
+def choose_import(
+    spec: LanguageSpec, rules: tuple[ImportRule, ...], tree: ts.Tree, relpath: str
+) -> ImportRule | None:
+    for rule in rules:
+        if rule.extensions and not relpath.lower().endswith(rule.extensions):
+            continue
+        if rule.when:
+            query = ts.Query(spec.language, rule.when)
+            if not ts.QueryCursor(query).captures(tree.root_node):
+                continue
+        return rule
+    return None
+
+
+def import_insertion(analysis: Analysis, code: str) -> Insertion:
+    row, eol = analysis.prologue_row, analysis.eol
+    suffix = markers.line_suffix(analysis.spec.line_comment, None)
+    text = "".join(line + suffix + eol for line in code.splitlines())
+    if row < len(analysis.line_starts):
+        return Insertion(analysis.line_starts[row], text, (0,))
+    lead = eol if analysis.source and not analysis.source.endswith((b"\n", b"\r")) else ""
+    return Insertion(len(analysis.source), lead + text, (0,))
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        template = template.replace("{{" + key + "}}", value)
+    return template
+
+
+def runtime_files(
+    spec: LanguageSpec, profile_name: str, relpath: str, captures: dict[str, str]
+) -> list[ExtraFile]:
+    folder = posixpath.dirname(relpath)
+    return [
+        ExtraFile(
+            posixpath.join(folder, render(r.target, captures)),
+            render(spec.read(r.source), captures),
+        )
+        for r in spec.profile(profile_name).runtime
+    ]

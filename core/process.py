@@ -1,0 +1,152 @@
+"""Process stage: many files through the engine in parallel, with progress and per-file results.
+
+Files are spread over worker processes (both cores); each worker keeps one warm engine (one
+sandbox zygote, one cache handle). A failure in one file or function is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import language
+from .engine import Engine, Options
+from .strip import is_runtime_file
+from .types import FileOutcome
+
+
+@dataclass(frozen=True)
+class Task:
+    path: str  # where to read
+    relpath: str  # how events name it
+    dest: str  # where to write (same as path for in-place); "" for a dry run
+    mode: str = "instrument"  # or "strip"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: Task
+    outcome: FileOutcome | None
+    error: str = ""  # the file was left as it was
+    written: tuple[str, ...] = field(default_factory=tuple)
+
+
+_engine: Engine | None = None
+
+
+def _worker_init(options: Options) -> None:
+    global _engine
+    _engine = Engine(options)
+
+
+def run_task(task: Task, engine: Engine | None = None) -> TaskResult:
+    engine = engine or _engine
+    assert engine is not None
+    try:
+        source = Path(task.path).read_bytes()
+    except OSError as exc:
+        return TaskResult(task, None, f"cannot read: {exc.strerror or exc}")
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError:
+        return TaskResult(task, None, "not UTF-8 text; left as it is")
+    spec = language.for_path(task.path)
+    if spec is None:
+        return TaskResult(task, None, "unsupported file type")
+    try:
+        if task.mode == "strip":
+            outcome = engine.strip(source, task.relpath, spec)
+        else:
+            outcome = engine.instrument(source, task.relpath, spec)
+    except Exception as exc:  # a bug must cost one file, not the run
+        return TaskResult(task, None, f"internal error: {type(exc).__name__}: {exc}")
+    if not task.dest:
+        return TaskResult(task, outcome)
+    try:
+        written = _write_outcome(task, outcome)
+    except OSError as exc:
+        return TaskResult(task, outcome, f"cannot write: {exc.strerror or exc}")
+    except RuntimeConflict as exc:
+        return TaskResult(task, outcome, str(exc))
+    return TaskResult(task, outcome, written=written)
+
+
+class RuntimeConflict(Exception):
+    pass
+
+
+def _write_outcome(task: Task, outcome: FileOutcome) -> tuple[str, ...]:
+    dest = Path(task.dest)
+    written: list[str] = []
+    if outcome.changed or dest != Path(task.path):
+        atomic_write(dest, outcome.new_text.encode("utf-8"), like=Path(task.path))
+        written.append(str(dest))
+    for extra in outcome.extra_files:
+        target = dest.parent / Path(extra.path).name
+        data = extra.text.encode("utf-8")
+        if target.exists():
+            current = target.read_bytes()
+            if current == data:
+                continue
+            if not is_runtime_file(current.decode("utf-8", "replace")):
+                raise RuntimeConflict(
+                    f"{target} exists and is not a telemetry-inject runtime; rename it first"
+                )
+        atomic_write(target, data)
+        written.append(str(target))
+    return tuple(written)
+
+
+def atomic_write(path: Path, data: bytes, like: Path | None = None) -> None:
+    """Write via a temporary file in the same directory and rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        mode_source = like if like is not None and like.exists() else path
+        if mode_source.exists():
+            os.chmod(tmp, mode_source.stat().st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+async def run_all(
+    tasks: list[Task],
+    options: Options,
+    jobs: int,
+    progress: Callable[[TaskResult], None] | None = None,
+) -> list[TaskResult]:
+    """Run tasks on up to `jobs` worker processes; results in task order."""
+    if jobs <= 1 or len(tasks) <= 1:
+        engine = Engine(options)
+        try:
+            results = []
+            for task in tasks:
+                result = await asyncio.to_thread(run_task, task, engine)
+                if progress:
+                    progress(result)
+                results.append(result)
+            return results
+        finally:
+            engine.close()
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_worker_init, initargs=(options,)
+    ) as pool:
+        futures = [loop.run_in_executor(pool, run_task, task) for task in tasks]
+        if progress:
+            for fut in asyncio.as_completed(futures):
+                progress(await fut)
+        return list(await asyncio.gather(*futures))

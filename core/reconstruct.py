@@ -1,0 +1,122 @@
+"""Reconstruct stage: put instrumented functions back into their file as minimal edits, and verify.
+
+A script returns its function's whole text; the insertions it made are recovered by diffing
+against the original (a script may only insert: any deletion or change rejects it). Insertions
+of all functions, nested ones included, are merged by byte offset into one new text and a list
+of pure insertions (the minimal edits). The result must re-parse with no new error nodes.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import tree_sitter as ts
+
+from .analyze import Analysis, parse
+from .plan import function_text_range
+from .types import Edit, FunctionInfo, Insertion
+
+
+class ReconstructError(Exception):
+    """A script's output is not its input plus insertions."""
+
+
+def extract(original: str, result: str) -> list[tuple[int, str]]:
+    """Insertions (character offset in original, text) that turn original into result."""
+    if original == result:
+        return []
+    a = original.splitlines(keepends=True)
+    b = result.splitlines(keepends=True)
+    starts = [0]
+    for line in a:
+        starts.append(starts[-1] + len(line))
+    out: list[tuple[int, str]] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if tag == "insert":
+            out.append((starts[i1], "".join(b[j1:j2])))
+        elif tag == "delete":
+            raise ReconstructError(f"the script deleted line {i1 + 1} of the function")
+        else:
+            out.extend((starts[i1] + off, text) for off, text in _extract_chars(a[i1:i2], b[j1:j2]))
+    return out
+
+
+def _extract_chars(a_lines: list[str], b_lines: list[str]) -> list[tuple[int, str]]:
+    a, b = "".join(a_lines), "".join(b_lines)
+    out: list[tuple[int, str]] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "insert":
+            out.append((i1, b[j1:j2]))
+        elif tag != "equal":
+            raise ReconstructError(f"the script changed original text {a[i1:i2][:40]!r}")
+    return out
+
+
+def function_insertions(analysis: Analysis, f: FunctionInfo, output: str) -> list[Insertion]:
+    """Absolute insertions for one function's script output."""
+    start, end = function_text_range(analysis, f)
+    original = analysis.source[start:end].decode("utf-8")
+    pieces = extract(original, output)
+    body_start = f.body.start
+    out = []
+    for seq, (char_off, text) in enumerate(pieces):
+        offset = start + len(original[:char_off].encode("utf-8"))
+        # Same offset as another function's insertion: openings nest outer-first,
+        # closings inner-first, so wrapped regions stay properly nested.
+        order = (0, f.depth, seq) if offset <= body_start else (1, -f.depth, seq)
+        out.append(Insertion(offset, text, order))
+    return out
+
+
+def apply(source: bytes, insertions: list[Insertion]) -> tuple[bytes, tuple[Edit, ...]]:
+    """New text and one edit per insertion point (adjacent insertions merged)."""
+    ordered = sorted(insertions, key=lambda i: (i.offset, i.order))
+    parts: list[bytes] = []
+    edits: list[Edit] = []
+    last = 0
+    for ins in ordered:
+        parts.append(source[last : ins.offset])
+        data = ins.text.encode("utf-8")
+        parts.append(data)
+        if edits and edits[-1].start == ins.offset:
+            prev = edits[-1]
+            edits[-1] = Edit(prev.start, prev.end, prev.text + ins.text)
+        else:
+            edits.append(Edit(ins.offset, ins.offset, ins.text))
+        last = ins.offset
+    parts.append(source[last:])
+    return b"".join(parts), tuple(edits)
+
+
+def error_count(tree: ts.Tree) -> int:
+    if not tree.root_node.has_error:
+        return 0
+    count = 0
+    cursor = tree.walk()
+    visited_children = False
+    while True:
+        node = cursor.node
+        if not visited_children:
+            if node is not None and (node.is_error or node.is_missing):
+                count += 1
+            if node is not None and node.has_error and cursor.goto_first_child():
+                continue
+        if cursor.goto_next_sibling():
+            visited_children = False
+        elif cursor.goto_parent():
+            visited_children = True
+        else:
+            return count
+
+
+def verify(analysis: Analysis, new_source: bytes) -> tuple[str | None, ts.Tree]:
+    """None when the new text parses with no more error nodes than the old; else why not."""
+    tree = parse(analysis.spec, new_source)
+    before, after = error_count(analysis.tree), error_count(tree)
+    if after > before:
+        return f"the instrumented text does not parse ({after - before} new syntax errors)", tree
+    return None, tree

@@ -1,0 +1,123 @@
+"""Scan stage: the source files under the given paths, with a reason for each one left out."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from . import language, strip
+
+VENDORED = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "vendor",
+        "third_party",
+        "site-packages",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".telemetry_cache",
+        ".tox",
+        ".mypy_cache",
+    }
+)
+MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    path: Path
+    relpath: str  # as events name the file
+    skip: str = ""  # why it is left out; empty when it is to be processed
+
+
+def runtime_names() -> frozenset[str]:
+    names = set()
+    for spec in language.all_languages().values():
+        for profile in spec.profiles.values():
+            names.update(r.target for r in profile.runtime if "{{" not in r.target)
+    return frozenset(names)
+
+
+def scan(paths: list[Path], base: Path, max_bytes: int = MAX_BYTES) -> Iterator[Found]:
+    """Walk paths; honour .gitignore files; classify every file met."""
+    for top in paths:
+        if top.is_file():
+            yield _classify(top, _rel(top, base), max_bytes)
+            continue
+        yield from _walk(top, base, max_bytes)
+
+
+def _rel(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _walk(top: Path, base: Path, max_bytes: int) -> Iterator[Found]:
+    specs: list[tuple[Path, pathspec.PathSpec]] = []
+    for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+        here = Path(dirpath)
+        ignore_file = here / ".gitignore"
+        if ignore_file.is_file():
+            try:
+                lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+                specs.append((here, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+            except OSError:
+                pass
+        kept = []
+        for d in sorted(dirnames):
+            if d in VENDORED or _ignored(specs, here / d, is_dir=True):
+                continue
+            kept.append(d)
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            path = here / name
+            if _ignored(specs, path, is_dir=False):
+                continue
+            if language.for_path(name) is None:
+                continue
+            yield _classify(path, _rel(path, base), max_bytes)
+
+
+def _ignored(specs: list[tuple[Path, pathspec.PathSpec]], path: Path, is_dir: bool) -> bool:
+    for root, spec in specs:
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(rel + "/" if is_dir else rel):
+            return True
+    return False
+
+
+def _classify(path: Path, relpath: str, max_bytes: int) -> Found:
+    spec = language.for_path(path.name)
+    if spec is None:
+        return Found(path, relpath, "unsupported file type")
+    if any(fnmatch.fnmatch(path.name, pat) for pat in spec.exclude):
+        return Found(path, relpath, f"excluded for {spec.name}")
+    if path.is_symlink():
+        return Found(path, relpath, "symbolic link")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Found(path, relpath, f"larger than {max_bytes // (1024 * 1024)} MiB")
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        return Found(path, relpath, f"cannot read: {exc.strerror or exc}")
+    if b"\0" in head:
+        return Found(path, relpath, "binary")
+    if path.name in runtime_names() or strip.is_runtime_file(head.decode("utf-8", "replace")):
+        return Found(path, relpath, "telemetry runtime")
+    return Found(path, relpath)
