@@ -1,0 +1,69 @@
+"""Shared fixtures: run the real CLI, run programs with telemetry on, read their events."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CLI = [sys.executable, "-m", "telemetry_inject.server.cli"]
+
+
+def run_cli(
+    *args: str | Path, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """The real `telemetry-inject` command, as a user runs it."""
+    proc = subprocess.run(
+        [*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"telemetry-inject {args} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+def run_program(
+    cmd: list[str],
+    cwd: Path,
+    events: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run a program; with `events`, telemetry goes to that file."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("TELEMETRY_INJECT_OUT", None)
+    full_env.pop("TELEMETRY_INJECT", None)
+    if events is not None:
+        full_env["TELEMETRY_INJECT_OUT"] = str(events)
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, env=full_env, timeout=timeout
+    )
+
+
+@pytest.fixture
+def instrument_copy(tmp_path: Path) -> Callable[[Path], Path]:
+    """Copy a source tree, instrument the copy in place with the CLI, return the copy."""
+
+    def go(src: Path, *extra: str) -> Path:
+        dst = tmp_path / "instrumented" / src.name
+        shutil.copytree(src, dst)
+        run_cli(dst, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache", *extra)
+        return dst
+
+    return go
+
+
+def require(tool: str) -> str:
+    """Path of a toolchain binary; .ci/run installs them all, so a missing one is a failure."""
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is not installed; run .ci/run (or its install step) first")
+    return path

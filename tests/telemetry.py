@@ -1,0 +1,58 @@
+"""Checks shared by every language's tests: the JSON-lines event schema and enter/exit pairing."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+VECTORS = json.loads((Path(__file__).parent / "vectors" / "events.json").read_text("utf-8"))
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """Parse an events file; every line must be one complete JSON object of the schema."""
+    events = []
+    if not path.exists():
+        return events
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        event = json.loads(line)  # a partial or interleaved line fails here
+        assert isinstance(event, dict), f"line {n} is not an object"
+        missing = [k for k in VECTORS["required"][event["ev"]] if k not in event]
+        assert not missing, f"line {n} lacks {missing}: {line}"
+        assert isinstance(event["line"], int) and event["line"] >= 1
+        assert isinstance(event["ts"], int) and isinstance(event["pid"], int)
+        if "dur_ns" in event:
+            assert isinstance(event["dur_ns"], int) and event["dur_ns"] >= 0
+        events.append(event)
+    return events
+
+
+def check_pairs(events: list[dict[str, Any]]) -> Counter[str]:
+    """Every enter has exactly one exit (per pid and function); returns calls per function."""
+    opened: Counter[tuple[int, str]] = Counter()
+    closed: Counter[tuple[int, str]] = Counter()
+    for e in events:
+        key = (e["pid"], e["fn"])
+        if e["ev"] == "enter":
+            opened[key] += 1
+        elif e["ev"] == "exit":
+            closed[key] += 1
+            assert closed[key] <= opened[key], f"exit before enter: {e}"
+    assert opened == closed, f"unbalanced enter/exit: {opened - closed} / {closed - opened}"
+    return Counter(fn for (_pid, fn), n in opened.items() for _ in range(n))
+
+
+def check_vectors(events: list[dict[str, Any]]) -> None:
+    """The events a runtime wrote for the shared vectors, in order, match them exactly."""
+    expected: list[tuple[str, str, str, int]] = []
+    for case in VECTORS["cases"]:
+        expected.append(("enter", case["fn"], case["file"], case["line"]))
+        if case["raises"]:
+            expected.append(("error", case["fn"], case["file"], case["line"]))
+        expected.append(("exit", case["fn"], case["file"], case["line"]))
+    got = [(e["ev"], e["fn"], e["file"], e["line"]) for e in events]
+    assert got == expected
+    for e in events:
+        if e["ev"] == "error":
+            assert isinstance(e["error"], str) and e["error"]
