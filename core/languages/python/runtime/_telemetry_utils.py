@@ -6,13 +6,12 @@ enter, exit (with dur_ns) and error (with dur_ns and the exception), one JSON ob
 ``TELEMETRY_INJECT=off`` makes ``probe`` return the function untouched.
 """
 
+# Only builtin modules: the runtime must import cleanly even inside a copy of the stdlib
+# that is itself instrumented (json, functools, inspect, threading ... may be among them).
+import _thread
 import atexit
-import functools
-import inspect
-import json
 import os
 import sys
-import threading
 import time
 
 _OFF = os.environ.get("TELEMETRY_INJECT", "").lower() in ("off", "0", "false", "no")
@@ -20,7 +19,7 @@ _PATH = os.environ.get("TELEMETRY_INJECT_OUT", "")
 _LIMIT = 64 * 1024  # bytes buffered before a write
 _buf = []
 _size = 0
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _fd = -1
 _pid = os.getpid()
 _now = time.time_ns
@@ -64,7 +63,7 @@ def _emit(line):
 
 def _after_fork():
     global _buf, _size, _pid, _lock
-    _buf, _size, _pid, _lock = [], 0, os.getpid(), threading.Lock()
+    _buf, _size, _pid, _lock = [], 0, os.getpid(), _thread.allocate_lock()
 
 
 atexit.register(flush)
@@ -82,22 +81,44 @@ def _excepthook(*args):
 sys.excepthook = _excepthook
 
 
+_ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
+_ESCAPES.update({ord('"'): '\\"', ord("\\"): "\\\\", 10: "\\n", 13: "\\r", 9: "\\t"})
+
+
+def _q(text):
+    """A JSON string literal (UTF-8 kept as is)."""
+    return '"' + str(text).translate(_ESCAPES) + '"'
+
+
 def _describe(exc):
-    return json.dumps(f"{type(exc).__name__}: {exc}", ensure_ascii=False)
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<unprintable>"
+    return _q(f"{type(exc).__name__}: {message}")
+
+
+# Code flags tell what kind of function a decorator receives (no inspect import needed).
+_GENERATOR, _COROUTINE, _ASYNC_GENERATOR = 0x20, 0x80, 0x200
+_WRAPPED = ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__")
+
+
+def _wraps(wrapper, func):
+    for attr in _WRAPPED:
+        try:
+            setattr(wrapper, attr, getattr(func, attr))
+        except AttributeError:
+            pass
+    wrapper.__dict__.update(getattr(func, "__dict__", {}))
+    wrapper.__wrapped__ = func
+    return wrapper
 
 
 def probe(fn, file, line):
     """Decorator recording enter/exit/error of the function it wraps."""
     if _OFF:
         return lambda func: func
-    head = (
-        '"fn":'
-        + json.dumps(fn, ensure_ascii=False)
-        + ',"file":'
-        + json.dumps(file, ensure_ascii=False)
-        + ',"line":'
-        + str(int(line))
-    )
+    head = '"fn":' + _q(fn) + ',"file":' + _q(file) + ',"line":' + str(int(line))
     enter = '{"ev":"enter",' + head + ',"ts":'
     exit_ = '{"ev":"exit",' + head + ',"ts":'
     error = '{"ev":"error",' + head + ',"ts":'
@@ -114,11 +135,11 @@ def probe(fn, file, line):
         _emit(f'{exit_}{ts},"pid":{_pid},"dur_ns":{dur}}}\n')
 
     def decorate(func):
-        if inspect.isasyncgenfunction(func):
-            return functools.wraps(func)(_async_gen(func, start, finish))
-        if inspect.iscoroutinefunction(func):
+        flags = getattr(getattr(func, "__code__", None), "co_flags", 0)
+        if flags & _ASYNC_GENERATOR:
+            return _wraps(_async_gen(func, start, finish), func)
+        if flags & _COROUTINE:
 
-            @functools.wraps(func)
             async def coroutine(*args, **kwargs):
                 t0 = start()
                 try:
@@ -129,10 +150,9 @@ def probe(fn, file, line):
                 finish(t0)
                 return result
 
-            return coroutine
-        if inspect.isgeneratorfunction(func):
+            return _wraps(coroutine, func)
+        if flags & _GENERATOR:
 
-            @functools.wraps(func)
             def generator(*args, **kwargs):
                 t0 = start()
                 try:
@@ -146,9 +166,8 @@ def probe(fn, file, line):
                 finish(t0)
                 return result
 
-            return generator
+            return _wraps(generator, func)
 
-        @functools.wraps(func)
         def call(*args, **kwargs):
             t0 = start()
             try:
@@ -159,7 +178,7 @@ def probe(fn, file, line):
             finish(t0)
             return result
 
-        return call
+        return _wraps(call, func)
 
     return decorate
 

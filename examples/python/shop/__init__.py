@@ -1,0 +1,1 @@
+"""A tiny shop: the bundled example that telemetry-inject instruments."""
