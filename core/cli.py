@@ -180,7 +180,13 @@ def _report(
     }
     failures: list[str] = []
     notes: list[str] = [f"{f.relpath}: skipped: {f.skip}" for f in skipped]
+    fn_notes: list[str] = []
+    skipped_count = len(skipped)
     for r in results:
+        if r.skipped:
+            notes.append(f"{r.task.relpath}: skipped: {r.skipped}")
+            skipped_count += 1
+            continue
         totals["files"] += 1
         if r.error:
             totals["file_errors"] += 1
@@ -196,7 +202,7 @@ def _report(
             if fo.status is Status.FAILED:
                 failures.append(f"{where}: {fo.reason}")
             elif fo.status is Status.SKIPPED:
-                notes.append(f"{where}: skipped: {fo.reason}")
+                fn_notes.append(f"{where}: skipped: {fo.reason}")
         if args.dry_run and o.changed and not args.json:
             sys.stdout.writelines(
                 difflib.unified_diff(
@@ -214,17 +220,18 @@ def _report(
             "seconds": round(elapsed, 3),
             **totals,
             "failures": failures,
-            "skipped_files": [n for n in notes if ": skipped: " in n],
+            "skipped_files": notes,
+            "skipped_functions": fn_notes,
             "runtime_removed": removed,
         }
         print(json.dumps(report, indent=2))
     else:
         if args.verbose:
-            for line in notes:
+            for line in notes + fn_notes:
                 print(line, file=sys.stderr)
         for line in failures:
             print(line, file=sys.stderr)
-        print(_summary(mode, totals, len(skipped), removed, elapsed, args.dry_run))
+        print(_summary(mode, totals, skipped_count, removed, elapsed, args.dry_run))
     return 1 if failures else 0
 
 

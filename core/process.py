@@ -34,6 +34,7 @@ class TaskResult:
     task: Task
     outcome: FileOutcome | None
     error: str = ""  # the file was left as it was
+    skipped: str = ""  # left alone on purpose (not UTF-8 ...), with the reason
     written: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -55,7 +56,7 @@ def run_task(task: Task, engine: Engine | None = None) -> TaskResult:
     try:
         source.decode("utf-8")
     except UnicodeDecodeError:
-        return TaskResult(task, None, "not UTF-8 text; left as it is")
+        return TaskResult(task, None, skipped="not UTF-8")
     spec = language.for_path(task.path)
     if spec is None:
         return TaskResult(task, None, "unsupported file type")

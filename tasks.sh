@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The one task runner README and CI both call:
+#   bash tasks.sh demo   set up, instrument the bundled example, run it, show its events
+#   bash tasks.sh test   set up everything the tests need, then run every test
+#   bash tasks.sh bench  run the benchmarks
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+VENV=.venv
+PY="$VENV/bin/python"
+
+python_env() {
+  if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; fi
+  "$PY" -m pip install -q --upgrade pip >/dev/null
+  "$PY" -m pip install -q -e '.[test]'
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+toolchains() {
+  apt_install neovim ruby php-cli
+  npm install --prefix tests/toolchains --no-audit --no-fund --loglevel=error
+}
+
+case "${1:-}" in
+  demo)
+    python_env
+    out=$(mktemp -d)
+    "$VENV/bin/telemetry-inject" examples/python --out "$out" --cache-dir "$out/.cache"
+    echo "--- program output (instrumented copy in $out/python) ---"
+    py_abs="$(pwd)/$PY"
+    (cd "$out/python" && TELEMETRY_INJECT_OUT="$out/events.jsonl" "$py_abs" main.py)
+    echo "--- telemetry events ($out/events.jsonl) ---"
+    cat "$out/events.jsonl"
+    ;;
+  test)
+    python_env
+    toolchains
+    "$VENV/bin/ruff" check core server tests bench
+    "$VENV/bin/ruff" format --check core server tests bench
+    "$PY" -m pytest -n 2 -q
+    ;;
+  bench)
+    python_env
+    "$PY" bench/run.py
+    ;;
+  *)
+    echo "usage: bash tasks.sh demo|test|bench" >&2
+    exit 2
+    ;;
+esac
