@@ -86,7 +86,10 @@ def test_idempotent_and_strip_restores_bytes(engine: Engine) -> None:
 
 
 def test_crlf_and_tabs_round_trip(engine: Engine) -> None:
-    src = b"def a(x):\r\n\tif x:\r\n\t\treturn 1\r\n\treturn 2\r\n\r\nclass K:\r\n\tdef m(self): pass\r\n"
+    src = (
+        b"def a(x):\r\n\tif x:\r\n\t\treturn 1\r\n\treturn 2\r\n\r\n"
+        b"class K:\r\n\tdef m(self): pass\r\n"
+    )
     out = _instrument(engine, src, "k.py")
     assert "\r\n" in out.new_text and "\n" not in out.new_text.replace("\r\n", "")
     assert '\t@_tel.probe("K.m"' in out.new_text
