@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 import tree_sitter as ts
 
@@ -57,6 +58,8 @@ class Analysis:
     def region_start_row(self, f: FunctionInfo) -> int:
         """First row of a function's region: its span plus its own marker lines just above."""
         row = f.span.start_row
+        if not self.spec.marks_above:
+            return row  # a marker line just above is the enclosing function's
         while row - 1 in self.stamped_rows:
             row -= 1
         return row
@@ -84,9 +87,16 @@ def detect_eol(source: bytes) -> str:
     return "\n"
 
 
-def matches_rule(node: ts.Node, rules: tuple[str, ...]) -> bool:
-    """A rule is ``type`` or ``type/child`` (a node of type whose only named child is child)."""
+def matches_rule(
+    node: ts.Node, rules: tuple[str, ...], language: ts.Language | None = None
+) -> bool:
+    """A rule is ``type``, ``type/child`` (a node of type whose only named child is child), or
+    a query pattern ``(...)`` that matches at the node itself (e.g. a ``super(...)`` call)."""
     for rule in rules:
+        if rule.startswith("("):
+            if language is not None and _pattern_matches(language, rule, node):
+                return True
+            continue
         outer, _, inner = rule.partition("/")
         if node.type != outer:
             continue
@@ -96,6 +106,17 @@ def matches_rule(node: ts.Node, rules: tuple[str, ...]) -> bool:
         if len(kids) == 1 and kids[0].type == inner:
             return True
     return False
+
+
+@cache
+def _rule_query(language: ts.Language, rule: str) -> ts.Query:
+    return ts.Query(language, f"{rule} @rule")
+
+
+def _pattern_matches(language: ts.Language, rule: str, node: ts.Node) -> bool:
+    cursor = ts.QueryCursor(_rule_query(language, rule))
+    cursor.set_max_start_depth(0)
+    return any(n.id == node.id for n in cursor.captures(node).get("rule", ()))
 
 
 def parse(spec: LanguageSpec, source: bytes, old_tree: ts.Tree | None = None) -> ts.Tree:
@@ -162,9 +183,9 @@ def _file_captures(spec: LanguageSpec, tree: ts.Tree) -> dict[str, str]:
 
 
 def _prologue_row(analysis: Analysis, marker_rows: set[int]) -> int:
-    root = analysis.tree.root_node
+    root, spec = analysis.tree.root_node, analysis.spec
     for node in root.named_children:
-        if "comment" in node.type or matches_rule(node, analysis.spec.prologue_skip):
+        if "comment" in node.type or matches_rule(node, spec.prologue_skip, spec.language):
             continue
         if node.start_point[0] in marker_rows:
             continue
@@ -275,14 +296,19 @@ def _attach_markers(
     for i, f in enumerate(functions):
         regions.append((analysis.region_start_row(f), f.span.end_row, i))
     stamps: dict[int, str] = {}
-    points = [(row, stamp) for row, stamp in stamped_rows.items()]
-    for off, stamp in inline_marks:
-        if stamp:
-            points.append((bisect.bisect_right(analysis.line_starts, off) - 1, stamp))
-    for row, stamp in points:
+    for row, stamp in stamped_rows.items():
         best = None
         for start, end, i in regions:
             if start <= row <= end and (best is None or functions[i].depth > functions[best].depth):
+                best = i
+        if best is not None:
+            stamps.setdefault(best, stamp)
+    # Inline insertions by byte offset: several functions may share their line.
+    for off, stamp in inline_marks:
+        best = None
+        for i, f in enumerate(functions):
+            inside = f.span.start <= off < f.span.end
+            if stamp and inside and (best is None or f.depth > functions[best].depth):
                 best = i
         if best is not None:
             stamps.setdefault(best, stamp)

@@ -67,6 +67,8 @@ class LanguageSpec:
     exclude: tuple[str, ...]  # file name globs never instrumented (e.g. Go tests)
     profiles: dict[str, Profile]
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # Ends a snippet spliced into a line with other code, where a newline ends statements (Go ";").
+    inline_end: str = ""
 
     @property
     def language(self) -> ts.Language:
@@ -86,6 +88,11 @@ class LanguageSpec:
             raise LanguageError(
                 f"{self.name} has no telemetry profile {name!r} (available: {known})"
             ) from None
+
+    @property
+    def marks_above(self) -> bool:
+        """Some profile inserts lines above definitions (decorators), part of their region."""
+        return any("before_def" in p.snippets for p in self.profiles.values())
 
     def read(self, relpath: str) -> str:
         return (self.folder / relpath).read_text(encoding="utf-8")
@@ -129,6 +136,7 @@ def _load(folder: Path) -> LanguageSpec:
         exclude=tuple(data.get("exclude", ())),
         profiles=profiles,
         raw=data,
+        inline_end=body.get("inline_end", ""),
     )
 
 

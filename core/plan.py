@@ -124,7 +124,7 @@ def _ops_for(analysis: Analysis, f: FunctionInfo, kind: AnchorKind, code: str) -
         body = analysis.body_nodes.get(f.id)
         if body is not None:
             for child in body.named_children:
-                if not matches_rule(child, spec.body_skip):
+                if not matches_rule(child, spec.body_skip, spec.language):
                     break
                 pos = child.end_byte
         row, col = _row_col(analysis, pos)
@@ -153,7 +153,8 @@ def _inline_op(analysis: Analysis, row: int, col: int, base_row: int, code: str)
             "the body shares a line with other code and this language has no inline comments"
         )
     chars = len(analysis.row_text(row)[:col].decode("utf-8"))
-    return Op("inline", row - base_row, chars, "", " ".join(code.splitlines()))
+    code = " ".join(code.splitlines()) + analysis.spec.inline_end
+    return Op("inline", row - base_row, chars, "", code)
 
 
 def _row_col(analysis: Analysis, offset: int) -> tuple[int, int]:
