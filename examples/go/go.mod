@@ -1,0 +1,3 @@
+module example.com/telemetrydemo
+
+go 1.22
