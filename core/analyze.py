@@ -173,9 +173,10 @@ def _find_markers(
 
 def _file_captures(spec: LanguageSpec, tree: ts.Tree) -> dict[str, str]:
     query = spec.query("file")
-    out: dict[str, str] = {}
     if query is None:
-        return out
+        return {}
+    # A declared capture that matches nothing is empty (e.g. Java's default package).
+    out = {query.capture_name(i): "" for i in range(query.capture_count)}
     for name, nodes in ts.QueryCursor(query).captures(tree.root_node).items():
         first = min(nodes, key=lambda n: n.start_byte)
         out[name] = (first.text or b"").decode("utf-8")

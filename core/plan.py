@@ -60,8 +60,12 @@ def plan(
     spec = analysis.spec
     profile = spec.profile(profile_name)
     out = FilePlan()
+    excluded = excluded_because(spec, analysis.tree)
     for f in analysis.functions:
         if select is not None and not select(f):
+            continue
+        if excluded:
+            out.skipped.append(_skip(f, excluded))
             continue
         if f.instrumented:
             out.skipped.append(_skip(f, "already instrumented"))
@@ -100,14 +104,28 @@ def plan_function(
     start, end = function_text_range(analysis, f)
     text = analysis.source[start:end].decode("utf-8")
     params = {
-        "fn": json.dumps(str(f.id.qualname), ensure_ascii=False),
-        "file": json.dumps(relpath, ensure_ascii=False),
+        "fn": string_literal(analysis.spec, str(f.id.qualname)),
+        "file": string_literal(analysis.spec, relpath),
         "line": str(f.line),
         "stamp": markers.stamp_of(text),
         "eol": analysis.eol,
         **analysis.captures,
     }
     return FunctionPlan(f, tuple(planned), tuple(ops), tuple(sorted(params.items())))
+
+
+def string_literal(spec: LanguageSpec, value: str) -> str:
+    """A JSON string literal that is the same string in the language's source.
+
+    language.toml's ``[string]`` table adjusts it: ``ascii = true`` escapes non-ASCII as
+    ``\\uXXXX``; ``escape`` maps characters to the language's own escapes (e.g. ``$``).
+    """
+    table = spec.raw.get("string", {})
+    ascii_only, escapes = bool(table.get("ascii", False)), table.get("escape", {})
+    if not escapes:
+        return json.dumps(value, ensure_ascii=ascii_only)
+    parts = (escapes.get(ch) or json.dumps(ch, ensure_ascii=ascii_only)[1:-1] for ch in value)
+    return '"' + "".join(parts) + '"'
 
 
 def _ops_for(analysis: Analysis, f: FunctionInfo, kind: AnchorKind, code: str) -> list[Op]:
@@ -160,6 +178,14 @@ def _inline_op(analysis: Analysis, row: int, col: int, base_row: int, code: str)
 def _row_col(analysis: Analysis, offset: int) -> tuple[int, int]:
     row = bisect.bisect_right(analysis.line_starts, offset) - 1
     return row, offset - analysis.line_starts[row]
+
+
+def excluded_because(spec: LanguageSpec, tree: ts.Tree) -> str:
+    """Why the language leaves this whole file alone (its exclude_when queries), or ""."""
+    for query, reason in spec.exclude_when:
+        if ts.QueryCursor(ts.Query(spec.language, query)).captures(tree.root_node):
+            return reason
+    return ""
 
 
 def choose_import(
