@@ -69,6 +69,8 @@ class LanguageSpec:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     # Ends a snippet spliced into a line with other code, where a newline ends statements (Go ";").
     inline_end: str = ""
+    # (query, reason): files where the query matches are left alone, with that reason.
+    exclude_when: tuple[tuple[str, str], ...] = ()
 
     @property
     def language(self) -> ts.Language:
@@ -137,6 +139,7 @@ def _load(folder: Path) -> LanguageSpec:
         profiles=profiles,
         raw=data,
         inline_end=body.get("inline_end", ""),
+        exclude_when=tuple((e["query"], e["reason"]) for e in data.get("exclude_when", ())),
     )
 
 
