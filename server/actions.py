@@ -1,0 +1,155 @@
+"""What the server can do to a document, in core terms: which actions a position offers, and
+the core edits an action makes (engine calls, run off the event loop).
+
+Features turn these into LSP code actions, commands and workspace edits via ``convert``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from telemetry_inject.core import engine as engine_mod
+from telemetry_inject.core.analyze import Analysis
+from telemetry_inject.core.engine import Engine
+from telemetry_inject.core.types import Edit, FunctionId, FunctionInfo, FunctionOutcome, Status
+
+from . import convert
+from .documents import Snapshot
+
+
+class Action(str, Enum):
+    INSTRUMENT = "instrument"
+    UPDATE = "update"
+    REMOVE = "remove"
+    INSTRUMENT_FILE = "instrumentFile"
+    REMOVE_FILE = "removeFile"
+
+    @property
+    def kind(self) -> str:
+        """Namespaced code action kind: refactors for one function, source actions for a file."""
+        if self in (Action.INSTRUMENT_FILE, Action.REMOVE_FILE):
+            return f"source.telemetry-inject.{self.value}"
+        return f"refactor.rewrite.telemetry-inject.{self.value}"
+
+
+@dataclass(frozen=True)
+class Offer:
+    action: Action
+    title: str
+    function: FunctionInfo | None = None
+    disabled: str = ""  # why it cannot run now (shown greyed out where clients can)
+
+
+def function_at(analysis: Analysis, start: int, end: int) -> FunctionInfo | None:
+    """The innermost function whose region (its marker lines included) holds [start, end]."""
+    best: FunctionInfo | None = None
+    for f in analysis.functions:
+        lo = analysis.line_starts[analysis.region_start_row(f)]
+        if lo <= start and end <= f.span.end and (best is None or f.depth > best.depth):
+            best = f
+    return best
+
+
+def signature_at(analysis: Analysis, offset: int) -> FunctionInfo | None:
+    """The innermost function whose name or signature (up to its body) holds offset."""
+    best: FunctionInfo | None = None
+    for f in analysis.functions:
+        lo = analysis.line_starts[analysis.region_start_row(f)]
+        if lo <= offset <= max(f.body.start, f.name_span.end) and (
+            best is None or f.depth > best.depth
+        ):
+            best = f
+    return best
+
+
+def offers(analysis: Analysis, start: int, end: int) -> list[Offer]:
+    out: list[Offer] = []
+    f = function_at(analysis, start, end)
+    if f is not None:
+        name = f"`{f.id}`"
+        if not f.instrumented:
+            why = "the function contains a syntax error" if f.has_error else ""
+            out.append(Offer(Action.INSTRUMENT, f"Instrument function {name}", f, why))
+        else:
+            if engine_mod.is_stale(analysis, f):
+                out.append(Offer(Action.UPDATE, f"Update instrumentation of {name}", f))
+            out.append(Offer(Action.REMOVE, f"Remove instrumentation from {name}", f))
+    if any(not g.instrumented and not g.has_error for g in analysis.functions):
+        out.append(Offer(Action.INSTRUMENT_FILE, "Instrument whole file"))
+    if analysis.has_file_marker or any(g.instrumented for g in analysis.functions):
+        out.append(Offer(Action.REMOVE_FILE, "Remove all instrumentation from file"))
+    return out
+
+
+@dataclass
+class Change:
+    """An action's result against one snapshot: edits of its bytes, runtime files to create
+    (absolute paths, absent on disk), and what happened to each function."""
+
+    snapshot: Snapshot
+    edits: list[Edit] = field(default_factory=list)
+    new_files: list[tuple[Path, str]] = field(default_factory=list)
+    functions: tuple[FunctionOutcome, ...] = ()
+    removed: int = 0
+    error: str = ""
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.functions if o.status is status)
+
+    @property
+    def failures(self) -> list[str]:
+        return [
+            f"{self.snapshot.relpath}:{o.line}: {o.id}: {o.reason}"
+            for o in self.functions
+            if o.status is Status.FAILED
+        ]
+
+    def summary(self, action: Action) -> str:
+        name = self.snapshot.relpath
+        if action in (Action.REMOVE, Action.REMOVE_FILE):
+            return f"{name}: removed {self.removed} inserted lines or fragments"
+        hits = sum(1 for o in self.functions if o.cache == "hit")
+        return (
+            f"{name}: {self.count(Status.INSTRUMENTED)} instrumented, "
+            f"{self.count(Status.SKIPPED)} skipped, {self.count(Status.FAILED)} failed"
+            f" ({hits} cache hits)"
+        )
+
+
+def compute(engine: Engine, snap: Snapshot, action: Action, fid: FunctionId | None) -> Change:
+    """Run one action through the engine. Blocking: call it from a worker thread."""
+    analysis = snap.analysis()
+    if analysis is None or snap.spec is None:
+        return Change(snap, error=f"{snap.relpath}: no supported language for this file")
+    change = Change(snap)
+    if fid is not None and analysis.function(fid) is None:
+        change.error = f"function {fid} is no longer in {snap.relpath}"
+        return change
+    only = (lambda f: f.id == fid) if fid is not None else None
+    if action in (Action.REMOVE, Action.REMOVE_FILE):
+        out = engine.strip(snap.source, snap.relpath, snap.spec, select=only, analysis=analysis)
+        change.edits, change.removed = list(out.edits), out.stats.get("removed", 0)
+        return change
+    if action is Action.UPDATE:
+        stripped = engine.strip(
+            snap.source, snap.relpath, snap.spec, select=only, analysis=analysis
+        )
+        again = engine.instrument(stripped.new_text.encode("utf-8"), snap.relpath, snap.spec, only)
+        edits = convert.compose(stripped.edits, again.edits) if again.changed else []
+        change.edits = convert.trim(snap.source, edits)
+        change.functions, extra = again.functions, again.extra_files
+        if again.error or not again.changed:
+            change.edits = []  # never leave the function stripped but not re-instrumented
+    else:
+        out = engine.instrument(snap.source, snap.relpath, snap.spec, only, analysis)
+        change.edits, change.functions, extra = list(out.edits), out.functions, out.extra_files
+        change.error = out.error
+    base = snap.location.base
+    if change.edits and base is not None:
+        for f in extra:
+            target = base / f.path
+            if not target.exists():
+                change.new_files.append((target, f.text))
+    return change

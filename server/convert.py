@@ -1,0 +1,236 @@
+"""The one bridge between LSP and core: positions (UTF-16 by default) ↔ UTF-8 byte offsets,
+tree-sitter points, and core edits/outcomes ↔ lsprotocol types.
+
+LSP lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``; a position's character counts code
+units of the negotiated encoding (UTF-16 unless the client offered otherwise). Core counts
+UTF-8 bytes and tree-sitter rows end at ``\\n`` only. Nothing else in the server does this
+arithmetic.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from lsprotocol import types as lsp
+from telemetry_inject.core.types import Edit, Span
+
+UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class LineIndex:
+    """Byte offset where each LSP line starts (line 0 at 0)."""
+
+    starts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, source: bytes) -> LineIndex:
+        return cls((0, *(m.end() for m in _EOL.finditer(source))))
+
+    def after_edit(self, new_source: bytes, start: int, end: int, new_len: int) -> LineIndex:
+        """The index of new_source = old[:start] + inserted(new_len bytes) + old[end:].
+
+        Only the edited lines are rescanned: a line start depends on the two bytes before it
+        (``\\r\\n`` or not), so starts at least two bytes past the edit just shift.
+        """
+        delta = new_len - (end - start)
+        first = max(bisect.bisect_right(self.starts, max(start - 1, 0)) - 1, 0)
+        lo = self.starts[first]
+        hi = end + delta + 2
+        tail_from = bisect.bisect_left(self.starts, end + 2)
+        middle = [
+            m.end() for m in _EOL.finditer(new_source, lo, min(hi, len(new_source))) if m.end() < hi
+        ]
+        tail = [s + delta for s in self.starts[tail_from:]]
+        return LineIndex((*self.starts[: first + 1], *middle, *tail))
+
+    def line_bounds(self, source: bytes, line: int) -> tuple[int, int]:
+        """Bytes of a line's text, its line break excluded."""
+        start = self.starts[line]
+        end = self.starts[line + 1] if line + 1 < len(self.starts) else len(source)
+        while end > start and source[end - 1 : end] in (b"\n", b"\r"):
+            end -= 1
+        return start, end
+
+
+def _units(text: str, encoding: str) -> int:
+    if encoding == UTF16:
+        return len(text.encode("utf-16-le")) // 2
+    if encoding == UTF8:
+        return len(text.encode("utf-8"))
+    return len(text)
+
+
+def offset_at(source: bytes, index: LineIndex, pos: lsp.Position, encoding: str = UTF16) -> int:
+    """Byte offset of a position; past the end of a line means its end, past the last line
+    the end of the text (as the protocol asks). Never splits a character."""
+    if pos.line >= len(index.starts):
+        return len(source)
+    start, end = index.line_bounds(source, pos.line)
+    line = source[start:end]
+    if line.isascii():
+        return start + min(pos.character, len(line))
+    text = line.decode("utf-8", "replace")
+    if encoding == UTF16:
+        units = text.encode("utf-16-le")[: 2 * pos.character]
+        prefix = units.decode("utf-16-le", "ignore")  # a half surrogate pair is dropped
+    elif encoding == UTF8:
+        prefix = line[: pos.character].decode("utf-8", "ignore")
+    else:
+        prefix = text[: pos.character]
+    return start + len(prefix.encode("utf-8"))
+
+
+def position_at(
+    source: bytes, index: LineIndex, offset: int, encoding: str = UTF16
+) -> lsp.Position:
+    offset = max(0, min(offset, len(source)))
+    line = bisect.bisect_right(index.starts, offset) - 1
+    prefix = source[index.starts[line] : offset]
+    if prefix.isascii() or encoding == UTF8:
+        return lsp.Position(line, len(prefix))
+    return lsp.Position(line, _units(prefix.decode("utf-8", "replace"), encoding))
+
+
+def range_at(
+    source: bytes, index: LineIndex, start: int, end: int, encoding: str = UTF16
+) -> lsp.Range:
+    return lsp.Range(
+        position_at(source, index, start, encoding), position_at(source, index, end, encoding)
+    )
+
+
+def span_range(source: bytes, index: LineIndex, span: Span, encoding: str = UTF16) -> lsp.Range:
+    return range_at(source, index, span.start, span.end, encoding)
+
+
+def byte_range(
+    source: bytes, index: LineIndex, rng: lsp.Range, encoding: str = UTF16
+) -> tuple[int, int]:
+    start = offset_at(source, index, rng.start, encoding)
+    end = offset_at(source, index, rng.end, encoding)
+    return (start, end) if start <= end else (end, start)
+
+
+def point_at(source: bytes, offset: int) -> tuple[int, int]:
+    """Tree-sitter point: (rows counted by ``\\n``, byte column)."""
+    row = source.count(b"\n", 0, offset)
+    return row, offset - (source.rfind(b"\n", 0, offset) + 1)
+
+
+def text_edits(
+    source: bytes, index: LineIndex, edits: Iterable[Edit], encoding: str = UTF16
+) -> list[lsp.TextEdit]:
+    return [lsp.TextEdit(range_at(source, index, e.start, e.end, encoding), e.text) for e in edits]
+
+
+@dataclass(frozen=True, slots=True)
+class NewFile:
+    """A file the edit creates (the language runtime), absent on disk."""
+
+    uri: str
+    text: str
+
+
+def workspace_edit(
+    uri: str,
+    version: int | None,
+    edits: Sequence[lsp.TextEdit],
+    new_files: Sequence[NewFile],
+    document_changes: bool,
+) -> lsp.WorkspaceEdit:
+    """documentChanges (versioned edit, CreateFile + its text) when the client takes them;
+    else plain ``changes`` for the document alone (the caller writes new files itself)."""
+    if not document_changes:
+        return lsp.WorkspaceEdit(changes={uri: list(edits)})
+    changes: list[lsp.TextDocumentEdit | lsp.CreateFile | lsp.RenameFile | lsp.DeleteFile] = []
+    if edits:
+        doc = lsp.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
+        changes.append(lsp.TextDocumentEdit(text_document=doc, edits=list(edits)))
+    for f in new_files:
+        changes.append(
+            lsp.CreateFile(uri=f.uri, options=lsp.CreateFileOptions(ignore_if_exists=True))
+        )
+        start = lsp.Position(0, 0)
+        changes.append(
+            lsp.TextDocumentEdit(
+                text_document=lsp.OptionalVersionedTextDocumentIdentifier(uri=f.uri, version=None),
+                edits=[lsp.TextEdit(lsp.Range(start, start), f.text)],
+            )
+        )
+    return lsp.WorkspaceEdit(document_changes=changes)
+
+
+def compose(removals: Sequence[Edit], insertions: Sequence[Edit]) -> list[Edit]:
+    """Edits against the original text that equal applying ``removals`` (against the original)
+    and then ``insertions`` (pure insertions against the result), merged where they meet."""
+    out: list[Edit] = []
+    shift = 0  # bytes removed before the current point
+    i = 0
+    ins = sorted(insertions, key=lambda e: e.start)
+    for r in sorted(removals, key=lambda e: e.start):
+        here = r.start - shift  # where the removal collapses to in the intermediate text
+        while i < len(ins) and ins[i].start < here:
+            out.append(Edit(ins[i].start + shift, ins[i].start + shift, ins[i].text))
+            i += 1
+        text = r.text
+        while i < len(ins) and ins[i].start == here:
+            text += ins[i].text
+            i += 1
+        out.append(Edit(r.start, r.end, text))
+        shift += (r.end - r.start) - len(r.text.encode("utf-8"))
+    out.extend(Edit(e.start + shift, e.start + shift, e.text) for e in ins[i:])
+    return _merge_adjacent(out)
+
+
+def _merge_adjacent(edits: list[Edit]) -> list[Edit]:
+    merged: list[Edit] = []
+    for e in edits:
+        if merged and merged[-1].end == e.start and merged[-1].start != merged[-1].end:
+            prev = merged[-1]
+            merged[-1] = Edit(prev.start, e.end, prev.text + e.text)
+        else:
+            merged.append(e)
+    return merged
+
+
+def trim(source: bytes, edits: Iterable[Edit]) -> list[Edit]:
+    """Shrink replacements to what differs (common prefix and suffix kept); drop no-ops."""
+    out: list[Edit] = []
+    for e in edits:
+        old = source[e.start : e.end].decode("utf-8")
+        new = e.text
+        if old == new:
+            continue
+        head = 0
+        limit = min(len(old), len(new))
+        while head < limit and old[head] == new[head]:
+            head += 1
+        tail = 0
+        while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
+            tail += 1
+        start = e.start + len(old[:head].encode("utf-8"))
+        end = e.end - len(old[len(old) - tail :].encode("utf-8"))
+        text = new[head : len(new) - tail]
+        # A position cannot sit inside a \r\n line break: widen to take it whole.
+        if start > 0 and source[start - 1 : start + 1] == b"\r\n":
+            start, text = start - 1, "\r" + text
+        if source[end - 1 : end + 1] == b"\r\n":
+            end, text = end + 1, text + "\n"
+        out.append(Edit(start, end, text))
+    return out
+
+
+def apply_edits(source: bytes, edits: Iterable[Edit]) -> bytes:
+    """Core edits (non-overlapping, against source) applied; for tests and composition checks."""
+    parts: list[bytes] = []
+    last = 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        parts += [source[last : e.start], e.text.encode("utf-8")]
+        last = e.end
+    parts.append(source[last:])
+    return b"".join(parts)

@@ -1,0 +1,91 @@
+"""Code actions: instrument / update / remove the function at the cursor (innermost wins), and
+the whole-file source actions. Edits are computed lazily in codeAction/resolve when the client
+resolves ``edit``; otherwise eagerly."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from lsprotocol import types as lsp
+
+from ..actions import Action, Offer, offers
+from ..app import TelemetryServer
+from .commands import APPLY_ACTION, CREATE_RUNTIME, INSTRUMENT_FILE, REMOVE_FILE, run_action
+
+KINDS = [a.kind for a in Action]
+FILE_COMMANDS = {Action.INSTRUMENT_FILE: INSTRUMENT_FILE, Action.REMOVE_FILE: REMOVE_FILE}
+
+
+def register(server: TelemetryServer) -> None:
+    options = lsp.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=True)
+
+    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, options)
+    async def code_action(
+        ls: TelemetryServer, params: lsp.CodeActionParams
+    ) -> list[lsp.CodeAction | lsp.Command] | None:
+        snap = ls.documents.get(params.text_document.uri)
+        if snap is None:
+            return None
+        ls.documents.touch(snap.uri)
+        analysis = await asyncio.to_thread(snap.analysis)
+        if analysis is None:
+            return None
+        start, end = snap.byte_range(params.range)
+        wanted = [o for o in offers(analysis, start, end) if _wanted(o, params.context.only)]
+        if not ls.capability("text_document.code_action.code_action_literal_support"):
+            return [lsp.Command(o.title, *_command(o, snap.uri, snap.version)) for o in wanted]
+        lazy = "edit" in (
+            ls.capability("text_document.code_action.resolve_support.properties") or []
+        )
+        disabled_ok = bool(ls.capability("text_document.code_action.disabled_support", False))
+        out: list[lsp.CodeAction | lsp.Command] = []
+        for o in wanted:
+            if o.disabled and not disabled_ok:
+                continue
+            action = _action(o, snap.uri, snap.version)
+            if not lazy and not o.disabled:
+                action = await resolve(ls, action)
+            out.append(action)
+        return out
+
+    @server.feature(lsp.CODE_ACTION_RESOLVE)
+    async def code_action_resolve(ls: TelemetryServer, action: lsp.CodeAction) -> lsp.CodeAction:
+        return await resolve(ls, action)
+
+
+def _wanted(o: Offer, only: list[str] | None) -> bool:
+    return not only or any(o.action.kind == k or o.action.kind.startswith(k + ".") for k in only)
+
+
+def _action(o: Offer, uri: str, version: int) -> lsp.CodeAction:
+    data = {"uri": uri, "version": version, "action": o.action.value}
+    if o.function is not None:
+        data["function"] = str(o.function.id)
+    action = lsp.CodeAction(title=o.title, kind=o.action.kind, data=data)
+    if o.disabled:
+        action.disabled = lsp.CodeActionDisabled(reason=o.disabled)
+    if o.action in FILE_COMMANDS:  # whole-file work runs as a command, with progress
+        action.command = lsp.Command(o.title, FILE_COMMANDS[o.action], [uri])
+    return action
+
+
+def _command(o: Offer, uri: str, version: int) -> tuple[str, list[Any]]:
+    """For clients that take only commands: the file commands, or apply-this-action."""
+    if o.action in FILE_COMMANDS:
+        return FILE_COMMANDS[o.action], [uri]
+    return APPLY_ACTION, [_action(o, uri, version).data]
+
+
+async def resolve(ls: TelemetryServer, action: lsp.CodeAction) -> lsp.CodeAction:
+    """Fill in ``edit`` (and a runtime-writing command where the client cannot create files)."""
+    data = action.data if isinstance(action.data, dict) else {}
+    if action.edit is not None or action.command is not None or "function" not in data:
+        return action
+    change = await run_action(ls, data)
+    if change is None or not change.edits:
+        return action
+    action.edit = ls.workspace_edit(change)
+    if change.new_files and not ls.creates_files():
+        action.command = lsp.Command("Write telemetry runtime", CREATE_RUNTIME, [data["uri"]])
+    return action

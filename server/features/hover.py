@@ -1,0 +1,80 @@
+"""Hover on a function's name or signature: instrumented or not (current or stale), its probes,
+and its insertion script's cache status (hit or miss, hash, created, source, hits)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from lsprotocol import types as lsp
+from telemetry_inject.core import engine as engine_mod
+from telemetry_inject.core.analyze import Analysis
+from telemetry_inject.core.engine import ScriptStatus
+from telemetry_inject.core.types import FunctionInfo
+
+from ..actions import signature_at
+from ..app import TelemetryServer
+
+EVENTS = "enter, exit (with duration), error (with the exception)"
+
+
+def register(server: TelemetryServer) -> None:
+    @server.feature(lsp.TEXT_DOCUMENT_HOVER)
+    async def hover(ls: TelemetryServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        snap = ls.documents.get(params.text_document.uri)
+        if snap is None:
+            return None
+        analysis = await asyncio.to_thread(snap.analysis)
+        if analysis is None:
+            return None
+        f = signature_at(analysis, snap.offset(params.position))
+        if f is None:
+            return None
+        engine = ls.engine()
+        status = await asyncio.to_thread(engine.script_status, analysis, f, snap.relpath)
+        markdown = lsp.MarkupKind.Markdown in (
+            ls.capability("text_document.hover.content_format") or [lsp.MarkupKind.Markdown]
+        )
+        text = describe(analysis, f, status, engine.options.profile, engine.cache is not None)
+        kind = lsp.MarkupKind.Markdown if markdown else lsp.MarkupKind.PlainText
+        contents = lsp.MarkupContent(kind=kind, value=text if markdown else _plain(text))
+        return lsp.Hover(contents=contents, range=snap.range(f.name_span.start, f.name_span.end))
+
+
+def describe(
+    analysis: Analysis, f: FunctionInfo, status: ScriptStatus, profile: str, cached: bool
+) -> str:
+    if f.instrumented and engine_mod.is_stale(analysis, f):
+        state = "instrumented, **stale**: edited since; use 'Update instrumentation'"
+    elif f.instrumented:
+        state = "instrumented (current)"
+    elif f.has_error:
+        state = "not instrumented; contains a syntax error"
+    else:
+        state = "not instrumented"
+    lines = [f"**telemetry-inject** · `{f.id}` ({analysis.spec.name}): {state}", ""]
+    snippets = analysis.spec.profile(profile).snippets
+    where = ", ".join(f"{anchor.replace('_', ' ')} `{code}`" for anchor, code in snippets.items())
+    lines += [f"Probes (profile `{profile}`): {EVENTS}; inserted as {where}", ""]
+    lines.append(f"Insertion script: {_cache_line(status, cached)}")
+    return "\n".join(lines)
+
+
+def _cache_line(status: ScriptStatus, cached: bool) -> str:
+    if not cached:
+        return "script cache off"
+    if not status.key:
+        return "unknown (the function cannot be found without its instrumentation)"
+    short = status.key[:12]
+    e = status.entry
+    if e is None:
+        return f"cache **miss** · `{short}` (made and cached on first use)"
+    created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created))
+    hits = f"{e.hits} hit" + ("" if e.hits == 1 else "s")
+    return (
+        f"cache **hit** · `{short}` · created {created} · source {e.source} · {hits} · `{e.path}`"
+    )
+
+
+def _plain(text: str) -> str:
+    return text.replace("**", "").replace("`", "")

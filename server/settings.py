@@ -1,0 +1,122 @@
+"""Server settings: one defaulted model, read from ``initializationOptions`` and refreshed
+from ``workspace/configuration`` (section ``telemetryInject``) on ``didChangeConfiguration``.
+
+Every field works when unset. Keys are camelCase on the wire, as an editor's settings file
+spells them (``telemetryInject.cacheDir``); unknown keys and bad values are reported and
+ignored, never fatal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from telemetry_inject.core.cache import DEFAULT_DIR
+from telemetry_inject.core.engine import Options
+from telemetry_inject.core.sandbox import Limits
+
+SECTION = "telemetryInject"
+
+
+def _limit_names() -> dict[str, str]:
+    """camelCase wire name -> field name of the sandbox's Limits."""
+    out = {}
+    for f in dataclasses.fields(Limits):
+        head, *rest = f.name.split("_")
+        out[head + "".join(p.title() for p in rest)] = f.name
+    return out
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a user can set (wire names in parentheses)."""
+
+    # The telemetry profile (``profile``): which probes are inserted, as defined per
+    # language in core/languages/<lang>/language.toml [profiles.<name>].
+    profile: str = "tel"
+    # Read and write the script cache (``cache``).
+    cache: bool = True
+    # Cache folder (``cacheDir``); relative paths are relative to the workspace root.
+    # Empty: <workspace root>/.telemetry_cache, or the user cache folder without a workspace.
+    cache_dir: str = ""
+    # Overrides of the sandbox's limits per insertion script (``sandbox``: {"wallSeconds": 2,
+    # "cpuSeconds": 1, "memoryBytes": ..., "outputBytes": ..., "openFiles": ..., "fileBytes":
+    # ...}); the keys are the fields of core.sandbox.Limits in camelCase.
+    sandbox: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Any) -> tuple[Settings, list[str]]:
+        """Settings from a client's JSON (flat, or under ``telemetryInject``), and problems."""
+        problems: list[str] = []
+        if isinstance(data, Mapping) and isinstance(data.get(SECTION), Mapping):
+            data = data[SECTION]
+        if data is None:
+            return cls(), problems
+        if not isinstance(data, Mapping):
+            return cls(), [f"{SECTION}: expected an object, got {type(data).__name__}"]
+        values: dict[str, Any] = {}
+        expect: dict[str, tuple[str, type | tuple[type, ...]]] = {
+            "profile": ("profile", str),
+            "cache": ("cache", bool),
+            "cacheDir": ("cache_dir", str),
+            "sandbox": ("sandbox", Mapping),
+        }
+        for key, value in data.items():
+            if key not in expect:
+                problems.append(f"{SECTION}.{key}: unknown setting, ignored")
+                continue
+            name, kind = expect[key]
+            if value is None:
+                continue
+            if not isinstance(value, kind):
+                problems.append(f"{SECTION}.{key}: expected {_kind(kind)}, ignored")
+                continue
+            values[name] = value
+        if "sandbox" in values:
+            values["sandbox"] = _limits(values["sandbox"], problems)
+        if "profile" in values and not values["profile"].strip():
+            problems.append(f"{SECTION}.profile: empty, using 'tel'")
+            del values["profile"]
+        return cls(**values), problems
+
+    def cache_path(self, root: Path | None) -> Path | None:
+        if not self.cache:
+            return None
+        if self.cache_dir:
+            path = Path(os.path.expandvars(self.cache_dir)).expanduser()
+            return path if path.is_absolute() or root is None else root / path
+        if root is not None:
+            return root / DEFAULT_DIR
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(xdg) / "telemetry-inject"
+
+    def options(self, root: Path | None, cache: bool = True) -> Options:
+        defaults = Limits()
+        # Integer limits (bytes, seconds of CPU) stay integers.
+        overrides = {k: type(getattr(defaults, k))(v) for k, v in self.sandbox.items()}
+        limits = dataclasses.replace(defaults, **overrides)
+        cache_dir = self.cache_path(root) if cache else None
+        return Options(profile=self.profile, cache_dir=cache_dir, limits=limits)
+
+
+def _limits(raw: Mapping[str, Any], problems: list[str]) -> dict[str, float]:
+    names = _limit_names()
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        name = names.get(key)
+        if name is None:
+            problems.append(f"{SECTION}.sandbox.{key}: unknown limit (known: {', '.join(names)})")
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            problems.append(f"{SECTION}.sandbox.{key}: expected a positive number, ignored")
+        else:
+            out[name] = value
+    return out
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", bool: "true or false", Mapping: "an object"}
+    return names.get(kind, str(kind)) if isinstance(kind, type) else "a value"
