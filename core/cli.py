@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     base = Path.cwd()
     if not all(_inside(p, base) for p in args.paths):
         base = args.paths[0] if args.paths[0].is_dir() else args.paths[0].parent
-    cache_dir = None if args.no_cache else (args.cache_dir or base / DEFAULT_DIR)
+    cache_dir = None if args.no_cache or mode == "strip" else (args.cache_dir or base / DEFAULT_DIR)
     if cache_dir is not None:
         ScriptCache(cache_dir).close()  # fail early, with one line, if it cannot be used
     options = Options(profile=getattr(args, "profile", "tel"), cache_dir=cache_dir)

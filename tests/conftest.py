@@ -38,9 +38,10 @@ def run_program(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess[str]:
     """Run a program; with `events`, telemetry goes to that file."""
-    full_env = {**os.environ, **(env or {})}
+    full_env = dict(os.environ)
     full_env.pop("TELEMETRY_INJECT_OUT", None)
     full_env.pop("TELEMETRY_INJECT", None)
+    full_env.update(env or {})
     if events is not None:
         full_env["TELEMETRY_INJECT_OUT"] = str(events)
     return subprocess.run(

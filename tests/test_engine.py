@@ -59,7 +59,9 @@ def test_structure_and_prologue(engine: Engine) -> None:
     lines = text.splitlines()
     # shebang, coding line, docstring and the __future__ import stay first
     assert lines[:4] == PY.decode().splitlines()[:4]
-    assert lines[4].startswith("try: from . import _telemetry_utils")
+    assert lines[4] == ""
+    assert lines[5].startswith("try: from . import _telemetry_utils")
+    assert lines[7] == "import os"
     assert {str(f.id) for f in out.functions} == {
         "Greeter.__init__",
         "Greeter.make",
@@ -70,7 +72,7 @@ def test_structure_and_prologue(engine: Engine) -> None:
     assert all(f.status is Status.INSTRUMENTED for f in out.functions)
     # the decorator goes below @classmethod, so it wraps the plain function
     i = lines.index("    @classmethod")
-    assert lines[i + 1].lstrip().startswith('@_tel.probe("Greeter.make", "pkg/mod.py", 15)')
+    assert lines[i + 1].lstrip().startswith('@_tel.probe("Greeter.make", "pkg/mod.py", 16)')
     # edits are pure insertions, one per insertion point
     assert all(e.start == e.end and e.text for e in out.edits)
     assert len(out.edits) == 6
