@@ -6,6 +6,7 @@ this module only interprets the capture vocabulary:
 - functions.scm: ``@function`` (or ``@function.KIND``) the definition, ``@body``, optional
   ``@name``, ``@qualifier`` (prefix such as a Go receiver type), ``@async``, ``@generator``;
 - scopes.scm: ``@scope`` with ``@name`` (classes, impl blocks, namespaces ...);
+- a ``@qualifier`` or scope ``@name`` captured several times in one match joins with dots.
 - file.scm (optional): any captures, exposed by name as file-level values (e.g. ``@package``).
 """
 
@@ -160,7 +161,7 @@ def _find_markers(
         return [], []
     ascii_only = len(text) == len(source)
     lines: list[tuple[int, str | None]] = []
-    for m in markers.line_pattern(spec.line_comment).finditer(text):
+    for m in markers.line_pattern(spec.line_comment, spec.line_comment_end).finditer(text):
         off = m.start() if ascii_only else len(text[: m.start()].encode("utf-8"))
         lines.append((bisect.bisect_right(line_starts, off) - 1, m.group("stamp")))
     inline: list[tuple[int, str | None]] = []
@@ -219,16 +220,18 @@ def _functions(
             continue
         entry: dict[str, ts.Node | str] = {"node": node, "body": body[0]}
         entry["kind"] = cap_name.partition(".")[2] or "function"
-        for extra in ("name", "qualifier", "async", "generator"):
+        for extra in ("name", "async", "generator"):
             if extra in caps:
                 entry[extra] = caps[extra][0]
+        if "qualifier" in caps:
+            entry["qualifier"] = _dotted(caps["qualifier"])
         found[node.id] = entry
     scopes: dict[int, str] = {}
     scope_query = spec.query("scopes")
     if scope_query is not None:
         for _pattern, caps in ts.QueryCursor(scope_query).matches(root):
             if "scope" in caps and "name" in caps:
-                scopes[caps["scope"][0].id] = _text(caps["name"][0])
+                scopes[caps["scope"][0].id] = _dotted(caps["name"])
 
     ordered = sorted(found.values(), key=lambda e: _node(e, "node").start_byte)
     names: dict[int, str] = {}
@@ -240,7 +243,7 @@ def _functions(
         name_node = entry.get("name")
         name = _text(name_node) if isinstance(name_node, ts.Node) else "<anonymous>"
         qualifier = entry.get("qualifier")
-        own = f"{_text(qualifier)}.{name}" if isinstance(qualifier, ts.Node) else name
+        own = f"{qualifier}.{name}" if isinstance(qualifier, str) else name
         parts, parent, depth = [own], None, 0
         anc = node.parent
         while anc is not None:
@@ -338,6 +341,11 @@ def _node(entry: dict[str, ts.Node | str], key: str) -> ts.Node:
     value = entry[key]
     assert isinstance(value, ts.Node)
     return value
+
+
+def _dotted(nodes: list[ts.Node]) -> str:
+    """A capture met several times in one match (C++ ``ns::A::f``) joins in source order."""
+    return ".".join(_text(n) for n in sorted(nodes, key=lambda n: n.start_byte))
 
 
 def _text(node: ts.Node | str | None) -> str:

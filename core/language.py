@@ -71,6 +71,8 @@ class LanguageSpec:
     inline_end: str = ""
     # (query, reason): files where the query matches are left alone, with that reason.
     exclude_when: tuple[tuple[str, str], ...] = ()
+    # Closes line_comment where the language has only block comments (C89: " */").
+    line_comment_end: str = ""
 
     @property
     def language(self) -> ts.Language:
@@ -140,6 +142,7 @@ def _load(folder: Path) -> LanguageSpec:
         raw=data,
         inline_end=body.get("inline_end", ""),
         exclude_when=tuple((e["query"], e["reason"]) for e in data.get("exclude_when", ())),
+        line_comment_end=data.get("line_comment_end", ""),
     )
 
 

@@ -12,9 +12,10 @@ WORD = "telemetry-inject"
 _STAMP = r"(?::(?P<stamp>[0-9a-f]{8}))?"
 
 
-def line_suffix(line_comment: str, stamp: str | None) -> str:
+def line_suffix(line_comment: str, stamp: str | None, end: str = "") -> str:
+    """``end`` closes the comment where the language has no line comments (C89: `` */``)."""
     tag = f"{WORD}:{stamp}" if stamp else WORD
-    return f"  {line_comment} {tag}"
+    return f"  {line_comment} {tag}{end}"
 
 
 def inline_open(block: tuple[str, str], stamp: str | None) -> str:
@@ -26,10 +27,12 @@ def inline_close(block: tuple[str, str]) -> str:
     return f"{block[0]}}}{WORD}{block[1]}"
 
 
-def line_pattern(line_comment: str) -> re.Pattern[str]:
+def line_pattern(line_comment: str, end: str = "") -> re.Pattern[str]:
     """Matches a whole inserted line, EOL included (no EOL only at the end of the text)."""
     return re.compile(
-        rf"^[^\r\n]*  {re.escape(line_comment)} {WORD}{_STAMP}[ \t]*(?:\r\n|\n|\r|\Z)", re.M
+        rf"^[^\r\n]*  {re.escape(line_comment)} {WORD}{_STAMP}{re.escape(end)}[ \t]*"
+        r"(?:\r\n|\n|\r|\Z)",
+        re.M,
     )
 
 

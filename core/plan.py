@@ -204,7 +204,7 @@ def choose_import(
 
 def import_insertion(analysis: Analysis, code: str) -> Insertion:
     row, eol = analysis.prologue_row, analysis.eol
-    suffix = markers.line_suffix(analysis.spec.line_comment, None)
+    suffix = markers.line_suffix(analysis.spec.line_comment, None, analysis.spec.line_comment_end)
     text = "".join(line + suffix + eol for line in code.splitlines())
     if row < len(analysis.line_starts):
         return Insertion(analysis.line_starts[row], text, (0,))

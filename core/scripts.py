@@ -58,9 +58,10 @@ def generate(spec: LanguageSpec, profile: str, plan: FunctionPlan, function_text
         " < function.txt\n"
         '"""\n\n'
     )
+    line_marker = markers.line_suffix(spec.line_comment, "{{stamp}}", spec.line_comment_end)
     constants = (
         ops_literal(plan.ops)
-        + f"LINE_MARKER = {markers.line_suffix(spec.line_comment, '{{stamp}}')!r}\n"
+        + f"LINE_MARKER = {line_marker!r}\n"
         + f"INLINE_OPEN = {markers.inline_open(block, '{{stamp}}')!r}\n"
         + f"INLINE_CLOSE = {markers.inline_close(block)!r}\n\n"
     )
