@@ -2,8 +2,10 @@
 
 diskcache (SQLite, process-safe) under ``.telemetry_cache/`` at the project root. A script is
 stored under its key (see ``scripts.cache_key``) with metadata; its result for a given set of
-placeholder values is stored too, so a warm run executes nothing. Every script is also written
-as a readable file, ``scripts/<language>/<name>_<hash8>.py``, that a person can run by hand.
+placeholder values is stored too, so a warm run executes nothing. A script is also a readable
+file, ``scripts/<language>/<name>_<hash8>.py``, that a person can run by hand: written at once for
+scripts a model wrote, and on first request (hover, ``cache export``) for template scripts, since
+creating one file per function would cost more than instrumenting it (~1 ms here).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import diskcache
@@ -110,14 +112,36 @@ class ScriptCache:
             "last_error": last_error,
         }
         self._db.set("s:" + script.key, meta)
+        entry = ScriptEntry(hits=0, **meta)  # type: ignore[arg-type]
+        if script.source != "template":
+            self.materialize(entry)
+        return entry
+
+    def materialize(self, entry: ScriptEntry) -> Path | None:
+        """Write the readable copy of a script if it is not there yet; None if it cannot be."""
+        path = Path(entry.path)
+        if path.is_file():
+            return path
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(script.text, encoding="utf-8")
+            tmp.write_text(entry.text, encoding="utf-8")
             os.replace(tmp, path)
         except OSError:
-            pass  # the readable copy is a convenience; the cache entry is what counts
-        return ScriptEntry(hits=0, **meta)  # type: ignore[arg-type]
+            return None  # the readable copy is a convenience; the cache entry is what counts
+        return path
+
+    def export(self, folder: Path) -> int:
+        """Write every cached script as a readable file under folder/<language>/."""
+        count = 0
+        for k in self._db.iterkeys():
+            if isinstance(k, str) and k.startswith("s:"):
+                entry = self.peek(k[2:])
+                if entry is not None:
+                    target = folder / entry.language / Path(entry.path).name
+                    self.materialize(replace(entry, path=str(target)))
+                    count += 1
+        return count
 
     def result(self, key: str, params: tuple[tuple[str, str], ...]) -> str | None:
         value = self._db.get(f"r:{key}:{_params_hash(params)}")

@@ -21,7 +21,7 @@ from .types import Status
 
 USAGE = """telemetry-inject PATH... [--out DIR | --in-place | --dry-run] [-v] [--jobs N] [--json]
        telemetry-inject strip PATH... [--out DIR | --in-place | --dry-run]
-       telemetry-inject cache stats|clear [--cache-dir DIR]
+       telemetry-inject cache stats|clear|export [DIR] [--cache-dir DIR]
        telemetry-inject lsp [--tcp HOST:PORT]"""
 
 
@@ -253,9 +253,12 @@ def _summary(
 
 def _cache_command(argv: list[str], prog: str) -> int:
     p = argparse.ArgumentParser(prog=f"{prog} cache")
-    p.add_argument("action", choices=["stats", "clear"])
+    p.add_argument("action", choices=["stats", "clear", "export"])
+    p.add_argument("folder", nargs="?", type=Path, help="export: where to write the scripts")
     p.add_argument("--cache-dir", type=Path, default=Path(DEFAULT_DIR))
     args = p.parse_args(argv)
+    if args.action == "export" and args.folder is None:
+        raise UsageError("cache export needs a folder to write the scripts to")
     if args.action == "stats" and not args.cache_dir.exists():
         print(
             json.dumps(
@@ -274,6 +277,8 @@ def _cache_command(argv: list[str], prog: str) -> int:
     try:
         if args.action == "stats":
             print(json.dumps(cache.stats(), indent=2))
+        elif args.action == "export":
+            print(f"wrote {cache.export(args.folder)} scripts to {args.folder}")
         else:
             print(f"removed {cache.clear()} cache entries from {args.cache_dir}")
     finally:

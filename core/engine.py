@@ -4,6 +4,7 @@ reconstruct → verify, and strip. Shared by the CLI and the language server."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,26 +115,12 @@ class Engine:
         self, analysis: Analysis, plans: list[FunctionPlan]
     ) -> list[tuple[FunctionPlan, str, str, str, str | None]]:
         """(plan, key, output, "hit"/"miss", error) per function."""
-        spec, profile = analysis.spec, self.options.profile
         done: list[tuple[FunctionPlan, str, str, str, str | None]] = []
         pending: list[tuple[FunctionPlan, str, scripts.Script, str]] = []
         cache = self.cache
-        for fp in plans:
-            text = _function_text(analysis, fp.function)
-            script = scripts.generate(spec, profile, fp, text)
-            state = "miss"
-            if cache is not None:
-                entry = cache.lookup(script.key)
-                if entry is not None:
-                    state = "hit"
-                    script = scripts.Script(entry.key, entry.text, entry.source)
-                    cached = cache.result(script.key, fp.params)
-                    if cached is not None:
-                        done.append((fp, script.key, cached, state, None))
-                        continue
-                else:
-                    cache.store(script, str(fp.function.id), spec.name)
-            pending.append((fp, text, script, state))
+        with cache.batch() if cache is not None else nullcontext():
+            for fp in plans:
+                self._lookup(analysis, fp, done, pending)
         jobs: list[Job] = []
         runnable: list[tuple[FunctionPlan, str, scripts.Script, str]] = []
         for item in pending:
@@ -145,14 +132,40 @@ class Engine:
             jobs.append(Job(script.text, text, fp.params))
             runnable.append(item)
         results = self.sandbox.run(jobs) if jobs else []
-        for (fp, _text, script, state), res in zip(runnable, results, strict=True):
-            if res.ok:
-                if cache is not None:
-                    cache.store_result(script.key, fp.params, res.output)
-                done.append((fp, script.key, res.output, state, None))
-            else:
-                done.append((fp, script.key, "", state, f"script failed: {res.error}"))
+        with cache.batch() if cache is not None else nullcontext():
+            for (fp, _text, script, state), res in zip(runnable, results, strict=True):
+                if res.ok:
+                    if cache is not None:
+                        cache.store_result(script.key, fp.params, res.output)
+                    done.append((fp, script.key, res.output, state, None))
+                else:
+                    done.append((fp, script.key, "", state, f"script failed: {res.error}"))
         return done
+
+    def _lookup(
+        self,
+        analysis: Analysis,
+        fp: FunctionPlan,
+        done: list[tuple[FunctionPlan, str, str, str, str | None]],
+        pending: list[tuple[FunctionPlan, str, scripts.Script, str]],
+    ) -> None:
+        """A cached result goes to done; otherwise the script (cached or new) goes to pending."""
+        text = _function_text(analysis, fp.function)
+        script = scripts.generate(analysis.spec, self.options.profile, fp, text)
+        state = "miss"
+        cache = self.cache
+        if cache is not None:
+            entry = cache.lookup(script.key)
+            if entry is not None:
+                state = "hit"
+                script = scripts.Script(entry.key, entry.text, entry.source)
+                cached = cache.result(script.key, fp.params)
+                if cached is not None:
+                    done.append((fp, script.key, cached, state, None))
+                    return
+            else:
+                cache.store(script, str(fp.function.id), analysis.spec.name)
+        pending.append((fp, text, script, state))
 
     def _assemble(
         self,
@@ -162,7 +175,7 @@ class Engine:
     ) -> tuple[bytes, tuple[Edit, ...], dict[FunctionId, str]]:
         """Apply all insertions; on a verification failure, find and drop the functions at fault."""
         failed: dict[FunctionId, str] = {}
-        if not per_function:
+        if not per_function and not file_insertions:
             return analysis.source, (), failed
         merged = [*file_insertions, *(i for ins in per_function.values() for i in ins)]
         new_source, edits = reconstruct.apply(analysis.source, merged)

@@ -87,7 +87,10 @@ def test_cache_stats_and_clear(tmp_path: Path) -> None:
     run_cli(root, "--dry-run", "--cache-dir", cache)
     stats = json.loads(run_cli("cache", "stats", "--cache-dir", cache).stdout)
     assert stats["scripts"] == 1 and stats["results"] == 1
-    scripts = list((cache / "scripts" / "python").glob("f_*.py"))
+    assert (
+        "wrote 1 scripts" in run_cli("cache", "export", tmp_path / "x", "--cache-dir", cache).stdout
+    )
+    scripts = list((tmp_path / "x" / "python").glob("f_*.py"))
     assert len(scripts) == 1
     # a cached script is a standalone program a person can run by hand
     (tmp_path / "f.txt").write_text("def f(x):\n    return x + 1\n")

@@ -135,7 +135,8 @@ def test_cache_hits_on_unchanged_and_misses_on_changed_body(engine: Engine) -> N
     assert {str(f.id): f.key for f in third.functions}["Greeter.make"] != keys["Greeter.make"]
     entry = engine.cache.peek(keys["Greeter.greet"])
     assert entry is not None and entry.source == "template" and entry.hits >= 1
-    assert Path(entry.path).is_file() and Path(entry.path).read_text() == entry.text
+    readable = engine.cache.materialize(entry)
+    assert readable is not None and readable.read_text() == entry.text
 
 
 def test_hover_status_and_staleness(engine: Engine) -> None:
