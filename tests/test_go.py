@@ -312,7 +312,7 @@ def test_edge_cases_match_the_golden_file_build_and_run(go: Go, tmp_path: Path, 
         "init": 2, "one": 400, "empty": 1, "emptyLines": 1, "Counter.Inc": 2, "Counter.Get": 1,
         "Counter.Kind": 1, "Pair.Set": 1, "Pair.String": 1, "unicodeBefore": 1, "bound": 1,
         "divide": 2, "mustPositive": 1, "tryPositive": 1, "tryPositive.<anonymous>": 1,
-        "fanOut": 1, "fanOut.<anonymous>": 8, "main": 1,
+        "fanOut": 1, "fanOut.<anonymous>": 8, "main": 1, "Before": 1, "After": 1,
     }  # fmt: skip
     assert {fn: calls[fn] for fn in expected} == expected
     assert calls["main.<anonymous>"] >= 4  # three closures made in a loop, sort's less
@@ -328,6 +328,7 @@ def test_edge_cases_match_the_golden_file_build_and_run(go: Go, tmp_path: Path, 
         "fanOut.<anonymous>": "go func() {",
         "bound": "var bound = func",
         "emptyLines": "func emptyLines()",
+        "After": "After: func() string {",
     }.items():
         assert _first(events, fn)["line"] == _line_of(source, needle), fn
     # os.Exit runs no deferred calls: every event written so far is on disk, but the functions
@@ -350,19 +351,30 @@ def test_only_functions_with_bodies_are_found() -> None:
     assert found == ["Go", "Go.<anonymous>"]
 
 
-def test_build_ignore_files_and_tests_are_left_alone(tmp_path: Path) -> None:
-    root = _module(tmp_path, "tool", "package main\n\nfunc main() { helper() }\n")
-    gen = "//go:build ignore\n\npackage main\n\nfunc main() {}\n"
-    (root / "gen.go").write_text(gen, "utf-8")
-    (root / "main_test.go").write_text("package main\n\nfunc helper() {}\n", "utf-8")
+def test_build_ignore_files_and_tests_are_left_alone(go: Go, tmp_path: Path) -> None:
+    # A generator beside a library declares package main and is only run by name: instrumented,
+    # it would need a runtime of another package in the library's directory.
+    main = 'package main\n\nimport "example.com/gen/lib"\n\nfunc main() { println(lib.Twice(2)) }\n'
+    root = _module(tmp_path, "example.com/gen", main)
+    (root / "lib").mkdir()
+    (root / "lib" / "lib.go").write_text("package lib\n\nfunc Twice(n int) int { return 2 * n }\n")
+    for name, build in (("gen.go", "//go:build ignore"), ("gen_old.go", "// +build ignore")):
+        (root / "lib" / name).write_text(f"{build}\n\npackage main\n\nfunc main() {{}}\n")
+    (root / "lib" / "lib_test.go").write_text("package lib_test\n\nfunc helper() {}\n")
     before = _tree(root)
     report = json.loads(
         run_cli(root, "--in-place", "--json", "-v", "--cache-dir", tmp_path / "c").stdout
     )
     after = _tree(root)
-    assert after["gen.go"] == before["gen.go"] and after["main_test.go"] == before["main_test.go"]
-    assert after["main.go"] != before["main.go"] and RUNTIME in after
-    assert any(n.startswith("main_test.go: skipped") for n in report["skipped_files"])
+    for name in ("lib/gen.go", "lib/gen_old.go", "lib/lib_test.go"):
+        assert after[name] == before[name], name
+    assert after["lib/lib.go"] != before["lib/lib.go"]
+    assert "package lib\n" in after[f"lib/{RUNTIME}"].decode()
+    assert any(n.startswith("lib/lib_test.go: skipped") for n in report["skipped_files"])
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([str(_build(go, root, tmp_path / "bin"))], root, events=events_file)
+    assert (run.returncode, run.stderr.strip()) == (0, "4")
+    assert check_pairs(read_events(events_file)) == Counter({"main": 1, "Twice": 1})
 
 
 @pytest.fixture(scope="module")
