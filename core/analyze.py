@@ -186,12 +186,17 @@ def _file_captures(spec: LanguageSpec, tree: ts.Tree) -> dict[str, str]:
 
 def _prologue_row(analysis: Analysis, marker_rows: set[int]) -> int:
     root, spec = analysis.tree.root_node, analysis.spec
+    doc_row: int | None = None  # a doc comment of the first declaration starts here
     for node in root.named_children:
-        if "comment" in node.type or matches_rule(node, spec.prologue_skip, spec.language):
+        if matches_rule(node, spec.prologue_skip, spec.language):
+            doc_row = None
             continue
-        if node.start_point[0] in marker_rows:
+        if spec.prologue_stop and matches_rule(node, spec.prologue_stop, spec.language):
+            doc_row = node.start_point[0] if doc_row is None else doc_row
             continue
-        return node.start_point[0]
+        if "comment" in node.type or node.start_point[0] in marker_rows:
+            continue
+        return node.start_point[0] if doc_row is None else doc_row
     return len(analysis.line_starts)
 
 

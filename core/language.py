@@ -35,12 +35,15 @@ class ImportRule:
     code: str
     when: str = ""  # a query over the file; the rule applies when it matches (empty: always)
     extensions: tuple[str, ...] = ()  # or when the file has one of these extensions
+    files: tuple[str, ...] = ()  # only where the path ends with one of these globs ("bin/*.rs")
+    always: bool = False  # also into a whole file none of whose functions is instrumented
 
 
 @dataclass(frozen=True)
 class RuntimeFile:
     source: str  # path inside the language folder
     target: str  # file name written beside the instrumented file; may use {{captures}}
+    files: tuple[str, ...] = ()  # only beside files whose path ends with one of these globs
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class LanguageSpec:
     exclude_when: tuple[tuple[str, str], ...] = ()
     # Closes line_comment where the language has only block comments (C89: " */").
     line_comment_end: str = ""
+    # Comments that belong to the declaration after them (doc comments): imports go above them.
+    prologue_stop: tuple[str, ...] = ()
 
     @property
     def language(self) -> ts.Language:
@@ -119,10 +124,19 @@ def _load(folder: Path) -> LanguageSpec:
             name=pname,
             snippets=dict(p.get("snippets", {})),
             imports=tuple(
-                ImportRule(i["code"], i.get("when", ""), tuple(i.get("extensions", ())))
+                ImportRule(
+                    i["code"],
+                    i.get("when", ""),
+                    tuple(i.get("extensions", ())),
+                    tuple(i.get("files", ())),
+                    bool(i.get("always", False)),
+                )
                 for i in p.get("imports", ())
             ),
-            runtime=tuple(RuntimeFile(r["source"], r["target"]) for r in p.get("runtime", ())),
+            runtime=tuple(
+                RuntimeFile(r["source"], r["target"], tuple(r.get("files", ())))
+                for r in p.get("runtime", ())
+            ),
         )
     block = data.get("block_comment")
     return LanguageSpec(
@@ -143,6 +157,7 @@ def _load(folder: Path) -> LanguageSpec:
         inline_end=body.get("inline_end", ""),
         exclude_when=tuple((e["query"], e["reason"]) for e in data.get("exclude_when", ())),
         line_comment_end=data.get("line_comment_end", ""),
+        prologue_stop=tuple(data.get("prologue_stop", ())),
     )
 
 

@@ -8,6 +8,7 @@ downstream ever matches snippets to functions by line numbers.
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import json
 import posixpath
 from collections.abc import Callable
@@ -77,12 +78,15 @@ def plan(
             out.functions.append(plan_function(analysis, f, profile.snippets, relpath))
         except PlanError as exc:
             out.skipped.append(_skip(f, str(exc)))
-    if out.functions or analysis.has_file_marker:
-        out.runtime = runtime_files(spec, profile_name, relpath, analysis.captures)
-    if out.functions and not analysis.has_file_marker:
+    rule = None
+    if not analysis.has_file_marker and not excluded:
         rule = choose_import(spec, profile.imports, analysis.tree, relpath)
-        if rule is not None:
-            out.file_insertions.append(import_insertion(analysis, rule.code))
+    # An `always` import declares the runtime for other files too (a Rust crate root's `mod`).
+    whole = rule is not None and rule.always and select is None
+    if out.functions or analysis.has_file_marker or whole:
+        out.runtime = runtime_files(spec, profile_name, relpath, analysis.captures)
+    if rule is not None and (out.functions or whole):
+        out.file_insertions.append(import_insertion(analysis, rule.code))
     return out
 
 
@@ -194,6 +198,8 @@ def choose_import(
     for rule in rules:
         if rule.extensions and not relpath.lower().endswith(rule.extensions):
             continue
+        if rule.files and not path_matches(relpath, rule.files):
+            continue
         if rule.when:
             query = ts.Query(spec.language, rule.when)
             if not ts.QueryCursor(query).captures(tree.root_node):
@@ -228,4 +234,11 @@ def runtime_files(
             render(spec.read(r.source), captures),
         )
         for r in spec.profile(profile_name).runtime
+        if not r.files or path_matches(relpath, r.files)
     ]
+
+
+def path_matches(relpath: str, globs: tuple[str, ...]) -> bool:
+    """Whether the path's last components match one of the globs ("main.rs", "bin/*.rs")."""
+    parts = relpath.split("/")
+    return any(fnmatch.fnmatchcase("/".join(parts[-(g.count("/") + 1) :]), g) for g in globs)
