@@ -331,8 +331,12 @@ def _attach_markers(
 
 def _body_indent(analysis: Analysis, body: ts.Node, indent: str) -> str:
     for child in body.named_children:
+        if child.start_point[0] == body.start_point[0] and "comment" in child.type:
+            continue  # `{  /* note */`: the next line tells
         if child.start_point[0] > body.start_point[0]:
-            return _indent_of(analysis.row_text(child.start_point[0]))
+            own = _indent_of(analysis.row_text(child.start_point[0]))
+            if len(own) > len(indent):  # not a C `#if` or label at column 0
+                return own
         break
     return indent + analysis.spec.indent_unit
 
