@@ -80,9 +80,10 @@ class TelemetryServer(LanguageServer):
     @property
     def encoding(self) -> str:
         try:
-            return str(self.workspace.position_encoding or convert.UTF16)
+            kind = self.workspace.position_encoding or convert.UTF16
         except RuntimeError:
             return convert.UTF16
+        return str(getattr(kind, "value", kind))  # str() of the enum is its name
 
     def snapshot(self, uri: str) -> Snapshot | None:
         """The open document, or the file on disk when it is not open (version None)."""

@@ -5,7 +5,6 @@ resolves ``edit``; otherwise eagerly."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from lsprotocol import types as lsp
 
@@ -34,7 +33,7 @@ def register(server: TelemetryServer) -> None:
         start, end = snap.byte_range(params.range)
         wanted = [o for o in offers(analysis, start, end) if _wanted(o, params.context.only)]
         if not ls.capability("text_document.code_action.code_action_literal_support"):
-            return [lsp.Command(o.title, *_command(o, snap.uri, snap.version)) for o in wanted]
+            return [_command(o, snap.uri, snap.version) for o in wanted]
         lazy = "edit" in (
             ls.capability("text_document.code_action.resolve_support.properties") or []
         )
@@ -66,15 +65,15 @@ def _action(o: Offer, uri: str, version: int) -> lsp.CodeAction:
     if o.disabled:
         action.disabled = lsp.CodeActionDisabled(reason=o.disabled)
     if o.action in FILE_COMMANDS:  # whole-file work runs as a command, with progress
-        action.command = lsp.Command(o.title, FILE_COMMANDS[o.action], [uri])
+        action.command = lsp.Command(o.title, FILE_COMMANDS[o.action], arguments=[uri])
     return action
 
 
-def _command(o: Offer, uri: str, version: int) -> tuple[str, list[Any]]:
+def _command(o: Offer, uri: str, version: int) -> lsp.Command:
     """For clients that take only commands: the file commands, or apply-this-action."""
     if o.action in FILE_COMMANDS:
-        return FILE_COMMANDS[o.action], [uri]
-    return APPLY_ACTION, [_action(o, uri, version).data]
+        return lsp.Command(o.title, FILE_COMMANDS[o.action], arguments=[uri])
+    return lsp.Command(o.title, APPLY_ACTION, arguments=[_action(o, uri, version).data])
 
 
 async def resolve(ls: TelemetryServer, action: lsp.CodeAction) -> lsp.CodeAction:
@@ -87,5 +86,7 @@ async def resolve(ls: TelemetryServer, action: lsp.CodeAction) -> lsp.CodeAction
         return action
     action.edit = ls.workspace_edit(change)
     if change.new_files and not ls.creates_files():
-        action.command = lsp.Command("Write telemetry runtime", CREATE_RUNTIME, [data["uri"]])
+        action.command = lsp.Command(
+            "Write telemetry runtime", CREATE_RUNTIME, arguments=[data["uri"]]
+        )
     return action
