@@ -20,9 +20,13 @@ from .scan import scan
 from .types import Status
 
 USAGE = """telemetry-inject PATH... [--out DIR | --in-place | --dry-run] [-v] [--jobs N] [--json]
-       telemetry-inject strip PATH... [--out DIR | --in-place | --dry-run]
+       telemetry-inject strip|update PATH... [--out DIR | --in-place | --dry-run]
+       telemetry-inject check PATH... [--stale]
        telemetry-inject cache stats|clear|export [DIR] [--cache-dir DIR]
        telemetry-inject lsp [--tcp HOST:PORT]"""
+
+
+MODES = ("instrument", "strip", "update", "check")
 
 
 class UsageError(Exception):
@@ -32,6 +36,11 @@ class UsageError(Exception):
 def _parser(prog: str, mode: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, usage=USAGE, add_help=True)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    if mode == "check":
+        p.add_argument("--stale", action="store_true", help="report only stale instrumentation")
+        p.add_argument("--json", action="store_true", help="print a JSON report")
+        p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+        return p
     where = p.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, metavar="DIR", help="write a copy of the tree to DIR")
     where.add_argument("--in-place", action="store_true", help="rewrite the files themselves")
@@ -41,7 +50,7 @@ def _parser(prog: str, mode: str) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument("--cache-dir", type=Path, help=f"script cache (default: ./{DEFAULT_DIR})")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    if mode == "instrument":
+    if mode in ("instrument", "update"):
         p.add_argument("--profile", default="tel", help="telemetry profile (default: tel)")
     return p
 
@@ -51,8 +60,8 @@ def main(argv: list[str] | None = None, prog: str = "telemetry-inject") -> int:
     try:
         if argv and argv[0] == "cache":
             return _cache_command(argv[1:], prog)
-        mode = "strip" if argv and argv[0] == "strip" else "instrument"
-        if argv and argv[0] in ("strip", "instrument"):
+        mode = argv[0] if argv and argv[0] in MODES else "instrument"
+        if argv and argv[0] in MODES:
             argv = argv[1:]
         if not argv:
             raise UsageError("give one or more files or directories (see --help)")
@@ -73,6 +82,8 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     for path in args.paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or directory")
+    if mode == "check":
+        return _check(args)
     if not (args.out or args.in_place or args.dry_run):
         raise UsageError("say --in-place to rewrite files, --out DIR for a copy, or --dry-run")
     if args.jobs < 1:
@@ -177,6 +188,7 @@ def _report(
         "cache_hits": 0,
         "removed": 0,
         "file_errors": 0,
+        "updated": 0,
     }
     failures: list[str] = []
     notes: list[str] = [f"{f.relpath}: skipped: {f.skip}" for f in skipped]
@@ -195,7 +207,7 @@ def _report(
         if o is None:
             continue
         totals["changed"] += int(o.changed)
-        for key in ("instrumented", "skipped", "failed", "cache_hits", "removed"):
+        for key in ("instrumented", "skipped", "failed", "cache_hits", "removed", "updated"):
             totals[key] += o.stats.get(key, 0)
         for fo in o.functions:
             where = f"{r.task.relpath}:{fo.line}: {fo.id}"
@@ -239,6 +251,11 @@ def _summary(
     mode: str, t: dict[str, int], skipped_files: int, removed: list[str], elapsed: float, dry: bool
 ) -> str:
     verb = "would change" if dry else "changed"
+    if mode == "update":
+        return (
+            f"{verb} {t['changed']} of {t['files']} files: {t['updated']} stale functions "
+            f"instrumented again; {elapsed:.2f} s"
+        )
     if mode == "strip":
         return (
             f"{verb} {t['changed']} of {t['files']} files: removed {t['removed']} inserted "
@@ -249,6 +266,41 @@ def _summary(
         f"instrumented, {t['skipped']} skipped, {t['failed']} failed, "
         f"{t['cache_hits']} cache hits; {skipped_files} files skipped; {elapsed:.2f} s"
     )
+
+
+def _check(args: argparse.Namespace) -> int:
+    """List instrumented (or only stale) functions and runtime files; exit 1 if any."""
+    base = Path.cwd()
+    if not all(_inside(p, base) for p in args.paths):
+        base = args.paths[0] if args.paths[0].is_dir() else args.paths[0].parent
+    found = list(scan(args.paths, base))
+    tasks = [Task(str(f.path), f.relpath, "", "check") for f in found if not f.skip]
+    results = asyncio.run(run_all(tasks, Options(), args.jobs))
+    rows: list[str] = []
+    for r in results:
+        if r.outcome is None:
+            continue
+        for fo in r.outcome.functions:
+            if fo.reason == "stale" or not args.stale:
+                state = "stale instrumentation" if fo.reason == "stale" else "instrumented"
+                rows.append(f"{r.task.relpath}:{fo.line}: {fo.id}: {state}")
+        if r.outcome.stats.get("file_marker") and not args.stale:
+            rows.append(f"{r.task.relpath}: telemetry import line")
+    if not args.stale:
+        rows += [
+            f"{f.relpath}: telemetry runtime file" for f in found if f.skip == "telemetry runtime"
+        ]
+    fix = (
+        "telemetry-inject update --in-place" if args.stale else "telemetry-inject strip --in-place"
+    )
+    if args.json:
+        print(json.dumps({"findings": rows, "fix": fix if rows else ""}, indent=2))
+    else:
+        for row in rows:
+            print(row)
+        if rows:
+            print(f"{len(rows)} findings; fix with: {fix} PATH...", file=sys.stderr)
+    return 1 if rows else 0
 
 
 def _cache_command(argv: list[str], prog: str) -> int:

@@ -234,6 +234,51 @@ class Engine:
             relpath, spec.name, text, new_text, tuple(edits), stats={"removed": len(edits)}
         )
 
+    def update(self, source: bytes, relpath: str, spec: LanguageSpec | None = None) -> FileOutcome:
+        """Re-instrument functions edited since they were instrumented (stale ones)."""
+        spec = spec or _spec_for(relpath)
+        analysis = analyze_mod.analyze(spec, source)
+        stale = {f.id for f in analysis.functions if is_stale(analysis, f)}
+        if not stale:
+            text = source.decode("utf-8")
+            return FileOutcome(relpath, spec.name, text, text, stats={"updated": 0})
+        stripped = self.strip(source, relpath, spec, lambda f: f.id in stale, analysis)
+        redone = self.instrument(stripped.new_text.encode(), relpath, spec, lambda f: f.id in stale)
+        # One set of edits against the original: the removals, then the new insertions.
+        new_source = redone.new_text.encode("utf-8")
+        start, end = _common_affixes(source, new_source)
+        edit = Edit(start, len(source) - end, new_source[start : len(new_source) - end].decode())
+        return FileOutcome(
+            relpath,
+            spec.name,
+            source.decode("utf-8"),
+            redone.new_text,
+            (edit,),
+            redone.functions,
+            redone.extra_files,
+            stats={**redone.stats, "updated": len(stale)},
+        )
+
+    def inspect(self, source: bytes, relpath: str, spec: LanguageSpec | None = None) -> FileOutcome:
+        """Report instrumented functions (status "instrumented", reason "stale" when edited)."""
+        spec = spec or _spec_for(relpath)
+        analysis = analyze_mod.analyze(spec, source)
+        found = tuple(
+            FunctionOutcome(
+                f.id, f.line, Status.INSTRUMENTED, "stale" if is_stale(analysis, f) else ""
+            )
+            for f in analysis.functions
+            if f.instrumented
+        )
+        text = source.decode("utf-8")
+        stale = sum(1 for o in found if o.reason == "stale")
+        stats = {
+            "instrumented": len(found),
+            "stale": stale,
+            "file_marker": int(analysis.has_file_marker),
+        }
+        return FileOutcome(relpath, spec.name, text, text, (), found, stats=stats)
+
     # -- hover ------------------------------------------------------------------------------
 
     def script_status(self, analysis: Analysis, f: FunctionInfo, relpath: str) -> ScriptStatus:
@@ -260,6 +305,22 @@ def is_stale(analysis: Analysis, f: FunctionInfo) -> bool:
         return False
     original = strip.strip_text(analysis.spec, _function_text(analysis, f))
     return markers.stamp_of(original) != f.stamp
+
+
+def _common_affixes(a: bytes, b: bytes) -> tuple[int, int]:
+    """Lengths of the common prefix and (non-overlapping) common suffix, on UTF-8 boundaries."""
+    limit = min(len(a), len(b))
+    start = 0
+    while start < limit and a[start] == b[start]:
+        start += 1
+    while start and (a[start - 1 : start][0] & 0xC0) == 0x80:
+        start -= 1
+    end = 0
+    while end < limit - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
+        end += 1
+    while end and (a[len(a) - end] & 0xC0) == 0x80:
+        end -= 1
+    return start, end
 
 
 def _spec_for(relpath: str) -> LanguageSpec:

@@ -26,7 +26,7 @@ class Task:
     path: str  # where to read
     relpath: str  # how events name it
     dest: str  # where to write (same as path for in-place); "" for a dry run
-    mode: str = "instrument"  # or "strip"
+    mode: str = "instrument"  # or "strip", "update", "check"
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ def run_task(task: Task, engine: Engine | None = None) -> TaskResult:
     try:
         if task.mode == "strip":
             outcome = engine.strip(source, task.relpath, spec)
+        elif task.mode == "update":
+            outcome = engine.update(source, task.relpath, spec)
+        elif task.mode == "check":
+            outcome = engine.inspect(source, task.relpath, spec)
         else:
             outcome = engine.instrument(source, task.relpath, spec)
     except Exception as exc:  # a bug must cost one file, not the run

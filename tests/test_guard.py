@@ -1,0 +1,65 @@
+"""`check` keeps instrumentation out of commits; `check --stale` and `update` keep it current."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, ROOT, run_cli, run_program
+from telemetry import check_pairs, read_events
+
+LANGUAGES = sorted(
+    p.parent.name
+    for p in (ROOT / "core" / "languages").glob("*/language.toml")
+    if (EXAMPLES / p.parent.name).is_dir()  # tsx shares the typescript example
+)
+# Languages whose bundled example can be edited by the generic body edit below.
+EDITS = {"python": ("return item.total * 9 // 10", "return item.total * 8 // 10")}
+
+
+def _example(language: str, tmp_path: Path) -> Path:
+    src = EXAMPLES / language
+    dst = tmp_path / language
+    shutil.copytree(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_check_finds_instrumentation_and_strip_clears_it(language: str, tmp_path: Path) -> None:
+    tree = _example(language, tmp_path)
+    clean = run_cli("check", tree, check=False)
+    assert clean.returncode == 0 and clean.stdout == ""
+    run_cli(tree, "--in-place", "--cache-dir", tmp_path / "cache")
+    dirty = run_cli("check", tree, check=False)
+    assert dirty.returncode == 1
+    assert ": instrumented" in dirty.stdout and "telemetry runtime file" in dirty.stdout
+    assert "fix with: telemetry-inject strip --in-place" in dirty.stderr
+    run_cli("strip", tree, "--in-place")
+    assert run_cli("check", tree, check=False).returncode == 0
+
+
+def test_stale_functions_are_found_and_updated(tmp_path: Path) -> None:
+    tree = _example("python", tmp_path)
+    run_cli(tree, "--in-place", "--cache-dir", tmp_path / "cache")
+    assert run_cli("check", "--stale", tree, check=False).returncode == 0
+    cart = tree / "shop" / "cart.py"
+    old, new = EDITS["python"]
+    cart.write_text(cart.read_text().replace(old, new))
+    stale = run_cli("check", "--stale", tree, check=False)
+    assert stale.returncode == 1
+    assert stale.stdout.splitlines() == [
+        "shop/cart.py:39: Cart.subtotal: stale instrumentation",
+        "shop/cart.py:40: Cart.subtotal.discounted: stale instrumentation",
+    ]
+    out = run_cli("update", tree, "--in-place", "--cache-dir", tmp_path / "cache")
+    assert "2 stale functions instrumented again" in out.stdout
+    assert run_cli("check", "--stale", tree, check=False).returncode == 0
+    run = run_program([sys.executable, "main.py"], tree, events=tmp_path / "e.jsonl")
+    assert run.returncode == 0
+    assert check_pairs(read_events(tmp_path / "e.jsonl"))["Cart.subtotal.discounted"] == 4
+    # the updated file still strips back to the edited source, byte for byte
+    run_cli("strip", tree, "--in-place")
+    expected = (EXAMPLES / "python" / "shop" / "cart.py").read_text().replace(old, new)
+    assert cart.read_text() == expected
