@@ -91,9 +91,12 @@ class Engine:
                     error = str(exc)
             status = Status.FAILED if error else Status.INSTRUMENTED
             outcomes[f.id] = FunctionOutcome(f.id, f.line, status, error or "", cache_state, key)
-        new_source, edits, failed = self._assemble(
-            analysis, file_plan.file_insertions, per_function
+        # Imports only with at least one instrumented function (or when none was planned:
+        # an import that stands alone); when every script failed the file stays as it was.
+        file_insertions = (
+            file_plan.file_insertions if per_function or not file_plan.functions else []
         )
+        new_source, edits, failed = self._assemble(analysis, file_insertions, per_function)
         for fid, why in failed.items():
             o = outcomes[fid]
             outcomes[fid] = FunctionOutcome(fid, o.line, Status.FAILED, why, o.cache, o.key)
