@@ -137,11 +137,9 @@ def test_events_go_to_stderr_by_default_and_off_is_silent(
     stream = tmp_path / "stderr.jsonl"
     stream.write_text(default.stderr, "utf-8")
     assert check_pairs(read_events(stream))["Cart.Add"] == 3
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
     for value in ("off", "0", "FALSE", "no"):
         events_file = tmp_path / f"off-{value}.jsonl"
-        env.update(TELEMETRY_INJECT=value, TELEMETRY_INJECT_OUT=str(events_file))
-        off = subprocess.run([exe], cwd=out, env=env, capture_output=True, text=True)
+        off = run_program([exe], out, events=events_file, env={"TELEMETRY_INJECT": value})
         assert (off.returncode, off.stdout, off.stderr) == (0, default.stdout, "")
         assert not events_file.exists()
 
@@ -165,6 +163,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 )
 
 type vector struct {
@@ -184,11 +183,10 @@ func call(v vector) {
 
 func main() {
 	var vectors []vector
-	if len(os.Args) > 2 {
-		vectors = []vector{{Fn: os.Args[2], File: "odd\x01\x7f.go", Line: 1, Raises: false}}
-	} else {
+	switch os.Args[1] {
+	case "vectors":
 		var doc struct{ Cases []vector }
-		data, err := os.ReadFile(os.Args[1])
+		data, err := os.ReadFile(os.Args[2])
 		if err == nil {
 			err = json.Unmarshal(data, &doc)
 		}
@@ -196,6 +194,14 @@ func main() {
 			panic(err)
 		}
 		vectors = doc.Cases
+	case "odd":
+		vectors = []vector{{Fn: os.Args[2], File: "odd\x01\x7f.go", Line: 1}}
+	case "many": // more call sites than the runtime's table holds, each called twice
+		n, _ := strconv.Atoi(os.Args[2])
+		for i := 0; i < 2*n; i++ {
+			fn := "f" + strconv.Itoa(i%n%7)
+			vectors = append(vectors, vector{Fn: fn, File: "m.go", Line: i%n + 1})
+		}
 	}
 	for _, v := range vectors {
 		func() {
@@ -216,7 +222,7 @@ def test_runtime_passes_the_shared_vectors(go: Go, tmp_path: Path) -> None:
     exe = str(_build(go, root, tmp_path / "driver"))
     events_file = tmp_path / "events.jsonl"
     vectors = str(ROOT / "tests" / "vectors" / "events.json")
-    run = run_program([exe, vectors], root, events=events_file)
+    run = run_program([exe, "vectors", vectors], root, events=events_file)
     assert run.returncode == 0, run.stderr
     events = read_events(events_file)
     check_vectors(events)
@@ -227,7 +233,7 @@ def test_runtime_passes_the_shared_vectors(go: Go, tmp_path: Path) -> None:
     # Bytes that are not UTF-8 and control characters still make valid JSON.
     odd = tmp_path / "odd.jsonl"
     run = subprocess.run(
-        [exe.encode(), vectors.encode(), b"bad\xffname\x01"],
+        [exe.encode(), b"odd", b"bad\xffname\x01"],
         cwd=root,
         env={**os.environ, "TELEMETRY_INJECT_OUT": str(odd)},
         capture_output=True,
@@ -236,6 +242,17 @@ def test_runtime_passes_the_shared_vectors(go: Go, tmp_path: Path) -> None:
     assert [(e["fn"], e["file"]) for e in read_events(odd)] == [
         ("bad\ufffdname\x01", "odd\x01\x7f.go")
     ] * 2
+    # More call sites than the site table holds: each one still reports its own constants.
+    many = tmp_path / "many.jsonl"
+    assert run_program([exe, "many", "5000"], root, events=many).returncode == 0
+    got = [(e["fn"], e["line"]) for e in read_events(many) if e["ev"] == "exit"]
+    assert got == [(f"f{i % 7}", i + 1) for i in range(5000)] * 2
+    assert (
+        subprocess.run(
+            [require("gofmt"), "-l", "."], cwd=root, capture_output=True, text=True
+        ).stdout
+        == ""
+    )  # the runtime is formatted as gofmt wants
 
 
 CRASH = """package main

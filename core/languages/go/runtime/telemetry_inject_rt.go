@@ -32,13 +32,13 @@ var (
 	_telStart = _teltime.Now() // durations are differences of monotonic readings since this
 	_telOnce  _telsync.Once
 	_telOut   *_telos.File
-	_telSites [1024]_telatomic.Value // *_telSite, slot chosen by a hash of the call site
+	_telSites [2048]_telatomic.Value // *_telSite, by a hash of the call site
 )
 
 // _telSite holds one call site's constants and its pre-escaped event prefixes (up to "ts":).
 type _telSite struct {
-	fn, file           string
-	line               int
+	fn, file          string
+	line              int
 	enter, exit, fail string
 }
 
@@ -110,24 +110,37 @@ func _telTail(buf []byte, ts, dur int64) []byte {
 	return _telstrconv.AppendInt(buf, dur, 10)
 }
 
-// _telSiteOf finds the call site's constants in a small lock-free table, building them on the
-// first call (or after a collision); constant strings compare by pointer first, so a hit is cheap.
+// _telSiteOf finds the call site's constants in a lock-free open-addressing table (a few
+// probes), building them on the first call; constant strings compare by pointer first, so a hit
+// costs a hash and a few compares. A site that finds its probes taken is built for each call.
 func _telSiteOf(fn, file string, line int) *_telSite {
-	h := uint(line)*0x9E3779B1 ^ uint(len(fn))<<7 ^ uint(len(file))<<13
+	h := uint32(line)*0x9E3779B1 + uint32(len(fn))*0x85EBCA6B + uint32(len(file))*0xC2B2AE35
 	if len(fn) > 0 {
-		h ^= uint(fn[len(fn)-1]) << 3
+		h += uint32(fn[len(fn)-1]) * 0x27D4EB2F
 	}
-	slot := &_telSites[h%uint(len(_telSites))]
-	if s, ok := slot.Load().(*_telSite); ok && s.line == line && s.fn == fn && s.file == file {
-		return s
+	for i := uint32(0); i < 4; i++ {
+		slot := &_telSites[(h>>21+i)%uint32(len(_telSites))]
+		s, _ := slot.Load().(*_telSite)
+		if s == nil {
+			s = _telNewSite(fn, file, line)
+			slot.Store(s) // a racing store of another site only costs that site a rebuild
+			return s
+		}
+		if s.line == line && s.fn == fn && s.file == file {
+			return s
+		}
 	}
+	return _telNewSite(fn, file, line)
+}
+
+func _telNewSite(fn, file string, line int) *_telSite {
 	head := _telQuote([]byte(`"fn":`), fn)
 	head = append(head, `,"file":`...)
 	head = _telQuote(head, file)
 	head = append(head, `,"line":`...)
 	head = _telstrconv.AppendInt(head, int64(line), 10)
 	head = append(head, `,"ts":`...)
-	s := &_telSite{
+	return &_telSite{
 		fn:    fn,
 		file:  file,
 		line:  line,
@@ -135,8 +148,6 @@ func _telSiteOf(fn, file string, line int) *_telSite {
 		exit:  `{"ev":"exit",` + string(head),
 		fail:  `{"ev":"error",` + string(head),
 	}
-	slot.Store(s)
-	return s
 }
 
 // _telQuote appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
