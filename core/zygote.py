@@ -1,0 +1,355 @@
+"""Sandbox zygote: a warm process that forks one confined child per batch of scripts.
+
+Started by ``sandbox.Sandbox`` as ``python -I -S -c BOOT`` with an empty environment and a
+private temp dir as cwd; stdlib only. It enters a network namespace once, preloads the modules
+scripts may use and compiles the script core, then serves requests from stdin: each batch goes
+to a pre-forked, already confined and warmed child. The zygote enforces the per-job wall clock,
+caps output, kills misbehaving children, and reports each result on stdout as it arrives.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gc
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+from types import CodeType
+
+from . import confine, worker
+from .worker import END, ERR, FAULT, HELLO, OK, READY
+
+REQUEST = struct.Struct("!III")  # parent -> zygote: request id, number of jobs, JSON length
+REPLY = struct.Struct("!IIBI")  # zygote -> parent: request id, job index, kind, payload length
+STARTUP_SECONDS = 5.0  # for a child still confining itself when its batch arrives
+SLACK = 4096  # error lines and framing on top of the output cap
+
+
+class _Child:
+    """One forked child: a spare until it gets a batch (``rid`` >= 0), then busy until reaped."""
+
+    def __init__(self, pid: int, results: int, jobs: int, tmp: str) -> None:
+        self.pid = pid
+        self.results = results  # read end of the child's result pipe
+        self.jobs = jobs  # write end of its batch pipe; -1 once written
+        self.tmp = tmp
+        self.rid = -1
+        self.count = 0
+        self.next = 0  # index of the job running now
+        self.deadline: float | None = None
+        self.ready = False
+        self.inbox = bytearray()
+        self.outbox: memoryview | None = None
+        self.status: int | None = None  # wait status once reaped
+        self.eof = False
+        self.reason = ""
+        self.fault = False
+
+
+def death(status: int, cpu: int) -> str:
+    """Why a child that had not finished its batch ended, in one line."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU:
+            return f"exceeded CPU limit ({cpu} s)"
+        if sig == signal.SIGSYS:
+            return "made a forbidden system call"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return f"killed by {name}"
+    return f"script ended the process (exit status {os.WEXITSTATUS(status)})"
+
+
+class Zygote:
+    def __init__(self, config: dict[str, object]) -> None:
+        self.limits: dict[str, int] = {k: int(v) for k, v in config["limits"].items()}  # type: ignore[attr-defined]
+        self.wall = float(config["wall"])  # type: ignore[arg-type]
+        self.spares_wanted = int(config["spares"])  # type: ignore[call-overload]
+        self.disabled = frozenset(config["disable"])  # type: ignore[call-overload]
+        self.base = os.getcwd()
+        self.readable = [os.path.dirname(os.__file__)]
+        self.pid = os.getpid()
+        self.netns = False if "netns" in self.disabled else not confine.unshare_network()
+        for name in (*worker.ALLOWED_MODULES, "warnings"):
+            __import__(name)
+        self.core = ""
+        self.core_code: CodeType | None = None
+        try:
+            with open(str(config["core"]), encoding="utf-8") as f:
+                self.core = f.read()
+            self.core_code = compile(self.core, "<script core>", "exec")
+        except (OSError, SyntaxError, ValueError):
+            self.core = ""  # every script then compiles whole
+        self.required: frozenset[str] = frozenset()
+        self.hello_sent = False
+        self.children: dict[int, _Child] = {}
+        self.by_fd: dict[int, _Child] = {}
+        self.spares: list[_Child] = []
+        self.counter = 0
+        self.inbox = bytearray()
+        self.poll = select.poll()
+        self.wake_r, wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        self.poll.register(0, select.POLLIN)
+        self.poll.register(self.wake_r, select.POLLIN)
+        gc.collect()
+        gc.freeze()  # keep the collector from touching (and so copying) the zygote's pages
+
+    # --- children ---
+
+    def spawn(self) -> _Child:
+        self.counter += 1
+        tmp = os.path.join(self.base, f"c{self.counter}")
+        os.mkdir(tmp, 0o700)
+        if os.geteuid() == 0 and "uid_drop" not in self.disabled:
+            os.chown(tmp, confine.NOBODY, confine.NOBODY)
+        jobs_r, jobs_w = os.pipe()
+        results_r, results_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            self._child(jobs_r, results_w, tmp)
+        os.close(jobs_r)
+        os.close(results_w)
+        os.set_blocking(results_r, False)
+        os.set_blocking(jobs_w, False)
+        child = _Child(pid, results_r, jobs_w, tmp)
+        self.children[pid] = child
+        self.by_fd[results_r] = child
+        self.poll.register(results_r, select.POLLIN)
+        return child
+
+    def _child(self, jobs_r: int, results_w: int, tmp: str) -> None:  # pragma: no cover
+        try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()  # own process group: kill(0, ...) reaches nobody else
+            null = os.open(os.devnull, os.O_RDWR)
+            # Park the fds above 9 first so placing them at 0..4 cannot clobber one another.
+            high = [
+                fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (null, null, null, jobs_r, results_w)
+            ]
+            for target, fd in enumerate(high):
+                os.dup2(fd, target)
+            os.closerange(5, 1 << 16)
+            confine.die_with_parent()
+            if os.getppid() != self.pid:
+                os._exit(0)
+            layers = confine.confine(
+                tmp, self.limits["memory"], self.limits["files"], self.limits["fsize"],
+                self.readable, self.required, self.disabled,
+            )  # fmt: skip
+            worker.warm(self.core, self.core_code)
+            worker.send(4, 0, READY, json.dumps(layers).encode())
+            worker.serve_batch(3, 4, self.limits, self.core, self.core_code)
+            os._exit(0)
+        except BaseException as exc:
+            try:
+                worker.send(4, 0, FAULT, f"sandbox setup failed: {worker.one_line(exc)}".encode())
+            finally:
+                os._exit(70)
+
+    def kill(self, child: _Child, reason: str) -> None:
+        if not child.reason:
+            child.reason = reason
+        child.deadline = None
+        if child.status is None:  # not reaped, so the pid is still ours
+            os.kill(child.pid, signal.SIGKILL)
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.children:
+                self.children[pid].status = status
+
+    def finish(self, child: _Child) -> None:
+        if child.jobs >= 0:
+            self._close(child.jobs)
+            child.jobs = -1
+        if child.rid >= 0:
+            if child.fault:
+                self.reply(child.rid, child.next, FAULT, child.reason)
+            elif child.next >= child.count and not child.reason:
+                self.reply(child.rid, child.count, END, "")
+            else:
+                reason = child.reason or death(child.status or 0, self.limits["cpu"])
+                self.reply(child.rid, child.next, END, reason)
+        elif child.fault and not self.hello_sent:
+            self.hello({"error": child.reason})
+        if child in self.spares:
+            self.spares.remove(child)
+        del self.children[child.pid]
+        shutil.rmtree(child.tmp, ignore_errors=True)  # fd-based: never follows a planted symlink
+
+    def _close(self, fd: int) -> None:
+        if self.by_fd.pop(fd, None) is not None:
+            self.poll.unregister(fd)
+        os.close(fd)
+
+    # --- protocol ---
+
+    def reply(self, rid: int, index: int, kind: int, payload: bytes | str) -> None:
+        data = payload.encode() if isinstance(payload, str) else payload
+        out = memoryview(REPLY.pack(rid, index, kind, len(data)) + data)
+        while out:
+            out = out[os.write(1, out) :]
+
+    def hello(self, layers: dict[str, object]) -> None:
+        self.hello_sent = True
+        info = {"netns": self.netns, **layers, "python": sys.version.split()[0]}
+        self.reply(0, 0, HELLO, json.dumps(info))
+
+    def dispatch(self, rid: int, count: int, payload: bytes) -> None:
+        while self.spares:
+            child = self.spares.pop(0)
+            if child.status is None and not child.eof:
+                break
+        else:
+            child = self.spawn()
+        child.rid, child.count = rid, count
+        child.outbox = memoryview(worker.BATCH.pack(len(payload)) + payload)
+        self.by_fd[child.jobs] = child
+        self.poll.register(child.jobs, select.POLLOUT)
+        child.deadline = time.monotonic() + (self.wall if child.ready else STARTUP_SECONDS)
+        self.top_up()
+
+    def top_up(self) -> None:
+        while len(self.spares) < self.spares_wanted:
+            self.spares.append(self.spawn())
+
+    def on_results(self, child: _Child) -> None:
+        try:
+            data = os.read(child.results, 1 << 16)
+        except BlockingIOError:
+            return
+        if not data:
+            child.eof = True
+            self._close(child.results)
+            return
+        if child.reason:
+            return  # being killed; whatever else it says does not count
+        child.inbox += data
+        cap = self.limits["output"] + SLACK
+        while len(child.inbox) >= worker.FRAME.size and not child.reason:
+            index, kind, length = worker.FRAME.unpack_from(child.inbox)
+            if not self.expected(child, index, kind):
+                self.kill(child, "script corrupted the sandbox's result channel")
+                return
+            if length > cap:
+                self.kill(child, f"output exceeds the {self.limits['output']} byte limit")
+                return
+            end = worker.FRAME.size + length
+            if len(child.inbox) < end:
+                return
+            payload = bytes(child.inbox[worker.FRAME.size : end])
+            del child.inbox[:end]
+            self.on_frame(child, index, kind, payload)
+
+    def expected(self, child: _Child, index: int, kind: int) -> bool:
+        if kind == READY:
+            return not child.ready
+        if kind in (OK, ERR):
+            return child.ready and child.rid >= 0 and index == child.next
+        return kind == FAULT
+
+    def on_frame(self, child: _Child, index: int, kind: int, payload: bytes) -> None:
+        if kind == READY:
+            child.ready = True
+            if not self.hello_sent:
+                layers = json.loads(payload)
+                self.required = frozenset(k for k, v in layers.items() if v is True)
+                self.hello(layers)
+            if child.rid >= 0:
+                child.deadline = time.monotonic() + self.wall
+        elif kind == FAULT:
+            child.fault = True
+            self.kill(child, payload.decode("utf-8", "replace"))
+        else:
+            self.reply(child.rid, index, kind, payload)
+            child.next += 1
+            child.deadline = time.monotonic() + self.wall if child.next < child.count else None
+
+    def on_request(self) -> bool:
+        data = os.read(0, 1 << 20)
+        if not data:
+            return False
+        self.inbox += data
+        while len(self.inbox) >= REQUEST.size:
+            rid, count, length = REQUEST.unpack_from(self.inbox)
+            if len(self.inbox) < REQUEST.size + length:
+                break
+            payload = bytes(self.inbox[REQUEST.size : REQUEST.size + length])
+            del self.inbox[: REQUEST.size + length]
+            self.dispatch(rid, count, payload)
+        return True
+
+    def on_writable(self, child: _Child) -> None:
+        try:
+            sent = os.write(child.jobs, child.outbox) if child.outbox is not None else 0
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            sent = len(child.outbox or b"")
+        child.outbox = child.outbox[sent:] if child.outbox is not None else None
+        if not child.outbox:
+            child.outbox = None
+            self._close(child.jobs)
+            child.jobs = -1
+
+    # --- loop ---
+
+    def serve(self) -> None:
+        self.top_up()
+        while True:
+            now = time.monotonic()
+            for child in list(self.children.values()):
+                if child.deadline is not None and now >= child.deadline:
+                    self.kill(child, f"timed out after {self.wall:g} s")
+            deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
+            timeout = max(0, int((min(deadlines) - now) * 1000) + 1) if deadlines else None
+            for fd, _ in self.poll.poll(timeout):
+                if fd == 0:
+                    if not self.on_request():
+                        return self.shutdown()
+                elif fd == self.wake_r:
+                    while True:
+                        try:
+                            if not os.read(fd, 512):
+                                break
+                        except BlockingIOError:
+                            break
+                elif (child := self.by_fd.get(fd)) is not None:
+                    if fd == child.results:
+                        self.on_results(child)
+                    else:
+                        self.on_writable(child)
+            self.reap()
+            for child in list(self.children.values()):
+                if child.eof and child.status is not None:
+                    self.finish(child)
+
+    def shutdown(self) -> None:
+        for child in list(self.children.values()):
+            self.kill(child, "sandbox closed")
+        for child in list(self.children.values()):
+            if child.status is None:
+                _, child.status = os.waitpid(child.pid, 0)
+            shutil.rmtree(child.tmp, ignore_errors=True)
+
+
+def main() -> None:
+    Zygote(json.loads(sys.argv[1])).serve()
