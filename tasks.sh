@@ -24,7 +24,7 @@ apt_install() {
 }
 
 toolchains() {
-  apt_install neovim ruby php-cli
+  apt_install neovim ruby php-cli redis-server
   npm install --prefix tests/toolchains --no-audit --no-fund --loglevel=error
 }
 

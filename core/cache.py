@@ -11,16 +11,19 @@ creating one file per function would cost more than instrumenting it (~1 ms here
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import diskcache
 
+from .cache_shared import RedisShared
 from .scripts import Script
 
 DEFAULT_DIR = ".telemetry_cache"
@@ -57,8 +60,13 @@ def readable_name(function: str, key: str) -> str:
 
 
 class ScriptCache:
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    """The local cache, optionally reading through to a shared one (see cache_shared)."""
+
+    def __init__(
+        self, directory: str | os.PathLike[str], shared: RedisShared | None = None
+    ) -> None:
         self.directory = Path(directory)
+        self.shared = shared
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._db = diskcache.Cache(str(self.directory), size_limit=2**31)
@@ -70,6 +78,14 @@ class ScriptCache:
 
     def close(self) -> None:
         self._db.close()
+        if self.shared is not None:
+            self.shared.close()
+
+    def drain_warnings(self) -> list[str]:
+        if self.shared is None or not self.shared.warnings:
+            return []
+        out, self.shared.warnings = self.shared.warnings, []
+        return out
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -84,11 +100,34 @@ class ScriptCache:
         return ScriptEntry(hits=int(self._db.get("h:" + key, 0)), **meta)
 
     def lookup(self, key: str) -> ScriptEntry | None:
-        """Like peek, and counts a hit."""
+        """Like peek, reading through to the shared cache, and counts a hit."""
         entry = self.peek(key)
+        if entry is None and self.shared is not None:
+            meta = self.shared.get(key)
+            if meta is not None:
+                entry = self._keep(meta)
         if entry is not None:
             self._db.incr("h:" + key)
+            if self.shared is not None:
+                self.shared.hit(key)
         return entry
+
+    def _keep(self, meta: dict[str, Any]) -> ScriptEntry:
+        """Store an entry from elsewhere locally (so the next lookup works offline)."""
+        folder = self.directory / "scripts" / str(meta["language"])
+        local = {
+            "key": str(meta["key"]),
+            "text": str(meta["text"]),
+            "source": str(meta.get("source", "template")),
+            "function": str(meta.get("function", "")),
+            "language": str(meta["language"]),
+            "created": float(meta.get("created", time.time())),
+            "path": str(folder / readable_name(str(meta.get("function", "")), str(meta["key"]))),
+            "attempts": int(meta.get("attempts", 1)),
+            "last_error": str(meta.get("last_error", "")),
+        }
+        self._db.set("s:" + local["key"], local)
+        return ScriptEntry(hits=int(self._db.get("h:" + local["key"], 0)), **local)
 
     def store(
         self,
@@ -112,6 +151,8 @@ class ScriptCache:
             "last_error": last_error,
         }
         self._db.set("s:" + script.key, meta)
+        if self.shared is not None:
+            self.shared.put(meta)
         entry = ScriptEntry(hits=0, **meta)  # type: ignore[arg-type]
         if script.source != "template":
             self.materialize(entry)
@@ -131,16 +172,45 @@ class ScriptCache:
             return None  # the readable copy is a convenience; the cache entry is what counts
         return path
 
-    def export(self, folder: Path) -> int:
-        """Write every cached script as a readable file under folder/<language>/."""
-        count = 0
+    def _entries(self) -> Iterator[ScriptEntry]:
+        seen = set()
         for k in self._db.iterkeys():
             if isinstance(k, str) and k.startswith("s:"):
                 entry = self.peek(k[2:])
                 if entry is not None:
-                    target = folder / entry.language / Path(entry.path).name
-                    self.materialize(replace(entry, path=str(target)))
-                    count += 1
+                    seen.add(entry.key)
+                    yield entry
+        if self.shared is not None:
+            for meta in self.shared.entries():
+                if meta["key"] not in seen:
+                    yield self._keep(meta)
+
+    def export(self, folder: Path) -> int:
+        """Write every script as a readable file under folder/<language>/, plus index.jsonl."""
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for entry in self._entries():
+            target = folder / entry.language / Path(entry.path).name
+            self.materialize(replace(entry, path=str(target)))
+            row = {k: getattr(entry, k) for k in ("key", "source", "function", "language")}
+            rows.append(json.dumps({**row, "file": target.relative_to(folder).as_posix()}))
+        (folder / "index.jsonl").write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+        return len(rows)
+
+    def import_(self, folder: Path) -> int:
+        """Load scripts written by export (they are validated and sandboxed when used)."""
+        index = folder / "index.jsonl"
+        if not index.is_file():
+            raise CacheError(f"{folder} has no index.jsonl; make it with 'cache export'")
+        count = 0
+        with self.batch():
+            for line in index.read_text(encoding="utf-8").splitlines():
+                row = json.loads(line)
+                text = (folder / row["file"]).read_text(encoding="utf-8")
+                meta = self._keep({**row, "text": text})
+                if self.shared is not None:
+                    self.shared.put(asdict(meta))
+                count += 1
         return count
 
     def result(self, key: str, params: tuple[tuple[str, str], ...]) -> str | None:
@@ -150,7 +220,7 @@ class ScriptCache:
     def store_result(self, key: str, params: tuple[tuple[str, str], ...], output: str) -> None:
         self._db.set(f"r:{key}:{_params_hash(params)}", output)
 
-    def stats(self) -> dict[str, int | str]:
+    def stats(self) -> dict[str, Any]:
         scripts = results = hits = 0
         for k in self._db.iterkeys():
             if not isinstance(k, str):
@@ -161,16 +231,21 @@ class ScriptCache:
                 results += 1
             elif k.startswith("h:"):
                 hits += int(self._db.get(k, 0))
-        return {
+        stats: dict[str, Any] = {
             "directory": str(self.directory),
             "scripts": scripts,
             "results": results,
             "hits": hits,
             "bytes": int(self._db.volume()),
         }
+        if self.shared is not None:
+            stats["shared"] = self.shared.stats()
+        return stats
 
     def clear(self) -> int:
         count = int(self._db.clear())
+        if self.shared is not None:
+            count += self.shared.clear()
         scripts = self.directory / "scripts"
         if scripts.is_dir():
             for path in sorted(scripts.rglob("*"), reverse=True):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import language
 from .cache import DEFAULT_DIR, CacheError, ScriptCache
+from .cache_shared import RedisShared, SharedCacheError
 from .engine import Options
 from .process import Task, TaskResult, run_all
 from .scan import scan
@@ -50,6 +51,13 @@ def _parser(prog: str, mode: str) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument("--cache-dir", type=Path, help=f"script cache (default: ./{DEFAULT_DIR})")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    p.add_argument(
+        "--cache",
+        dest="cache_url",
+        metavar="URL",
+        help="shared script cache, redis://HOST:PORT/DB (entries signed with "
+        "$TELEMETRY_INJECT_CACHE_SECRET)",
+    )
     if mode in ("instrument", "update"):
         p.add_argument("--profile", default="tel", help="telemetry profile (default: tel)")
     return p
@@ -67,7 +75,7 @@ def main(argv: list[str] | None = None, prog: str = "telemetry-inject") -> int:
             raise UsageError("give one or more files or directories (see --help)")
         args = _parser(prog, mode).parse_args(argv)
         return _run(args, mode)
-    except (UsageError, CacheError, language.LanguageError) as exc:
+    except (UsageError, CacheError, SharedCacheError, language.LanguageError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -92,9 +100,10 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     if not all(_inside(p, base) for p in args.paths):
         base = args.paths[0] if args.paths[0].is_dir() else args.paths[0].parent
     cache_dir = None if args.no_cache or mode == "strip" else (args.cache_dir or base / DEFAULT_DIR)
-    if cache_dir is not None:
-        ScriptCache(cache_dir).close()  # fail early, with one line, if it cannot be used
-    options = Options(profile=getattr(args, "profile", "tel"), cache_dir=cache_dir)
+    url = getattr(args, "cache_url", None)
+    if cache_dir is not None:  # fail early, with one line, if a cache cannot be used
+        ScriptCache(cache_dir, RedisShared(url) if url else None).close()
+    options = Options(profile=getattr(args, "profile", "tel"), cache_dir=cache_dir, cache_url=url)
     if getattr(args, "profile", None):
         for spec in language.all_languages().values():
             spec.profile(args.profile)
@@ -193,6 +202,7 @@ def _report(
     failures: list[str] = []
     notes: list[str] = [f"{f.relpath}: skipped: {f.skip}" for f in skipped]
     fn_notes: list[str] = []
+    warnings: dict[str, None] = {}  # ordered, without repeats
     skipped_count = len(skipped)
     for r in results:
         if r.skipped:
@@ -207,6 +217,7 @@ def _report(
         if o is None:
             continue
         totals["changed"] += int(o.changed)
+        warnings.update(dict.fromkeys(o.warnings))
         for key in ("instrumented", "skipped", "failed", "cache_hits", "removed", "updated"):
             totals[key] += o.stats.get(key, 0)
         for fo in o.functions:
@@ -235,13 +246,14 @@ def _report(
             "skipped_files": notes,
             "skipped_functions": fn_notes,
             "runtime_removed": removed,
+            "warnings": list(warnings),
         }
         print(json.dumps(report, indent=2))
     else:
         if args.verbose:
             for line in notes + fn_notes:
                 print(line, file=sys.stderr)
-        for line in failures:
+        for line in [*failures, *(f"warning: {w}" for w in warnings)]:
             print(line, file=sys.stderr)
         print(_summary(mode, totals, skipped_count, removed, elapsed, args.dry_run))
     return 1 if failures else 0
@@ -305,32 +317,21 @@ def _check(args: argparse.Namespace) -> int:
 
 def _cache_command(argv: list[str], prog: str) -> int:
     p = argparse.ArgumentParser(prog=f"{prog} cache")
-    p.add_argument("action", choices=["stats", "clear", "export"])
-    p.add_argument("folder", nargs="?", type=Path, help="export: where to write the scripts")
+    p.add_argument("action", choices=["stats", "clear", "export", "import"])
+    p.add_argument("folder", nargs="?", type=Path, help="export/import: the scripts' folder")
     p.add_argument("--cache-dir", type=Path, default=Path(DEFAULT_DIR))
+    p.add_argument("--cache", dest="cache_url", metavar="URL", help="shared cache, redis://...")
     args = p.parse_args(argv)
-    if args.action == "export" and args.folder is None:
-        raise UsageError("cache export needs a folder to write the scripts to")
-    if args.action == "stats" and not args.cache_dir.exists():
-        print(
-            json.dumps(
-                {
-                    "directory": str(args.cache_dir),
-                    "scripts": 0,
-                    "results": 0,
-                    "hits": 0,
-                    "bytes": 0,
-                },
-                indent=2,
-            )
-        )
-        return 0
-    cache = ScriptCache(args.cache_dir)
+    if args.action in ("export", "import") and args.folder is None:
+        raise UsageError(f"cache {args.action} needs a folder")
+    cache = ScriptCache(args.cache_dir, RedisShared(args.cache_url) if args.cache_url else None)
     try:
         if args.action == "stats":
             print(json.dumps(cache.stats(), indent=2))
         elif args.action == "export":
             print(f"wrote {cache.export(args.folder)} scripts to {args.folder}")
+        elif args.action == "import":
+            print(f"imported {cache.import_(args.folder)} scripts from {args.folder}")
         else:
             print(f"removed {cache.clear()} cache entries from {args.cache_dir}")
     finally:

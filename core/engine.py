@@ -12,6 +12,7 @@ from . import analyze as analyze_mod
 from . import language, markers, plan, reconstruct, scripts, strip
 from .analyze import Analysis
 from .cache import ScriptCache, ScriptEntry
+from .cache_shared import RedisShared
 from .language import LanguageSpec
 from .sandbox import Job, Limits, Sandbox
 from .types import (
@@ -31,6 +32,7 @@ from .validate import validate
 class Options:
     profile: str = "tel"
     cache_dir: Path | None = None  # None: no script cache
+    cache_url: str | None = None  # a shared cache (redis://HOST:PORT/DB) read through
     limits: Limits = field(default_factory=Limits)
 
 
@@ -49,7 +51,11 @@ class Engine:
     def __init__(self, options: Options | None = None) -> None:
         self.options = options or Options()
         self._sandbox: Sandbox | None = None
-        self.cache = ScriptCache(self.options.cache_dir) if self.options.cache_dir else None
+        self.cache: ScriptCache | None = None
+        if self.options.cache_dir:
+            url = self.options.cache_url
+            shared = RedisShared(url) if url else None
+            self.cache = ScriptCache(self.options.cache_dir, shared)
 
     @property
     def sandbox(self) -> Sandbox:
@@ -112,6 +118,7 @@ class Engine:
             tuple(ordered),
             extra,
             stats=_stats(ordered),
+            warnings=tuple(self.cache.drain_warnings()) if self.cache else (),
         )
 
     def _run_scripts(

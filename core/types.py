@@ -162,6 +162,7 @@ class FileOutcome:
     extra_files: tuple[ExtraFile, ...] = ()
     error: str = ""  # set when the file as a whole was left unchanged
     stats: dict[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # things the user should know that did not stop the work
 
     @property
     def changed(self) -> bool:

@@ -17,11 +17,17 @@ CLI = [sys.executable, "-m", "telemetry_inject.server.cli"]
 
 
 def run_cli(
-    *args: str | Path, cwd: Path | None = None, check: bool = True
+    *args: str | Path,
+    cwd: Path | None = None,
+    check: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The real `telemetry-inject` command, as a user runs it."""
+    full_env = dict(os.environ)
+    full_env.pop("TELEMETRY_INJECT_CACHE_SECRET", None)
+    full_env.update(env or {})
     proc = subprocess.run(
-        [*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
+        [*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=full_env
     )
     if check and proc.returncode != 0:
         raise AssertionError(
