@@ -57,9 +57,9 @@ def signature_at(analysis: Analysis, offset: int) -> FunctionInfo | None:
     best: FunctionInfo | None = None
     for f in analysis.functions:
         lo = analysis.line_starts[analysis.region_start_row(f)]
-        if lo <= offset <= max(f.body.start, f.name_span.end) and (
-            best is None or f.depth > best.depth
-        ):
+        head = analysis.source[f.span.start : f.body.start]
+        hi = max(f.span.start + len(head.rstrip()), f.name_span.end)  # not the body's indent
+        if lo <= offset <= hi and (best is None or f.depth > best.depth):
             best = f
     return best
 

@@ -44,3 +44,45 @@ PYTHON_EMOJI = (
     'if __name__ == "__main__":\r\n'
     '    print(smile(), UUpper("😀x"))\r\n'
 )
+
+# A one-line function after an emoji: its inline insertions land at UTF-16 columns that are
+# not byte or code point columns.
+JAVASCRIPT = """const note = "😀😀"; function twice(x) { return x * 2; }
+function fail() {
+  throw new Error("boom");
+}
+try { fail(); } catch (e) { console.log("caught", e.message); }
+console.log(note, twice(21));
+"""
+
+TYPESCRIPT = """class Counter {
+  private n = 0;
+  add(by: number): number {
+    this.n += by;
+    return this.n;
+  }
+}
+
+export function run(times: number): string {
+  const c = new Counter();
+  for (let i = 0; i < times; i++) c.add(2);
+  return `😀 ${c.add(0)}`;
+}
+
+console.log(run(3));
+"""
+
+GO = """package main
+
+import "fmt"
+
+type shop struct{ items int }
+
+func (s *shop) add(n int) int { s.items += n; return s.items }
+
+func main() {
+	s := &shop{}
+	s.add(2)
+	fmt.Println("😀", s.add(3))
+}
+"""

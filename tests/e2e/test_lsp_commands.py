@@ -1,0 +1,110 @@
+"""Whole-file commands through workspace/applyEdit, with work-done progress and a summary;
+hover before and after (cache miss, then hit; stale after an edit); failures reach the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsp_editor import Editor, hover_text, run_python
+from lsprotocol import types as lsp
+from pytest_lsp import LanguageClient
+from samples import PYTHON
+from telemetry import check_pairs, read_events
+from telemetry_inject.server.features.commands import INSTRUMENT_FILE, REMOVE_FILE
+
+
+async def command(client: LanguageClient, name: str, *args: Any) -> Any:
+    params = lsp.ExecuteCommandParams(command=name, arguments=list(args) if args else None)
+    return await client.workspace_execute_command_async(params)
+
+
+@pytest.mark.parametrize("client", ["vscode", "neovim"], indirect=True)
+async def test_instrument_file_with_progress_then_remove(
+    client: LanguageClient, editor: Editor, workspace: Path
+) -> None:
+    uri = editor.open("main.py", PYTHON)
+    editor.open("other.py", "def other():\n    return 1\n")
+    result = await command(client, INSTRUMENT_FILE, uri)
+    assert result == {
+        "instrumented": 4,
+        "skipped": 0,
+        "failed": 0,
+        "removed": 0,
+        "applied": True,
+        "edits": 5,
+    }
+    text = editor.text(uri)
+    assert text.count("@_tel.probe(") == 4
+    # Progress: created, then begin, report(s), end with the summary.
+    (reports,) = client.progress_reports.values()
+    assert isinstance(reports[0], lsp.WorkDoneProgressBegin)
+    assert reports[0].title == "Instrumenting main.py"
+    assert isinstance(reports[-1], lsp.WorkDoneProgressEnd)
+    assert reports[-1].message == "main.py: 4 instrumented, 0 skipped, 0 failed (0 cache hits)"
+    assert any(isinstance(r, lsp.WorkDoneProgressReport) for r in reports)
+    assert client.messages[-1].message == reports[-1].message
+    assert client.messages[-1].type == lsp.MessageType.Info
+    editor.save(uri)
+    proc = run_python(workspace / "main.py", workspace / "events.jsonl")
+    assert proc.returncode == 0, proc.stderr
+    counts = check_pairs(read_events(workspace / "events.jsonl"))
+    assert counts == {"add": 1, "Greeter.greet": 1, "Greeter.greet.shout": 1, "fail": 1}
+    # No arguments (a command palette): the document touched last, here main.py.
+    editor.type_at(uri, 0, "")
+    removed = await command(client, REMOVE_FILE)
+    assert removed is not None and removed["removed"] == 6 and removed["applied"]
+    assert editor.text(uri) == PYTHON
+    assert client.messages[-1].message == "main.py: removed 6 inserted lines or fragments"
+
+
+async def test_hover_miss_then_hit_then_stale(client: LanguageClient, editor: Editor) -> None:
+    uri = editor.open("main.py", PYTHON)
+    at = editor.pos(PYTHON, "add(a")
+    before = await hover_text(client, uri, at)
+    assert before is not None
+    assert "`add` (python): not instrumented" in before
+    assert "Probes (profile `tel`): enter, exit" in before
+    assert "before def `@_tel.probe({{fn}}, {{file}}, {{line}})`" in before
+    assert "cache **miss**" in before
+    assert await hover_text(client, uri, editor.pos(PYTHON, "return a + b")) is None  # body
+    await command(client, INSTRUMENT_FILE, uri)
+    after = await hover_text(client, uri, editor.pos(editor.text(uri), "add(a"))
+    assert after is not None
+    assert "`add` (python): instrumented (current)" in after
+    assert "cache **hit**" in after and "source template" in after
+    key = before.split("cache **miss** · `")[1][:12]
+    assert f"`{key}`" in after  # the same script: the key of the text before instrumenting
+    # Instrumenting again (same function text) takes the script from the cache: hits count.
+    await command(client, REMOVE_FILE, uri)
+    await command(client, INSTRUMENT_FILE, uri)
+    assert client.messages[-1].message.endswith("(4 cache hits)")
+    again = await hover_text(client, uri, editor.pos(editor.text(uri), "add(a"))
+    assert again is not None and "· 1 hit ·" in again
+    text = editor.text(uri)
+    editor.type_at(uri, text.index("a + b") + 5, " - 1")
+    stale = await hover_text(client, uri, editor.pos(editor.text(uri), "add(a"))
+    assert stale is not None and "instrumented, **stale**" in stale
+
+
+@pytest.mark.parametrize("server_options", [{"cacheDir": ".cache", "sandbox": {"outputBytes": 10}}])
+async def test_failures_reach_the_user_and_the_server_lives_on(
+    client: LanguageClient, editor: Editor, server_options: dict[str, Any]
+) -> None:
+    uri = editor.open("main.py", PYTHON)
+    result = await command(client, INSTRUMENT_FILE, uri)
+    assert result is not None and result["failed"] == 4 and result["instrumented"] == 0
+    assert editor.text(uri) == PYTHON  # nothing half-applied
+    assert client.messages[-1].type == lsp.MessageType.Warning
+    assert "0 instrumented, 0 skipped, 4 failed" in client.messages[-1].message
+    failures = [m.message for m in client.log_messages if "main.py:" in m.message]
+    assert any("add: script failed" in m for m in failures), failures
+    # The server still answers.
+    assert await hover_text(client, uri, editor.pos(PYTHON, "add(a")) is not None
+
+
+async def test_command_without_documents_says_so(client: LanguageClient) -> None:
+    assert await command(client, INSTRUMENT_FILE) is None
+    assert client.messages[-1].message == "telemetry-inject: no open document"
+    assert client.messages[-1].type == lsp.MessageType.Warning
