@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from telemetry_inject.core import language
 from telemetry_inject.core.cache import DEFAULT_DIR
 from telemetry_inject.core.engine import Options
 from telemetry_inject.core.sandbox import Limits
@@ -81,7 +82,14 @@ class Settings:
         if "profile" in values and not values["profile"].strip():
             problems.append(f"{SECTION}.profile: empty, using 'tel'")
             del values["profile"]
-        return cls(**values), problems
+        settings = cls(**values)
+        known = {p for spec in language.all_languages().values() for p in spec.profiles}
+        if settings.profile not in known:
+            problems.append(
+                f"{SECTION}.profile: no language has a profile {settings.profile!r}"
+                f" (known: {', '.join(sorted(known))})"
+            )
+        return settings, problems
 
     def cache_path(self, root: Path | None) -> Path | None:
         if not self.cache:

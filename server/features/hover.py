@@ -9,7 +9,7 @@ import time
 from lsprotocol import types as lsp
 from telemetry_inject.core import engine as engine_mod
 from telemetry_inject.core.analyze import Analysis
-from telemetry_inject.core.engine import ScriptStatus
+from telemetry_inject.core.engine import Engine, ScriptStatus
 from telemetry_inject.core.types import FunctionInfo
 
 from ..actions import signature_at
@@ -31,18 +31,27 @@ def register(server: TelemetryServer) -> None:
         if f is None:
             return None
         engine = ls.engine()
-        status = await asyncio.to_thread(engine.script_status, analysis, f, snap.relpath)
+        try:
+            status = await asyncio.to_thread(engine.script_status, analysis, f, snap.relpath)
+            snippets = analysis.spec.profile(engine.options.profile).snippets
+        except Exception as exc:  # e.g. a profile this language lacks: no hover, a log line
+            ls.log(f"hover on {f.id}: {exc}", lsp.MessageType.Warning)
+            return None
         markdown = lsp.MarkupKind.Markdown in (
             ls.capability("text_document.hover.content_format") or [lsp.MarkupKind.Markdown]
         )
-        text = describe(analysis, f, status, engine.options.profile, engine.cache is not None)
+        text = describe(analysis, f, status, snippets, engine)
         kind = lsp.MarkupKind.Markdown if markdown else lsp.MarkupKind.PlainText
         contents = lsp.MarkupContent(kind=kind, value=text if markdown else _plain(text))
         return lsp.Hover(contents=contents, range=snap.range(f.name_span.start, f.name_span.end))
 
 
 def describe(
-    analysis: Analysis, f: FunctionInfo, status: ScriptStatus, profile: str, cached: bool
+    analysis: Analysis,
+    f: FunctionInfo,
+    status: ScriptStatus,
+    snippets: dict[str, str],
+    engine: Engine,
 ) -> str:
     if f.instrumented and engine_mod.is_stale(analysis, f):
         state = "instrumented, **stale**: edited since; use 'Update instrumentation'"
@@ -53,10 +62,10 @@ def describe(
     else:
         state = "not instrumented"
     lines = [f"**telemetry-inject** · `{f.id}` ({analysis.spec.name}): {state}", ""]
-    snippets = analysis.spec.profile(profile).snippets
+    profile = engine.options.profile
     where = ", ".join(f"{anchor.replace('_', ' ')} `{code}`" for anchor, code in snippets.items())
     lines += [f"Probes (profile `{profile}`): {EVENTS}; inserted as {where}", ""]
-    lines.append(f"Insertion script: {_cache_line(status, cached)}")
+    lines.append(f"Insertion script: {_cache_line(status, engine.cache is not None)}")
     return "\n".join(lines)
 
 
