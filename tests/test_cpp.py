@@ -1,0 +1,306 @@
+"""C++ end to end: instrument programs with the CLI, compile them with g++ -std=c++17 -Wall
+-Wextra -Werror, run them, and check output, events (exceptions as error events), threads,
+fork, idempotency and byte-exact removal; real code: cxxopts from its Debian package."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, ROOT, require, run_cli, run_program
+from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from telemetry_inject.core import analyze, language, plan
+
+FIXTURES = ROOT / "tests" / "fixtures" / "cpp"
+CACHE = ROOT / "tests" / ".cache" / "cpp"
+RUNTIME = "telemetry_inject.hpp"
+FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pthread"]
+
+
+def gxx(sources: list[str], out: Path, cwd: Path, flags: list[str] = FLAGS) -> Path:
+    proc = subprocess.run(
+        [require("g++"), *flags, *sources, "-o", str(out)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, f"g++ {' '.join(flags)} {sources}:\n{proc.stderr}"
+    return out
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _line_of(path: Path, needle: str) -> int:
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def _first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
+    return next(e for e in events if e["fn"] == fn)
+
+
+def _errors(events: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(e["fn"] for e in events if e["ev"] == "error")
+
+
+EXAMPLE_SOURCES = ["main.cpp", "geometry.cpp"]
+
+
+def test_example_behaves_the_same_and_reports_every_call(
+    instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    src = EXAMPLES / "cpp"
+    plain = run_program([str(gxx(EXAMPLE_SOURCES, tmp_path / "plain", src))], src)
+    assert plain.returncode == 0, plain.stderr
+    out = instrument_copy(src)
+    assert (out / RUNTIME).is_file()
+    exe = str(gxx(EXAMPLE_SOURCES, tmp_path / "instr", out))
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([exe], out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "main": 1, "load": 1, "geo.parse": 5, "geo.Circle.Circle": 2, "geo.Rect.Rect": 3,
+        "geo.Shape.Shape": 5, "geo.Shape.~Shape": 5, "geo.Point.operator+": 2,
+        "geo.operator<<": 3, "geo.Shape.name": 3, "geo.stats.total": 1, "main.by_area": 3,
+        "geo.Rect.operator bool() const": 1,
+    }  # fmt: skip
+    assert {fn: calls[fn] for fn in expected} == expected
+    assert calls["main.<anonymous>"] == 6  # the transform lambda 3x, the total lambda 3x
+    assert "geo.square" not in calls  # constexpr: left alone
+    # A throwing constructor and parse: error, then exit, then the exception goes on.
+    assert _errors(events) == Counter({"geo.parse": 2, "geo.Circle.Circle": 1})
+    error = next(e for e in events if e["ev"] == "error")
+    assert error["error"] and error["dur_ns"] >= 0
+    for fn, file, needle in [
+        ("geo.Circle.Circle", "geometry.cpp", "Circle::Circle(double r)"),
+        ("geo.Rect.area", "geometry.cpp", "double geo::Rect::area() const"),
+        ("geo.Shape.~Shape", "geometry.hpp", "virtual ~Shape()"),
+        ("geo.stats.total", "geometry.hpp", "T total(const std::vector<T>& items, F f)"),
+        ("main.by_area", "main.cpp", "auto by_area = [](const"),
+    ]:
+        assert (_first(events, fn)["file"], _first(events, fn)["line"]) == (
+            file,
+            _line_of(src / file, needle),
+        ), fn
+
+
+def test_events_go_to_stderr_by_default_and_off_is_silent(
+    instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    out = instrument_copy(EXAMPLES / "cpp")
+    exe = str(gxx(EXAMPLE_SOURCES, tmp_path / "instr", out))
+    run = run_program([exe], out)
+    assert run.returncode == 0
+    lines = run.stderr.splitlines()
+    assert len(lines) > 50 and all(json.loads(line)["fn"] for line in lines)
+    quiet = run_program([exe], out, events=tmp_path / "off.jsonl", env={"TELEMETRY_INJECT": "off"})
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, run.stdout, "")
+    assert not (tmp_path / "off.jsonl").exists()
+
+
+def _edge(tmp: Path, eol: str) -> Path:
+    root = tmp / f"edge{len(eol)}"
+    root.mkdir(parents=True)
+    text = (FIXTURES / "edge.input.cpp").read_text("utf-8").replace("\n", eol)
+    (root / "edge.cpp").write_bytes(text.encode("utf-8"))
+    return root
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_edge_cases_match_the_golden_file_compile_and_run(tmp_path: Path, eol: str) -> None:
+    src, out = _edge(tmp_path / "src", eol), _edge(tmp_path / "out", eol)
+    plain = run_program([str(gxx(["edge.cpp"], tmp_path / "plain", src))], src)
+    assert plain.returncode == 0, plain.stderr
+    run_cli(out, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    golden = (FIXTURES / "edge.expected.cpp").read_text("utf-8").replace("\n", eol)
+    got = (out / "edge.cpp").read_bytes().decode("utf-8")
+    if eol != "\n":  # stamps hash the original text, EOLs included
+        got, golden = (re.sub(r"telemetry-inject:[0-9a-f]{8}", "STAMP", t) for t in (got, golden))
+    assert got == golden
+    exe = str(gxx(["edge.cpp"], tmp_path / "instr", out))
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([exe], out, events=events_file)
+    assert (run.returncode, run.stdout) == (0, plain.stdout)
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "main": 1, "shapes.Square.Square": 2, "shapes.Square.~Square": 2,
+        "shapes.Base.~Base": 2, "shapes.Square.sides": 1, "shapes.Square.operator()": 1,
+        "shapes.Square.operator bool() const noexcept": 1, "shapes.Square.scaled": 1,
+        "shapes.Square.operator==": 1, "util.text.upper": 1, "Box.get": 1, "twice": 2,
+        "choose": 2, "choose.<anonymous>": 2, "trailing": 1, "plain_c": 1, "wrap": 2,
+        "shapes.detail.checked": 3, "main.fib": 177,
+    }  # fmt: skip
+    assert calls == Counter(expected)  # not cube (constexpr), not guarded (function-try-block)
+    assert _errors(events) == Counter({"shapes.detail.checked": 2})
+    source = FIXTURES / "edge.input.cpp"
+    for fn, needle in {
+        "shapes.Square.Square": "explicit Square(int n)",
+        "shapes.Square.~Square": "Square::~Square()",
+        "shapes.detail.checked": "int shapes::detail::checked(int v)",
+        "Box.get": "T Box<T>::get() const",
+        "choose": "static int (*choose(bool big))(int)",
+        "main.fib": "std::function<int(int)> fib = [&fib]",
+    }.items():
+        assert _first(events, fn)["line"] == _line_of(source, needle), fn
+    _threads_fork_and_terminate(exe, out, tmp_path, calls)
+    # Instrumenting again changes nothing; strip restores every byte and removes the runtime.
+    before = _tree(out)
+    again = run_cli(out, "--in-place", "--json", "--cache-dir", tmp_path / "cache")
+    assert json.loads(again.stdout)["changed"] == 0 and _tree(out) == before
+    run_cli("strip", out, "--in-place")
+    assert _tree(out) == _tree(src)
+
+
+def _threads_fork_and_terminate(exe: str, out: Path, tmp: Path, base: Counter[str]) -> None:
+    threads = tmp / "threads.jsonl"
+    assert run_program([exe, "threads"], out, events=threads).returncode == 0
+    calls = check_pairs(read_events(threads))  # whole lines from 4 threads
+    assert (calls["work"], calls["work.step"]) == (4, 2000)
+    forked = tmp / "fork.jsonl"
+    assert run_program([exe, "fork"], out, events=forked).returncode == 0
+    by_pid: dict[int, list[dict[str, Any]]] = {}
+    for e in read_events(forked):
+        by_pid.setdefault(e["pid"], []).append(e)
+    parent = next(p for p, evs in by_pid.items() if any(e["fn"] == "main" for e in evs))
+    (child,) = (p for p in by_pid if p != parent)
+    assert check_pairs(by_pid[parent]) == base + Counter({"work": 1, "work.step": 3})
+    # Flushed before fork: the child writes its own events once, nothing of its parent's.
+    assert check_pairs(by_pid[child]) == Counter({"work": 1, "work.step": 3})
+    # An uncaught exception: std::terminate flushes what was written, then aborts as before.
+    crashed = tmp / "throw.jsonl"
+    crash = run_program([exe, "throw"], out, events=crashed)
+    assert crash.returncode == -6 and "negative: -7" in crash.stderr
+    events = read_events(crashed)
+    opened = Counter(e["fn"] for e in events if e["ev"] == "enter")
+    opened.subtract(Counter(e["fn"] for e in events if e["ev"] == "exit"))
+    # No handler: g++ terminates without unwinding, so these two never see their exit.
+    assert +opened == Counter({"main": 1, "shapes.detail.checked": 1})
+
+
+def test_definitions_found_and_qualified() -> None:
+    spec = language.get("cpp")
+    source = (FIXTURES / "edge.input.cpp").read_bytes()
+    found = {str(f.id) for f in analyze.analyze(spec, source).functions}
+    assert {"shapes.detail.checked", "util.text.upper", "Box.get", "twice#1"} <= found
+    assert not {"cube", "guarded", "shapes.Base.sides"} & found
+
+
+@pytest.mark.parametrize("std", ["c++11", "c++17"])
+def test_runtime_passes_the_shared_vectors(tmp_path: Path, std: str) -> None:
+    spec = language.get("cpp")
+    shutil.copy2(spec.folder / "runtime" / RUNTIME, tmp_path / RUNTIME)
+    snippet = spec.profile("tel").snippets["body_start"]
+    parts = [f'#include "{RUNTIME}"\n#include <stdexcept>\n']
+    for i, case in enumerate(VECTORS["cases"]):
+        site = {
+            "fn": plan.string_literal(spec, case["fn"]),
+            "file": plan.string_literal(spec, case["file"]),
+            "line": str(case["line"]),
+        }
+        fail = '    throw std::runtime_error("boom");\n' if case["raises"] else ""
+        parts.append(f"static void case{i}() {{\n    {plan.render(snippet, site)}\n{fail}}}\n")
+    calls = "".join(
+        f"    try {{ case{i}(); }} catch (const std::exception&) {{}}\n"
+        for i in range(len(VECTORS["cases"]))
+    )
+    parts.append(f"int main() {{\n{calls}    return 0;\n}}\n")
+    (tmp_path / "driver.cpp").write_text("".join(parts), "utf-8")
+    flags = [f"-std={std}", *FLAGS[1:]]
+    exe = gxx(["driver.cpp"], tmp_path / "driver", tmp_path, flags)
+    run = run_program([str(exe)], tmp_path, events=tmp_path / "ev.jsonl")
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    check_vectors(read_events(tmp_path / "ev.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def cxxopts_header() -> Path:
+    """cxxopts.hpp (header-only C++11 option parser) from Debian's libcxxopts-dev, cached."""
+    target = CACHE / "cxxopts.hpp"
+    if target.is_file():
+        return target
+    work = CACHE / "deb"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    apt = require("apt-get")
+    got = run_program([apt, "download", "libcxxopts-dev"], work)
+    if got.returncode != 0:  # a fresh machine has no package lists yet
+        assert run_program([apt, "update", "-qq"], work).returncode == 0
+        got = run_program([apt, "download", "libcxxopts-dev"], work)
+    assert got.returncode == 0, got.stderr
+    (deb,) = work.glob("libcxxopts-dev_*.deb")
+    unpacked = run_program([require("dpkg-deb"), "-x", str(deb), "x"], work)
+    assert unpacked.returncode == 0, unpacked.stderr
+    shutil.copy2(work / "x" / "usr" / "include" / "cxxopts.hpp", target)
+    return target
+
+
+CXXOPTS_DRIVER = r"""#include "cxxopts.hpp"
+#include <iostream>
+
+static void attempt(cxxopts::Options& options, std::vector<const char*> args) {
+    try {
+        auto result = options.parse(static_cast<int>(args.size()), args.data());
+        std::cout << "number=" << result["number"].as<int>() << "\n";
+    } catch (const cxxopts::exceptions::exception& e) {
+        std::cout << "error: " << e.what() << "\n";
+    }
+}
+
+int main(int argc, char** argv) {
+    cxxopts::Options options("demo", "cxxopts, instrumented");
+    options.add_options()("v,verbose", "Verbose", cxxopts::value<bool>()->default_value("false"))(
+        "n,number", "A number", cxxopts::value<int>()->default_value("1"))(
+        "names", "Names", cxxopts::value<std::vector<std::string>>());
+    auto result = options.parse(argc, argv);
+    std::cout << "verbose=" << result["verbose"].as<bool>() << "\n";
+    for (const auto& n : result["names"].as<std::vector<std::string>>()) std::cout << n << "\n";
+    std::cout << options.help() << "\n";
+    attempt(options, {"demo", "--bogus"});
+    attempt(options, {"demo", "-n", "abc"});
+    attempt(options, {"demo", "-n", "42"});
+    return 0;
+}
+"""
+
+
+def test_real_cxxopts_compiles_and_behaves_the_same(cxxopts_header: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy2(cxxopts_header, src / "cxxopts.hpp")
+    original = (src / "cxxopts.hpp").read_bytes()
+    work = tmp_path / "work"
+    shutil.copytree(src, work)
+    report = json.loads(run_cli(work, "--in-place", "--json", "--no-cache").stdout)
+    assert report["instrumented"] >= 120 and report["failed"] == 0
+    args = ["-v", "--names", "a,b"]
+    runs = []
+    for root in (src, work):
+        (root / "driver.cpp").write_text(CXXOPTS_DRIVER, "utf-8")
+        exe = gxx(["driver.cpp"], tmp_path / f"{root.name}.exe", root)
+        runs.append(run_program([str(exe), *args], root, events=tmp_path / f"{root.name}.jsonl"))
+        (root / "driver.cpp").unlink()
+    assert runs[0].returncode == runs[1].returncode == 0
+    assert runs[1].stdout == runs[0].stdout and "error: Option ‘bogus’" in runs[0].stdout
+    assert not (tmp_path / "src.jsonl").exists()
+    events = read_events(tmp_path / "work.jsonl")
+    calls = check_pairs(events)
+    assert calls["cxxopts.Options.parse"] == 4 and calls["cxxopts.Options.help"] == 1
+    errors = _errors(events)  # the two failed parses propagate through several frames
+    assert errors["cxxopts.Options.parse"] == 2 and errors["cxxopts.OptionParser.parse"] == 2
+    run_cli("strip", work, "--in-place")
+    assert _tree(work) == {"cxxopts.hpp": original}
