@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,14 +68,26 @@ class ScriptCache:
     ) -> None:
         self.directory = Path(directory)
         self.shared = shared
+        self.warnings: list[str] = []
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._db = diskcache.Cache(str(self.directory), size_limit=2**31)
+            self._db = self._open()
         except Exception as exc:  # sqlite3 and OS errors alike
             raise CacheError(
                 f"cannot use cache directory {self.directory}: {exc} "
                 "(choose another with --cache-dir)"
             ) from exc
+
+    def _open(self) -> diskcache.Cache:
+        try:
+            return diskcache.Cache(str(self.directory), size_limit=2**31)
+        except sqlite3.DatabaseError as exc:
+            # The cache only holds derived data: set a damaged one aside and start afresh.
+            aside = self.directory.with_name(f"{self.directory.name}.damaged-{int(time.time())}")
+            os.replace(self.directory, aside)
+            self.directory.mkdir(parents=True)
+            self.warnings.append(f"cache {self.directory} was damaged ({exc}); moved to {aside}")
+            return diskcache.Cache(str(self.directory), size_limit=2**31)
 
     def close(self) -> None:
         self._db.close()
@@ -82,9 +95,9 @@ class ScriptCache:
             self.shared.close()
 
     def drain_warnings(self) -> list[str]:
-        if self.shared is None or not self.shared.warnings:
-            return []
-        out, self.shared.warnings = self.shared.warnings, []
+        out, self.warnings = self.warnings, []
+        if self.shared is not None and self.shared.warnings:
+            out, self.shared.warnings = out + self.shared.warnings, []
         return out
 
     @contextmanager

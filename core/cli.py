@@ -102,7 +102,10 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     cache_dir = None if args.no_cache or mode == "strip" else (args.cache_dir or base / DEFAULT_DIR)
     url = getattr(args, "cache_url", None)
     if cache_dir is not None:  # fail early, with one line, if a cache cannot be used
-        ScriptCache(cache_dir, RedisShared(url) if url else None).close()
+        probe = ScriptCache(cache_dir, RedisShared(url) if url else None)
+        for warning in probe.drain_warnings():
+            print(f"warning: {warning}", file=sys.stderr)
+        probe.close()
     options = Options(profile=getattr(args, "profile", "tel"), cache_dir=cache_dir, cache_url=url)
     if getattr(args, "profile", None):
         for spec in language.all_languages().values():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import analyze as analyze_mod
@@ -45,6 +45,7 @@ class ScriptStatus:
 
 
 Select = Callable[[FunctionInfo], bool]
+BOM = b"\xef\xbb\xbf"
 
 
 class Engine:
@@ -81,6 +82,27 @@ class Engine:
         spec: LanguageSpec | None = None,
         select: Select | None = None,
         analysis: Analysis | None = None,
+    ) -> FileOutcome:
+        if source.startswith(BOM) and analysis is None:
+            # A byte order mark must stay first: instrument what follows it.
+            inner = self._instrument(source[len(BOM) :], relpath, spec, select, None)
+            return replace(
+                inner,
+                old_text="\ufeff" + inner.old_text,
+                new_text="\ufeff" + inner.new_text,
+                edits=tuple(
+                    Edit(e.start + len(BOM), e.end + len(BOM), e.text) for e in inner.edits
+                ),
+            )
+        return self._instrument(source, relpath, spec, select, analysis)
+
+    def _instrument(
+        self,
+        source: bytes,
+        relpath: str,
+        spec: LanguageSpec | None,
+        select: Select | None,
+        analysis: Analysis | None,
     ) -> FileOutcome:
         spec = spec or _spec_for(relpath)
         analysis = analysis or analyze_mod.analyze(spec, source)

@@ -58,7 +58,8 @@ def scan(paths: list[Path], base: Path, max_bytes: int = MAX_BYTES) -> Iterator[
 
 def _rel(path: Path, base: Path) -> str:
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        # Resolve the folder only: a symlinked file is named by its link, not its target.
+        return (path.parent.resolve() / path.name).relative_to(base.resolve()).as_posix()
     except ValueError:
         return path.name
 
@@ -108,14 +109,16 @@ def _classify(path: Path, relpath: str, max_bytes: int) -> Found:
         return Found(path, relpath, f"excluded for {spec.name}")
     if path.is_symlink():
         return Found(path, relpath, "symbolic link")
+    if not path.is_file():
+        return Found(path, relpath, "not a regular file")
     try:
         size = path.stat().st_size
         if size > max_bytes:
             return Found(path, relpath, f"larger than {max_bytes // (1024 * 1024)} MiB")
         with path.open("rb") as fh:
             head = fh.read(8192)
-    except OSError as exc:
-        return Found(path, relpath, f"cannot read: {exc.strerror or exc}")
+    except OSError:
+        return Found(path, relpath)  # reading it again reports the error as a failure
     if b"\0" in head:
         return Found(path, relpath, "binary")
     if path.name in runtime_names() or strip.is_runtime_file(head.decode("utf-8", "replace")):

@@ -16,6 +16,8 @@ def removals(spec: LanguageSpec, text: str) -> list[tuple[int, int]]:
     ]
     if spec.block_comment:
         spans.extend(m.span() for m in markers.inline_pattern(spec.block_comment).finditer(text))
+    if text.startswith("\ufeff"):  # a byte order mark is never part of an inserted line
+        spans = [(max(start, 1), end) for start, end in spans]
     spans.sort()
     merged: list[tuple[int, int]] = []
     for start, end in spans:
