@@ -89,27 +89,21 @@ def test_example_behaves_the_same_and_reports_every_call(
             file,
             _line_of(src / file, needle),
         )
+    # Without TELEMETRY_INJECT_OUT events go to stderr; TELEMETRY_INJECT=off writes nothing.
+    loud = run_program([exe], out)
+    assert (loud.returncode, loud.stdout) == (0, plain.stdout)
+    assert [json.loads(line)["fn"] for line in loud.stderr.splitlines()] == [
+        e["fn"] for e in events
+    ]
+    for value in ("off", "0", "FALSE", "no"):
+        off = tmp_path / "off.jsonl"
+        quiet = run_program([exe], out, events=off, env={"TELEMETRY_INJECT": value})
+        assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, plain.stdout, "")
+        assert not off.exists()
     # The function-defining macro's body is left alone.
     assert "DEFINE_OP(name, expr) static int name(int a, int b) { return (expr); }" in (
         out / "calc.c"
     ).read_text("utf-8")
-
-
-def test_events_go_to_stderr_by_default_and_off_is_silent(
-    instrument_copy: Callable[..., Path], tmp_path: Path
-) -> None:
-    out = instrument_copy(EXAMPLES / "c")
-    exe = str(gcc(EXAMPLE_SOURCES, tmp_path / "instr", out, STRICT))
-    run = run_program([exe], out)
-    assert run.returncode == 0
-    lines = run.stderr.splitlines()
-    assert len(lines) == 110 and all(json.loads(line)["ev"] in ("enter", "exit") for line in lines)
-    for value in ("off", "0", "FALSE", "no"):
-        quiet = run_program(
-            [exe], out, events=tmp_path / "off.jsonl", env={"TELEMETRY_INJECT": value}
-        )
-        assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, run.stdout, "")
-        assert not (tmp_path / "off.jsonl").exists()
 
 
 def _edge(tmp: Path, eol: str) -> Path:
