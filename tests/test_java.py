@@ -1,0 +1,369 @@
+"""Java end to end: instrument programs and a real library with the CLI, compile them with javac,
+run them with java, and check their output, events, idempotency and byte-exact removal."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import EXAMPLES, ROOT, require, run_cli, run_program
+from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from telemetry_inject.core import analyze, language, plan
+
+FIXTURES = ROOT / "tests" / "fixtures" / "java"
+RUNTIME = "TelemetryInject.java"
+STAMP = re.compile(r"telemetry-inject:[0-9a-f]{8}")
+# A small dependency-free library from Maven Central, as its source jar (cached in ~/.m2).
+ORG_JSON = ("org.json", "json", "20240303")
+# -Werror: instrumentation must not add a single warning to code that had none.
+STRICT = ("-Xlint:all", "-Werror")
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def line_of(path: Path, needle: str) -> int:
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
+    return next(e for e in events if e["fn"] == fn)
+
+
+def errors_of(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
+
+
+@pytest.fixture(scope="module")
+def jdk() -> tuple[str, str]:
+    return require("javac"), require("java")
+
+
+def javac(jdk: tuple[str, str], src: Path, out: Path, *flags: str) -> Path:
+    """Compile every .java file under src into out (UTF-8 sources, as the fixtures are)."""
+    files = sorted(str(p.relative_to(src)) for p in src.rglob("*.java"))
+    cmd = [jdk[0], "-encoding", "UTF-8", *flags, "-d", str(out), *files]
+    proc = subprocess.run(cmd, cwd=src, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"javac in {src}:\n{proc.stdout}{proc.stderr}"
+    return out
+
+
+def java(
+    jdk: tuple[str, str], classes: Path, main: str, *args: str, cwd: Path, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    return run_program([jdk[1], "-cp", str(classes), main, *args], cwd, **kw)
+
+
+def test_example_behaves_the_same_and_reports_every_call(
+    jdk: tuple[str, str], instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    src = EXAMPLES / "java"
+    plain = java(jdk, javac(jdk, src, tmp_path / "plain", *STRICT), "Main", cwd=src)
+    assert plain.returncode == 0, plain.stderr
+    out = instrument_copy(src)
+    # One runtime class per package: the default package has no package line.
+    assert (out / RUNTIME).read_text("utf-8").splitlines()[1] == ""
+    assert (out / "shop" / RUNTIME).read_text("utf-8").splitlines()[1] == "package shop;"
+    classes = javac(jdk, out, tmp_path / "instr", *STRICT)
+    events_file = tmp_path / "events.jsonl"
+    run = java(jdk, classes, "Main", cwd=out, events=events_file)
+    assert run.returncode == 0, run.stderr
+    assert (run.stdout, run.stderr) == (plain.stdout, plain.stderr)
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "Main.main": 1, "Main.checkout": 2, "Cart.Cart": 3, "Cart.add": 4, "Cart.Item.Item": 3,
+        "Cart.Item.total": 6, "Cart.lines": 1, "Cart.lines.<anonymous>": 2, "Cart.subtotal": 2,
+        "Cart.subtotal.discounted": 4, "Cart.tax": 1, "Cart.reserve": 2, "Cart.card": 1,
+        "Cart.card.Payment.pay": 1, "Cart.Payment.receipt": 1, "Cart.Status.PAID.label": 1,
+        "Cart.Status.REFUSED.label": 1, "OutOfStock.OutOfStock": 1,
+    }  # fmt: skip
+    assert dict(calls) == expected
+    assert errors_of(events) == [
+        ("Cart.reserve", "shop.OutOfStock: apple"),
+        ("Cart.Item.Item", "java.lang.IllegalArgumentException: negative price for broken"),
+        ("Cart.add", "java.lang.IllegalArgumentException: negative price for broken"),
+    ]
+    cart, main = src / "shop" / "Cart.java", src / "Main.java"
+    where = {
+        "Cart.Cart": (cart, "public Cart(Map<String, Integer> stock)"),
+        "Cart.add": (cart, "public void add("),
+        "Cart.Item.Item": (cart, "public Item {"),
+        "Cart.lines.<anonymous>": (cart, "items.forEach(item -> {"),
+        "Cart.subtotal.discounted": (cart, "ToIntFunction<Item> discounted"),
+        "Cart.Status.PAID.label": (cart, 'public String label() { return "paid"; }'),
+        "Cart.card.Payment.pay": (cart, "public String pay(int amount) {"),
+        "Main.main": (main, "public static void main("),
+    }
+    for fn, (path, needle) in where.items():
+        event = first(events, fn)
+        assert (event["file"], event["line"]) == (
+            path.relative_to(src).as_posix(),
+            line_of(path, needle),
+        ), fn
+    # The overloaded constructors are told apart by their lines.
+    assert {e["line"] for e in events if e["fn"] == "Cart.Cart"} == {
+        line_of(cart, "public Cart(Map<String, Integer> stock)"),
+        line_of(cart, "public Cart() {"),
+    }
+    assert len({e["pid"] for e in events}) == 1
+
+
+def test_events_go_to_stderr_by_default_and_off_is_silent(
+    jdk: tuple[str, str], instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    out = instrument_copy(EXAMPLES / "java")
+    classes = javac(jdk, out, tmp_path / "classes")
+    default = java(jdk, classes, "Main", cwd=out)
+    assert default.returncode == 0
+    stream = tmp_path / "stderr.jsonl"
+    stream.write_text(default.stderr, "utf-8")
+    assert check_pairs(read_events(stream))["Cart.add"] == 4
+    for value in ("off", "0", "FALSE", "no"):
+        events_file = tmp_path / f"off-{value}.jsonl"
+        off = java(
+            jdk, classes, "Main", cwd=out, events=events_file, env={"TELEMETRY_INJECT": value}
+        )
+        assert (off.returncode, off.stdout, off.stderr) == (0, default.stdout, "")
+        assert not events_file.exists()
+
+
+def test_instrumenting_again_changes_nothing_and_strip_restores_every_byte(
+    instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    src = EXAMPLES / "java"
+    out = instrument_copy(src)
+    assert tree(out) != tree(src)
+    again = run_cli(out, "--in-place", "--json", "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    report = json.loads(again.stdout)
+    assert (report["changed"], report["instrumented"], report["failures"]) == (0, 0, [])
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == tree(src)  # both runtime classes removed too
+
+
+def _edge_tree(root: Path, eol: str) -> Path:
+    text = (FIXTURES / "Edge.input.java").read_text("utf-8").replace("\n", eol)
+    (root / "edge").mkdir(parents=True)
+    (root / "edge" / "Edge.java").write_bytes(text.encode("utf-8"))
+    return root
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_edge_cases_match_the_golden_file_compile_and_run(
+    jdk: tuple[str, str], tmp_path: Path, eol: str
+) -> None:
+    src = _edge_tree(tmp_path / "src", eol)
+    out = _edge_tree(tmp_path / "out", eol)
+    plain_classes = javac(jdk, src, tmp_path / "plain", *STRICT)
+    plain = java(jdk, plain_classes, "edge.Edge", cwd=src)
+    assert plain.returncode == 0, plain.stderr
+    run_cli(out, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    golden = (FIXTURES / "Edge.expected.java").read_text("utf-8").replace("\n", eol)
+    got = (out / "edge" / "Edge.java").read_bytes().decode("utf-8")
+    if eol != "\n":  # stamps hash the original text, EOLs included
+        got, golden = (STAMP.sub("STAMP", t) for t in (got, golden))
+    assert got == golden
+    classes = javac(jdk, out, tmp_path / "instr", *STRICT)
+    events_file = tmp_path / "events.jsonl"
+    run = java(jdk, classes, "edge.Edge", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "Edge.Edge": 10, "Edge.BY_LENGTH": 4, "Edge.Range.Range": 4, "Edge.Range.width": 1,
+        "Edge.Op.Op": 2, "Edge.Op.PLUS.apply": 1, "Edge.Op.TIMES.apply": 1,
+        "Edge.Shape.describe": 1, "Edge.Shape.square": 1, "Edge.Base.greet": 1,
+        "Edge.Named.name": 1, "Edge.Inner.plus": 1, "Edge.call": 2, "Edge.empty": 1,
+        "Edge.emptyLines": 1, "Edge.definite": 2, "Edge.forever": 1, "Edge.early": 2,
+        "Edge.fail": 1, "Edge.sw": 2, "Edge.sw.k": 1, "Edge.local": 1, "Edge.local.Local.hi": 1,
+        "Edge.local.Pair.sum": 1, "Edge.local.Color.low": 1, "Edge.firstLine": 1, "Edge.sync": 1,
+        "Edge.ünïcødé": 1, "Edge.main.Comparator.compare": 2, "Edge.main": 1,
+        "Edge.main.<anonymous>": 10, "Edge.recurse": 288,
+    }  # fmt: skip
+    assert dict(calls) == expected  # Shape.square's expression lambda and `joined` are not
+    assert errors_of(events) == [
+        # Edge(int)'s entry comes after this(...), which threw: only Edge(int, String) saw it.
+        ("Edge.Edge", "java.lang.IllegalArgumentException: a < 0"),
+        ("Edge.Range.Range", "java.lang.IllegalArgumentException: lo > hi"),
+        ("Edge.main.<anonymous>", "java.io.IOException: io"),
+        ("Edge.call", "java.io.IOException: io"),
+        ("Edge.fail", "java.lang.UnsupportedOperationException: nope"),
+    ]
+    source = FIXTURES / "Edge.input.java"
+    for fn, needle in {
+        "Edge.BY_LENGTH": "BY_LENGTH = (a, b) -> {",
+        "Edge.Range.Range": "Range {",
+        "Edge.Op.PLUS.apply": "int apply(int x, int y) { return x + y; }",
+        "Edge.sw.k": "IntSupplier k = () -> {",
+        "Edge.local.Pair.sum": "int sum() {",
+        "Edge.ünïcødé": "static String ünïcødé(",
+        "Edge.main.Comparator.compare": "public int compare(String x, String y) {",
+    }.items():
+        assert first(events, fn)["line"] == line_of(source, needle), fn
+    assert first(events, "Edge.main")["file"] == "edge/Edge.java"
+    # Work in pool threads is reported from those threads, each call whole.
+    assert calls["Edge.main.<anonymous>"] == 2 + 8
+    # An uncaught exception: recorded at every level, flushed at exit, crashes the same way.
+    crash_file = tmp_path / "crash.jsonl"
+    crash = java(jdk, classes, "edge.Edge", "boom", cwd=out, events=crash_file)
+    plain_crash = java(jdk, plain_classes, "edge.Edge", "boom", cwd=src)
+    assert crash.returncode == plain_crash.returncode == 1
+    assert crash.stdout == plain_crash.stdout
+    headline = 'Exception in thread "main" java.lang.IllegalStateException: fatal boom'
+    assert crash.stderr.splitlines()[0] == plain_crash.stderr.splitlines()[0] == headline
+    crashed = read_events(crash_file)
+    check_pairs(crashed)
+    assert errors_of(crashed)[-1] == ("Edge.main", "java.lang.IllegalStateException: fatal boom")
+    assert (crashed[-1]["ev"], crashed[-1]["fn"]) == ("exit", "Edge.main")
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == tree(src)
+
+
+def test_only_bodies_are_found_and_constructor_calls_stay_first() -> None:
+    spec = language.get("java")
+    source = (
+        b"interface I { void a(); default void b() {} }\n"
+        b"abstract class A { abstract void c(); native void d();\n"
+        b"  A() { /* first */ super(); }\n"
+        b"  Runnable r = () -> run(); }\n"
+    )
+    analysis = analyze.analyze(spec, source)
+    assert [str(f.id) for f in analysis.functions] == ["I.b", "A.A"]
+    fp = plan.plan_function(analysis, analysis.functions[1], spec.profile("tel").snippets, "A.java")
+    entry = next(op for op in fp.ops if "enter" in op.code)
+    ctor_row = analysis.functions[1].span.start_row
+    assert source.splitlines()[ctor_row + entry.line][: entry.col].endswith(b"super();")
+
+
+VECTOR_DRIVER = """public class Vectors {{
+    static void call(String fn, String file, int line, boolean raises) {{
+        TelemetryInject.enter(fn, file, line);
+        try {{
+            if (raises) throw new IllegalStateException("vector " + fn);
+        }} catch (Throwable e) {{
+            TelemetryInject.error(e);
+            throw e;
+        }} finally {{
+            TelemetryInject.exit();
+        }}
+    }}
+
+    public static void main(String[] args) {{
+{calls}
+    }}
+}}
+"""
+
+
+def test_runtime_passes_the_shared_vectors(jdk: tuple[str, str], tmp_path: Path) -> None:
+    spec = language.get("java")
+    cases = [*VECTORS["cases"], {"fn": "lone\ud800x\x01", "file": "f.java", "line": 1}]
+    calls = []
+    for case in cases:
+        # The literals are made as the instrumentation makes them: JSON, ASCII-only.
+        fn, file = (plan.string_literal(spec, case[k]) for k in ("fn", "file"))
+        assert fn.isascii() and file.isascii()
+        raises = str(case.get("raises", False)).lower()
+        calls.append(
+            f"        try {{ call({fn}, {file}, {case['line']}, {raises}); }}"
+            " catch (IllegalStateException e) {}"
+        )
+    (tmp_path / "Vectors.java").write_text(VECTOR_DRIVER.format(calls="\n".join(calls)), "utf-8")
+    for extra in plan.runtime_files(spec, "tel", "Vectors.java", {"package": ""}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    classes = javac(jdk, tmp_path, tmp_path / "classes", *STRICT)
+    events_file = tmp_path / "events.jsonl"
+    run = java(jdk, classes, "Vectors", cwd=tmp_path, events=events_file)
+    assert run.returncode == 0, run.stderr
+    events = read_events(events_file)
+    check_vectors(events[:-2])
+    assert [e["error"] for e in events if e["ev"] == "error"] == [
+        f"java.lang.IllegalStateException: vector {c['fn']}" for c in cases if c.get("raises")
+    ]
+    # A lone surrogate has no UTF-8 form: it becomes U+FFFD, and the line stays valid JSON.
+    assert [e["fn"] for e in events[-2:]] == ["lone\ufffdx\x01"] * 2
+
+
+@pytest.fixture(scope="module")
+def org_json(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """org.json's sources from their Maven Central source jar, unpacked."""
+    group, artifact, version = ORG_JSON
+    jar = (
+        Path.home() / ".m2" / "repository" / group.replace(".", "/") / artifact / version
+        / f"{artifact}-{version}-sources.jar"
+    )  # fmt: skip
+    if not jar.is_file():
+        coords = f"-Dartifact={group}:{artifact}:{version}:jar:sources"
+        proc = subprocess.run(
+            [require("mvn"), "-q", "-B", "dependency:get", coords, "-Dtransitive=false"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 0, f"mvn dependency:get {coords}:\n{proc.stdout}"
+    root = tmp_path_factory.mktemp("orgjson") / "src"
+    with zipfile.ZipFile(jar) as z:
+        for name in z.namelist():
+            if name.endswith(".java"):
+                z.extract(name, root)
+    return root
+
+
+def test_a_real_library_compiles_and_behaves_the_same_instrumented(
+    jdk: tuple[str, str], org_json: Path, tmp_path: Path
+) -> None:
+    original = tree(org_json)
+    driver = tmp_path / "driver"
+    driver.mkdir()
+    shutil.copy2(FIXTURES / "JsonDriver.java", driver)
+
+    def build_and_run(name: str, events: Path | None = None) -> subprocess.CompletedProcess[str]:
+        lib = javac(jdk, org_json, tmp_path / name)
+        proc = subprocess.run(
+            [jdk[0], "-cp", str(lib), "-d", str(lib), "JsonDriver.java"],
+            cwd=driver, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        return java(jdk, lib, "JsonDriver", cwd=driver, events=events)
+
+    plain = build_and_run("plain")
+    assert plain.returncode == 0, plain.stderr
+    assert "error Expected a ':' after a key" in plain.stdout
+    report = json.loads(
+        run_cli(org_json, "--in-place", "--json", "--cache-dir", tmp_path / "cache").stdout
+    )
+    assert report["failed"] == 0 and report["instrumented"] > 400
+    assert (org_json / "org" / "json" / RUNTIME).is_file()
+    events_file = tmp_path / "events.jsonl"
+    run = build_and_run("instr", events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, plain.stderr)
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    for fn in (
+        "JSONObject.JSONObject",
+        "JSONTokener.nextValue",
+        "JSONObject.similar",
+        "XML.toString",
+        "CDL.toJSONArray",
+        "JSONArray.put",
+        "JSONPointer.queryFrom",
+        "JSONObject.quote",
+    ):
+        assert calls[fn] >= 1, fn
+    assert ("JSONTokener.syntaxError" in calls) and any(
+        fn == "JSONObject.JSONObject" and err.startswith("org.json.JSONException: Expected a ':'")
+        for fn, err in errors_of(events)
+    )
+    again = run_cli(org_json, "--in-place", "--json", "--cache-dir", tmp_path / "cache")
+    assert json.loads(again.stdout)["changed"] == 0
+    run_cli("strip", org_json, "--in-place")
+    assert tree(org_json) == original
