@@ -47,6 +47,15 @@ class RuntimeFile:
 
 
 @dataclass(frozen=True)
+class SkipRule:
+    """Functions this language cannot instrument, told apart by their text or their body."""
+
+    reason: str
+    signature: str = ""  # a regex searched in the text before the body (empty: any)
+    body: str = ""  # a query pattern the body node must match (empty: any)
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     snippets: dict[str, str]  # AnchorKind value -> code template
@@ -78,6 +87,8 @@ class LanguageSpec:
     line_comment_end: str = ""
     # Comments that belong to the declaration after them (doc comments): imports go above them.
     prologue_stop: tuple[str, ...] = ()
+    # Functions left alone with a reason (Swift implicit returns, Rust const fn ...).
+    skip_when: tuple[SkipRule, ...] = ()
 
     @property
     def language(self) -> ts.Language:
@@ -158,6 +169,10 @@ def _load(folder: Path) -> LanguageSpec:
         exclude_when=tuple((e["query"], e["reason"]) for e in data.get("exclude_when", ())),
         line_comment_end=data.get("line_comment_end", ""),
         prologue_stop=tuple(data.get("prologue_stop", ())),
+        skip_when=tuple(
+            SkipRule(r["reason"], r.get("signature", ""), r.get("body", ""))
+            for r in data.get("skip_when", ())
+        ),
     )
 
 

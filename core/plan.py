@@ -11,6 +11,7 @@ import bisect
 import fnmatch
 import json
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -74,6 +75,10 @@ def plan(
         if f.has_error:
             out.skipped.append(_skip(f, "contains a syntax error"))
             continue
+        why = skipped_because(analysis, f)
+        if why:
+            out.skipped.append(_skip(f, why))
+            continue
         try:
             out.functions.append(plan_function(analysis, f, profile.snippets, relpath))
         except PlanError as exc:
@@ -88,6 +93,22 @@ def plan(
     if rule is not None and (out.functions or whole):
         out.file_insertions.append(import_insertion(analysis, rule.code))
     return out
+
+
+def skipped_because(analysis: Analysis, f: FunctionInfo) -> str:
+    """The reason of the language's first skip_when rule this function meets, or ""."""
+    spec = analysis.spec
+    for rule in spec.skip_when:
+        if rule.signature:
+            head = analysis.source[f.span.start : f.body.start].decode("utf-8", "replace")
+            if not re.search(rule.signature, head):
+                continue
+        if rule.body:
+            body = analysis.body_nodes.get(f.id)
+            if body is None or not matches_rule(body, (rule.body,), spec.language):
+                continue
+        return rule.reason
+    return ""
 
 
 def _skip(f: FunctionInfo, reason: str) -> FunctionOutcome:
