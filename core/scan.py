@@ -39,14 +39,6 @@ class Found:
     skip: str = ""  # why it is left out; empty when it is to be processed
 
 
-def runtime_names() -> frozenset[str]:
-    names = set()
-    for spec in language.all_languages().values():
-        for profile in spec.profiles.values():
-            names.update(r.target for r in profile.runtime if "{{" not in r.target)
-    return frozenset(names)
-
-
 def scan(paths: list[Path], base: Path, max_bytes: int = MAX_BYTES) -> Iterator[Found]:
     """Walk paths; honour .gitignore files; classify every file met."""
     for top in paths:
@@ -121,6 +113,7 @@ def _classify(path: Path, relpath: str, max_bytes: int) -> Found:
         return Found(path, relpath)  # reading it again reports the error as a failure
     if b"\0" in head:
         return Found(path, relpath, "binary")
-    if path.name in runtime_names() or strip.is_runtime_file(head.decode("utf-8", "replace")):
+    # Only a file carrying the generated-by header is ours: a user's file of the same name is not.
+    if strip.is_runtime_file(head.decode("utf-8", "replace")):
         return Found(path, relpath, "telemetry runtime")
     return Found(path, relpath)
