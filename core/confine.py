@@ -209,12 +209,12 @@ _NR: dict[str, tuple[int | None, int | None]] = {
     "linkat": (265, 37), "symlinkat": (266, 36), "readlinkat": (267, 78), "faccessat": (269, 48),
     "pselect6": (270, 72), "ppoll": (271, 73), "set_robust_list": (273, 99), "dup3": (292, 24),
     "renameat2": (316, 276), "getrandom": (318, 278), "statx": (332, 291), "rseq": (334, 293),
-    "faccessat2": (439, 439),
+    "faccessat2": (439, 439), "setrlimit": (160, 164),
 }  # fmt: skip
 # Allowed only with one argument equal to one of the given values (own pid, or "self").
 _ARG_NR: dict[str, tuple[int | None, int | None]] = {
     "kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131), "prlimit64": (302, 261),
-    "setrlimit": (160, 164), "ioctl": (16, 29),
+    "ioctl": (16, 29),
 }  # fmt: skip
 _TCGETS, _FIONCLEX, _FIOCLEX = 0x5401, 0x5450, 0x5451
 _RET_ALLOW, _RET_EPERM, _RET_KILL = 0x7FFF0000, 0x00050000 | 1, 0x80000000
@@ -225,59 +225,64 @@ def seccomp_supported() -> bool:
     return os.uname().machine in _ARCH
 
 
+_Ins = tuple[
+    int, "int | str", "int | str", int
+]  # code, jump if true, if false, k; jumps may be labels
+
+
 def seccomp_filter(pid: int) -> bytes:
     """The BPF program: the allowlist above, signals only to ``pid``, ioctl only TCGETS/FIOCLEX."""
     machine = os.uname().machine
     col = 0 if machine == "x86_64" else 1
-    checked = {
+    checked = {  # name: (argument index, allowed values)
         "kill": (0, (pid,)), "tkill": (0, (pid,)), "tgkill": (0, (pid,)),
-        "prlimit64": (0, (0, pid)), "setrlimit": (None, ()),  # any resource, self only by design
-        "ioctl": (1, (_TCGETS, _FIOCLEX, _FIONCLEX)),
+        "prlimit64": (0, (0, pid)), "ioctl": (1, (_TCGETS, _FIOCLEX, _FIONCLEX)),
     }  # fmt: skip
-    allowed = sorted(nr[col] for nr in _NR.values() if nr[col] is not None)
-    # Instructions as (code, jt, jf, k); jt/jf may be labels resolved below.
-    prog: list[tuple[int, object, object, int]] = [
+    head: list[_Ins] = [
         (_LD, 0, 0, 4),  # seccomp_data.arch
         (_JEQ, 1, 0, _ARCH[machine]),
         (_RET, 0, 0, _RET_KILL),
         (_LD, 0, 0, 0),  # seccomp_data.nr
     ]
     if machine == "x86_64":
-        prog.append((_JGE, "kill", 0, 0x40000000))  # the x32 ABI
-    prog += [(_JEQ, "allow", 0, nr) for nr in allowed]
-    blocks: list[tuple[int, object, object, int]] = []
-    for name, (arg, values) in checked.items():
-        nr = _ARG_NR[name][col]
-        if nr is None:
-            continue
-        if arg is None:
-            prog.append((_JEQ, "allow", 0, nr))
-            continue
-        prog.append((_JEQ, f"check_{name}", 0, nr))
-        blocks.append((-1, name, 0, 0))  # label marker
-        blocks.append((_LD, 0, 0, 16 + 8 * arg + 4))  # high half of the argument (little-endian)
-        blocks.append((_JEQ, 0, "deny", 0))
-        blocks.append((_LD, 0, 0, 16 + 8 * arg))
-        blocks += [(_JEQ, "allow", 0, value) for value in values]
-        blocks.append((_RET, 0, 0, _RET_EPERM))
-    prog.append((_RET, 0, 0, _RET_EPERM))
-    labels: dict[str, int] = {}
-    flat: list[tuple[int, object, object, int]] = []
-    for ins in prog + blocks:
-        if ins[0] == -1:
-            labels[f"check_{ins[1]}"] = len(flat)
-        else:
-            flat.append(ins)
-    for name, ret in (("allow", _RET_ALLOW), ("deny", _RET_EPERM), ("kill", _RET_KILL)):
-        labels[name] = len(flat)
-        flat.append((_RET, 0, 0, ret))
+        head.append((_JGE, "@kill", 0, 0x40000000))  # the x32 ABI
+    head += [(_JEQ, "@allow", 0, nr) for nr in sorted(n for n, _ in _numbers(_NR, col))]
+    checks: list[_Ins] = []
+    starts: dict[str, int] = {}
+    for nr, name in _numbers(_ARG_NR, col):
+        arg, values = checked[name]
+        head.append((_JEQ, name, 0, nr))
+        starts[name] = len(checks)
+        checks += [
+            (_LD, 0, 0, 16 + 8 * arg + 4),  # high half of the argument (little-endian)
+            (_JEQ, 0, "@deny", 0),
+            (_LD, 0, 0, 16 + 8 * arg),
+            *[(_JEQ, "@allow", 0, value) for value in values],
+            (_RET, 0, 0, _RET_EPERM),
+        ]
+    head.append((_RET, 0, 0, _RET_EPERM))
+    labels = {name: len(head) + at for name, at in starts.items()}
+    end = len(head) + len(checks)
+    labels.update({"@allow": end, "@deny": end + 1, "@kill": end + 2})
+    program = [
+        *head,
+        *checks,
+        (_RET, 0, 0, _RET_ALLOW),
+        (_RET, 0, 0, _RET_EPERM),
+        (_RET, 0, 0, _RET_KILL),
+    ]
     out = bytearray()
-    for i, (code, jt, jf, k) in enumerate(flat):
+    for i, (code, jt, jf, k) in enumerate(program):
         jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
         jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
-        assert isinstance(jt, int) and isinstance(jf, int) and 0 <= jt < 256 and 0 <= jf < 256
+        if not (0 <= jt < 256 and 0 <= jf < 256):
+            raise OSError(0, "seccomp program too long for 8-bit jumps")
         out += struct.pack("=HBBI", code, jt, jf, k)
     return bytes(out)
+
+
+def _numbers(table: dict[str, tuple[int | None, int | None]], col: int) -> list[tuple[int, str]]:
+    return [(nr, name) for name, row in table.items() if (nr := row[col]) is not None]
 
 
 class _SockFprog(ctypes.Structure):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from .worker import END, ERR, FAULT, HELLO, OK
+from .worker import END, ERR, FAULT, HELLO, OK, encode_jobs
 from .zygote import REPLY, REQUEST, STARTUP_SECONDS
 
 _PACKAGE = "_telemetry_sandbox"
@@ -153,9 +153,7 @@ class _Zygote:
                     pending.done.set()
 
     def request(self, jobs: Sequence[Job], timeout: float) -> _Pending:
-        payload = json.dumps(
-            [[j.script, j.text, [list(p) for p in j.params]] for j in jobs]
-        ).encode()
+        payload = encode_jobs([(job.script, job.text, job.params) for job in jobs])
         pending = _Pending()
         with self.table_lock:
             rid, self.next_rid = self.next_rid, self.next_rid + 1
@@ -218,7 +216,7 @@ class Sandbox:
         self._disable = frozenset(disable)
         self._lock = threading.Lock()
         self._zygote: _Zygote | None = None
-        self._finalizer: weakref.finalize | None = None
+        self._finalizer: weakref.finalize[[], Sandbox] | None = None
         self._gate = threading.BoundedSemaphore(max(2, os.cpu_count() or 1))
 
     def _worker(self) -> _Zygote:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import ast
 import importlib
 import types
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from .worker import ALLOWED_MODULES, split_core
 
@@ -230,7 +232,7 @@ def _statements(tree: ast.Module) -> list[ast.AST]:
     return found
 
 
-_HANDLERS = {
+_HANDLERS: dict[type[ast.AST], Callable[[_Checker, Any], str | None]] = {
     ast.Name: _Checker._name,
     ast.Call: _Checker._call,
     ast.Attribute: _Checker._attribute,

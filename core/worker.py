@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 import gc
-import json
 import os
 import struct
 import sys
@@ -20,7 +19,8 @@ from . import confine
 
 OK, ERR, END, FAULT, HELLO, READY = range(6)
 FRAME = struct.Struct("!IBI")  # child -> zygote: job index, kind, payload length
-BATCH = struct.Struct("!I")  # zygote -> child: length of the JSON list of [script, text, params]
+BATCH = struct.Struct("!I")  # zygote -> child: length of the encoded batch (see encode_jobs)
+_U32 = struct.Struct("!I")
 SCRIPT_NAME = "__insertion__"  # not "__main__", so a script's command-line entry point stays off
 ALLOWED_MODULES = ("sys", "re", "json", "string", "textwrap", "itertools", "functools", "math")
 MAX_ERROR = 300
@@ -100,7 +100,42 @@ def send(fd: int, index: int, kind: int, payload: bytes) -> None:
         data = data[os.write(fd, data) :]
 
 
-def read_batch(fd: int) -> list[list[object]]:
+def encode_jobs(jobs: Sequence[tuple[str, str, Sequence[tuple[str, str]]]]) -> bytes:
+    """Length-prefixed UTF-8 fields: [count] then per job [pairs] script text k v k v ...
+
+    Not JSON: a batch is mostly source text, and escaping it costs more than running it.
+    ``surrogatepass`` carries lone surrogates through unchanged.
+    """
+    parts = [_U32.pack(len(jobs))]
+    for script, text, params in jobs:
+        parts.append(_U32.pack(len(params)))
+        for field in (script, text, *(item for pair in params for item in pair)):
+            data = field.encode("utf-8", "surrogatepass")
+            parts += (_U32.pack(len(data)), data)
+    return b"".join(parts)
+
+
+def decode_jobs(data: bytes) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    view, pos = memoryview(data), 0
+
+    def field() -> str:
+        nonlocal pos
+        (size,) = _U32.unpack_from(view, pos)
+        pos += 4 + size
+        return str(view[pos - size : pos], "utf-8", "surrogatepass")
+
+    (count,) = _U32.unpack_from(view, 0)
+    pos = 4
+    jobs = []
+    for _ in range(count):
+        (pairs,) = _U32.unpack_from(view, pos)
+        pos += 4
+        script, text = field(), field()
+        jobs.append((script, text, [(field(), field()) for _ in range(pairs)]))
+    return jobs
+
+
+def read_batch(fd: int) -> list[tuple[str, str, list[tuple[str, str]]]]:
     def exactly(n: int) -> bytes:
         chunks, need = [], n
         while need:
@@ -112,9 +147,9 @@ def read_batch(fd: int) -> list[list[object]]:
         return b"".join(chunks)
 
     (length,) = BATCH.unpack(exactly(BATCH.size))
-    jobs = json.loads(exactly(length))
+    jobs = decode_jobs(exactly(length))
     os.close(fd)
-    return jobs  # type: ignore[no-any-return]
+    return jobs
 
 
 class _Snapshot:
@@ -150,7 +185,7 @@ def serve_batch(
     cpu = int(limits["cpu"])
     confine.cpu_budget(cpu, cpu * len(jobs) + 1)
     snapshot = _Snapshot()
-    for index, (script, text, params) in enumerate(jobs):  # type: ignore[misc]
+    for index, (script, text, params) in enumerate(jobs):
         confine.cpu_budget(cpu)
         kind, payload = run_one(script, text, params, core, core_code, int(limits["output"]))
         send(results_fd, index, kind, payload)

@@ -9,10 +9,12 @@ process, and a good job must still work.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import stat
+import subprocess
 import tempfile
 import threading
 import time
@@ -277,6 +279,20 @@ def test_script_errors_come_back_as_one_line(sandbox: Sandbox) -> None:
         assert not result.ok and result.error.startswith(error), (script, result)
 
 
+def test_a_script_may_signal_itself_and_nothing_else(sandbox: Sandbox) -> None:
+    fn = "import os, signal\ndef instrument(text, params):\n"
+    bodies = [
+        "    os.kill(os.getpid(), 0)\n    signal.raise_signal(signal.SIGCONT)\n    return 'alive'",
+        "    os.kill(os.getppid(), 0)",  # the zygote
+        "    os.kill(0, 0)",  # its process group
+        "    os.kill(1, 0)",
+    ]
+    alive, *others = sandbox.run([Job(fn + body, "") for body in bodies])
+    assert alive == JobResult(True, "alive")
+    for result in others:  # refused (EPERM), not a crash or a kill of the script
+        assert result.error == "PermissionError: [Errno 1] Operation not permitted", result
+
+
 def test_params_reach_the_script(sandbox: Sandbox) -> None:
     job = Job(
         "def instrument(text, params):\n    return repr(sorted(params.items()))\n",
@@ -370,3 +386,45 @@ def test_split_core_runs_exactly_like_the_whole_script() -> None:
     assert worker.split_core("from __future__ import annotations\n" + core, core) is None
     kind, data = worker.run_one('X = """\n' + core, "", [], core, code, 1 << 20)
     assert kind == worker.ERR and data.startswith(b"SyntaxError")
+
+
+def test_as_an_unprivileged_user_it_degrades_and_still_contains() -> None:
+    """Not root: no uid drop, a user namespace for the network one; the rest still holds."""
+    python = shutil.which("python3", path="/usr/bin:/usr/local/bin")
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not python or not setpriv:
+        pytest.skip("needs root (to become another user), setpriv and a system python3")
+    as_user = [setpriv, "--reuid=1000", "--regid=1000", "--clear-groups", python]
+    if subprocess.run([*as_user, "-c", "1"], capture_output=True).returncode != 0:
+        pytest.skip("the system python3 cannot run as uid 1000 here")
+    home = Path(tempfile.mkdtemp(prefix="ti-nonroot-"))
+    try:
+        (home / "pkg" / "telemetry_inject").mkdir(parents=True)
+        (home / "pkg" / "telemetry_inject" / "__init__.py").write_text("")
+        (home / "pkg" / "telemetry_inject" / "core").symlink_to(Path(worker.__file__).parent)
+        (home / "run.py").write_text(
+            "import json, sys\n"
+            f"sys.path.insert(0, {str(home / 'pkg')!r})\n"
+            "from telemetry_inject.core.sandbox import Job, Limits, Sandbox\n"
+            "params = (('target', sys.argv[2]),)\n"
+            "jobs = [Job(s, 'abc', params) for s in json.loads(sys.argv[1])]\n"
+            "with Sandbox(Limits(wall_seconds=1.0)) as box:\n"
+            "    print(json.dumps([box.describe(), [r.__dict__ for r in box.run(jobs)]]))\n"
+        )
+        for path in (home, *home.rglob("*")):
+            path.chmod(0o777 if path == home else 0o755)
+        names = ("write_outside", "fork_bomb", "tcp_connect", "kill_parent")
+        sources = ["def instrument(text, params):\n    return text.upper()\n"]
+        sources += [(HOSTILE / f"{name}.py").read_text() for name in names]
+        out = subprocess.run(
+            [*as_user, str(home / "run.py"), json.dumps(sources), str(home / "pwned")],
+            capture_output=True, text=True, timeout=60, cwd=home, env={"PATH": "/usr/bin:/bin"},
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        info, results = json.loads(out.stdout)
+        assert info["uid_drop"] is False and info["seccomp"] and info["landlock"] and info["netns"]
+        assert results[0] == {"ok": True, "output": "ABC", "error": ""}
+        assert all("PWNED" not in r["output"] for r in results[1:]), results
+        assert not (home / "pwned").exists()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
