@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import importlib.util
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import language
+from . import heal, language, llm
 from .cache import DEFAULT_DIR, CacheError, ScriptCache
 from .cache_shared import RedisShared, SharedCacheError
 from .engine import Options
@@ -60,6 +61,12 @@ def _parser(prog: str, mode: str) -> argparse.ArgumentParser:
     )
     if mode in ("instrument", "update"):
         p.add_argument("--profile", default="tel", help="telemetry profile (default: tel)")
+        p.add_argument(
+            "--llm-instructions",
+            metavar="TEXT",
+            help="also have the model ($TELEMETRY_INJECT_LLM_MODEL) instrument every function "
+            "as TEXT asks, e.g. 'log every SQL query'",
+        )
     return p
 
 
@@ -106,7 +113,10 @@ def _run(args: argparse.Namespace, mode: str) -> int:
         for warning in probe.drain_warnings():
             print(f"warning: {warning}", file=sys.stderr)
         probe.close()
-    options = Options(profile=getattr(args, "profile", "tel"), cache_dir=cache_dir, cache_url=url)
+    args.llm = _llm_settings(args, mode)
+    options = Options(
+        profile=getattr(args, "profile", "tel"), cache_dir=cache_dir, cache_url=url, llm=args.llm
+    )
     if getattr(args, "profile", None):
         for spec in language.all_languages().values():
             spec.profile(args.profile)
@@ -122,6 +132,22 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     removed = _remove_runtimes(found, args) if mode == "strip" else []
     elapsed = time.perf_counter() - started
     return _report(args, mode, results, skipped, removed, elapsed)
+
+
+def _llm_settings(args: argparse.Namespace, mode: str) -> llm.Settings | None:
+    """The model fallback: on when $TELEMETRY_INJECT_LLM_MODEL names one (see core/llm.py)."""
+    instructions = getattr(args, "llm_instructions", None)
+    if instructions is not None and not instructions.strip():
+        raise UsageError("--llm-instructions needs a text saying what to instrument")
+    if mode == "strip" or (instructions is None and not llm.Settings.configured()):
+        return None
+    try:
+        settings = llm.Settings.from_env(instructions=instructions or "")
+    except llm.SettingsError as exc:
+        raise UsageError(f"--llm-instructions: {exc}" if instructions else str(exc)) from None
+    if importlib.util.find_spec("openai") is None:
+        raise UsageError(llm.MISSING_CLIENT)
+    return settings
 
 
 def _inside(path: Path, base: Path) -> bool:
@@ -205,6 +231,7 @@ def _report(
     failures: list[str] = []
     notes: list[str] = [f"{f.relpath}: skipped: {f.skip}" for f in skipped]
     fn_notes: list[str] = []
+    model_notes: list[str] = []  # functions whose script a model wrote
     warnings: dict[str, None] = {}  # ordered, without repeats
     skipped_count = len(skipped)
     for r in results:
@@ -223,10 +250,15 @@ def _report(
         warnings.update(dict.fromkeys(o.warnings))
         for key in ("instrumented", "skipped", "failed", "cache_hits", "removed", "updated"):
             totals[key] += o.stats.get(key, 0)
+        for key, value in o.stats.items():
+            if key.startswith("llm_"):
+                totals[key] = totals.get(key, 0) + value
         for fo in o.functions:
             where = f"{r.task.relpath}:{fo.line}: {fo.id}"
-            if fo.status is Status.FAILED:
+            if fo.status is Status.FAILED or fo.reason.startswith(heal.NOT_APPLIED):
                 failures.append(f"{where}: {fo.reason}")
+            elif fo.status is Status.INSTRUMENTED and fo.reason:
+                model_notes.append(f"{where}: {fo.reason}")
             elif fo.status is Status.SKIPPED:
                 fn_notes.append(f"{where}: skipped: {fo.reason}")
         if args.dry_run and o.changed and not args.json:
@@ -251,15 +283,30 @@ def _report(
             "runtime_removed": removed,
             "warnings": list(warnings),
         }
+        if model_notes:
+            report["model_functions"] = model_notes
         print(json.dumps(report, indent=2))
     else:
         if args.verbose:
-            for line in notes + fn_notes:
+            for line in notes + fn_notes + model_notes:
                 print(line, file=sys.stderr)
+            if getattr(args, "llm", None) is not None or totals["failed"]:
+                print(_model_line(getattr(args, "llm", None), totals), file=sys.stderr)
         for line in [*failures, *(f"warning: {w}" for w in warnings)]:
             print(line, file=sys.stderr)
         print(_summary(mode, totals, skipped_count, removed, elapsed, args.dry_run))
     return 1 if failures else 0
+
+
+def _model_line(settings: llm.Settings | None, t: dict[str, int]) -> str:
+    if settings is None:
+        return f"model fallback off: set {llm.ENV}MODEL to have a model write the failed scripts"
+    return (
+        f"model {settings.model}: {t.get('llm_requests', 0)} requests, "
+        f"{t.get('llm_prompt_tokens', 0)} prompt + {t.get('llm_completion_tokens', 0)} "
+        f"completion tokens; {t.get('llm_written', 0)} scripts written, "
+        f"{t.get('llm_failed', 0)} functions it could not do"
+    )
 
 
 def _summary(

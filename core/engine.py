@@ -9,11 +9,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import analyze as analyze_mod
-from . import language, markers, plan, reconstruct, scripts, strip
+from . import heal, language, markers, plan, reconstruct, scripts, strip
 from .analyze import Analysis
 from .cache import ScriptCache, ScriptEntry
 from .cache_shared import RedisShared
 from .language import LanguageSpec
+from .llm import Generator, Settings
 from .sandbox import Job, Limits, Sandbox
 from .types import (
     Edit,
@@ -34,6 +35,7 @@ class Options:
     cache_dir: Path | None = None  # None: no script cache
     cache_url: str | None = None  # a shared cache (redis://HOST:PORT/DB) read through
     limits: Limits = field(default_factory=Limits)
+    llm: Settings | None = None  # a model writes scripts templates cannot (None: off)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Engine:
             url = self.options.cache_url
             shared = RedisShared(url) if url else None
             self.cache = ScriptCache(self.options.cache_dir, shared)
+        self.llm = Generator(self.options.llm) if self.options.llm is not None else None
 
     @property
     def sandbox(self) -> Sandbox:
@@ -65,6 +68,8 @@ class Engine:
         return self._sandbox
 
     def close(self) -> None:
+        if self.llm is not None:
+            self.llm.close()
         if self._sandbox is not None:
             self._sandbox.close()
         if self.cache is not None:
@@ -125,6 +130,16 @@ class Engine:
             file_plan.file_insertions if per_function or not file_plan.functions else []
         )
         new_source, edits, failed = self._assemble(analysis, file_insertions, per_function)
+        model = heal.Report()
+        if self.llm is not None:  # a model writes what templates did not (core/heal.py)
+            model = heal.fallback(
+                self, analysis, relpath, file_plan, outcomes, per_function, failed
+            )
+            if model.written:
+                new_source, edits, again = self._assemble(
+                    analysis, file_plan.file_insertions, per_function
+                )
+                failed.update(again)
         for fid, why in failed.items():
             o = outcomes[fid]
             outcomes[fid] = FunctionOutcome(fid, o.line, Status.FAILED, why, o.cache, o.key)
@@ -139,8 +154,8 @@ class Engine:
             edits,
             tuple(ordered),
             extra,
-            stats=_stats(ordered),
-            warnings=tuple(self.cache.drain_warnings()) if self.cache else (),
+            stats=_stats(ordered) | model.stats,
+            warnings=(*(self.cache.drain_warnings() if self.cache else ()), *model.warnings),
         )
 
     def _run_scripts(
@@ -165,7 +180,9 @@ class Engine:
             runnable.append(item)
         results = self.sandbox.run(jobs) if jobs else []
         with cache.batch() if cache is not None else nullcontext():
-            for (fp, _text, script, state), res in zip(runnable, results, strict=True):
+            for (fp, text, script, state), res in zip(runnable, results, strict=True):
+                if script.source != "template":  # a model's lines get their markers here
+                    res = heal.marked(analysis.spec, text, res)
                 if res.ok:
                     if cache is not None:
                         cache.store_result(script.key, fp.params, res.output)
@@ -324,7 +341,10 @@ class Engine:
                 return ScriptStatus("", None)
             f = found
         snippets = analysis.spec.profile(self.options.profile).snippets
-        fp = plan.plan_function(analysis, f, snippets, relpath)
+        try:
+            fp = plan.plan_function(analysis, f, snippets, relpath)
+        except plan.PlanError:  # no template fits: a model's script is keyed without ops
+            fp = plan.plan_function(analysis, f, {}, relpath)
         text = _function_text(analysis, f)
         key = scripts.cache_key(analysis.spec, self.options.profile, text, fp.ops)
         entry = self.cache.peek(key) if self.cache is not None else None
