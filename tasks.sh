@@ -8,10 +8,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 VENV=.venv
 PY="$VENV/bin/python"
 
-python_env() {
+python_env() {  # $1: the extras to install, e.g. "[test]"
   if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; fi
-  "$PY" -m pip install -q --upgrade pip >/dev/null
-  "$PY" -m pip install -q -e '.[test]'
+  if ! "$PY" -m pip install -q -e ".${1:-}" >"$VENV/pip.log" 2>&1; then
+    cat "$VENV/pip.log" >&2
+    echo "tasks.sh: installing the Python package failed (log above)" >&2
+    exit 1
+  fi
 }
 
 apt_install() {
@@ -40,14 +43,14 @@ case "${1:-}" in
     cat "$out/events.jsonl"
     ;;
   test)
-    python_env
+    python_env "[test]"
     toolchains
     "$VENV/bin/ruff" check core server tests bench
     "$VENV/bin/ruff" format --check core server tests bench
     "$PY" -m pytest -n 2 -q
     ;;
   bench)
-    python_env
+    python_env "[test]"
     "$PY" bench/run.py
     ;;
   *)
