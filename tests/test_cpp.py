@@ -21,7 +21,7 @@ from telemetry_inject.core import analyze, language, plan
 FIXTURES = ROOT / "tests" / "fixtures" / "cpp"
 CACHE = ROOT / "tests" / ".cache" / "cpp"
 RUNTIME = "telemetry_inject.hpp"
-FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-pthread"]
+FLAGS = ["-std=c++17", "-Wall", "-Wextra", "-Wshadow", "-Werror", "-pthread"]
 
 
 def gxx(sources: list[str], out: Path, cwd: Path, flags: list[str] = FLAGS) -> Path:
@@ -126,7 +126,7 @@ def test_edge_cases_match_the_golden_file_compile_and_run(tmp_path: Path, eol: s
     golden = (FIXTURES / "edge.expected.cpp").read_text("utf-8").replace("\n", eol)
     got = (out / "edge.cpp").read_bytes().decode("utf-8")
     if eol != "\n":  # stamps hash the original text, EOLs included
-        got, golden = (re.sub(r"telemetry-inject:[0-9a-f]{8}", "STAMP", t) for t in (got, golden))
+        got, golden = (re.sub(r"(?<=[:_])[0-9a-f]{8}\b", "STAMP", t) for t in (got, golden))
     assert got == golden
     exe = str(gxx(["edge.cpp"], tmp_path / "instr", out))
     events_file = tmp_path / "events.jsonl"
@@ -209,6 +209,7 @@ def test_runtime_passes_the_shared_vectors(tmp_path: Path, std: str) -> None:
             "fn": plan.string_literal(spec, case["fn"]),
             "file": plan.string_literal(spec, case["file"]),
             "line": str(case["line"]),
+            "stamp": f"{i:08x}",
         }
         fail = '    throw std::runtime_error("boom");\n' if case["raises"] else ""
         parts.append(f"static void case{i}() {{\n    {plan.render(snippet, site)}\n{fail}}}\n")

@@ -3,7 +3,7 @@
 // Zero-dependency telemetry runtime for C++ (C++11 and later), header-only.
 //
 // Each instrumented function, constructor, destructor, operator and lambda starts with
-//     _tel::Scope _tel_s(_TEL_SITE("ns.A.f", "src/a.cpp", 12));
+//     _tel::Scope _tel_s_1a2b3c4d(_TEL_SITE("ns.A.f", "src/a.cpp", 12));
 // _TEL_SITE turns the three literals into the JSON of the event's constant part at compile
 // time. The guard writes "enter" now and "exit" (with dur_ns) when it is destroyed, on every
 // way out: return, end of body, exception. When an exception is propagating out of the call
