@@ -14,33 +14,9 @@ from pathlib import Path
 from conftest import ROOT, require, run_program
 from telemetry import check_pairs, read_events
 
-NEOVIM = ROOT / "tests" / "editors" / "neovim"
-SAMPLE = '''"""A small program: a function, a class with a nested function, one that raises."""
-import sys
-
-
-def add(a, b):
-    return a + b
-
-
-class Greeter:
-    def greet(self, name):
-        def shout(text):
-            return text.upper()
-        return shout("hi " + name)
-
-
-def fail():
-    raise ValueError("boom")
-
-
-if __name__ == "__main__":
-    print(add(1, 2), Greeter().greet("ann"))
-    try:
-        fail()
-    except ValueError as exc:
-        print("caught", exc, file=sys.stderr)
-'''
+EDITORS = ROOT / "tests" / "editors"
+NEOVIM = EDITORS / "neovim"
+SAMPLE = (EDITORS / "main.py").read_text("utf-8")
 
 
 def test_neovim_code_action_hover_command_write(tmp_path: Path) -> None:

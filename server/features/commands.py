@@ -81,12 +81,14 @@ async def whole_file(
             return None
         progress.report("applying the edit", 90)
         result = await apply(ls, change, f"telemetry-inject: {action.value}")
-        progress.summary = change.summary(action)
+        progress.summary = change.summary(action) if result["applied"] else "not applied"
     for line in change.failures:
         ls.log(line, lsp.MessageType.Warning)
     failed = change.count(Status.FAILED)
     if change.error:
         ls.notify(f"telemetry-inject: {change.error}", lsp.MessageType.Error)
+    elif change.edits and not result["applied"]:
+        pass  # apply() told the user why
     else:
         kind = lsp.MessageType.Warning if failed else lsp.MessageType.Info
         ls.notify(change.summary(action), kind)
@@ -160,9 +162,9 @@ def _runtime_change(ls: TelemetryServer, snap: Snapshot) -> Change:
     """The runtime files an instrumented document needs and that are missing on disk."""
     change = Change(snap)
     analysis = snap.analysis()
+    # Asked right after an instrumenting edit, maybe before the editor sent its didChange:
+    # the runtime is due whether or not this snapshot shows the markers yet.
     if analysis is None or snap.spec is None or snap.location.base is None:
-        return change
-    if not (analysis.has_file_marker or any(f.instrumented for f in analysis.functions)):
         return change
     for extra in plan.runtime_files(
         snap.spec, ls.settings.profile, snap.relpath, analysis.captures

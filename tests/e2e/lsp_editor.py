@@ -71,6 +71,7 @@ class Editor:
         self.applied: list[lsp.WorkspaceEdit] = []
         self.root = Path()
         self.initialized: lsp.InitializeResult | None = None
+        self.refuse: str | None = None  # answer applyEdit with applied=false and this reason
 
     @property
     def encoding(self) -> str:
@@ -196,7 +197,10 @@ def make_client() -> LanguageClient:
 
     @client.feature(lsp.WORKSPACE_APPLY_EDIT)
     def apply_edit(ls: LanguageClient, params: lsp.ApplyWorkspaceEditParams) -> Any:
-        ls.editor.apply(params.edit)  # type: ignore[attr-defined]
+        editor: Editor = ls.editor  # type: ignore[attr-defined]
+        if editor.refuse is not None:
+            return lsp.ApplyWorkspaceEditResult(applied=False, failure_reason=editor.refuse)
+        editor.apply(params.edit)
         return lsp.ApplyWorkspaceEditResult(applied=True)
 
     return client

@@ -108,3 +108,22 @@ async def test_command_without_documents_says_so(client: LanguageClient) -> None
     assert await command(client, INSTRUMENT_FILE) is None
     assert client.messages[-1].message == "telemetry-inject: no open document"
     assert client.messages[-1].type == lsp.MessageType.Warning
+
+
+async def test_edit_refused_by_the_editor_is_reported_not_summarized(
+    client: LanguageClient, editor: Editor, workspace: Path
+) -> None:
+    uri = editor.open("main.py", PYTHON)
+    editor.refuse = "the file changed on disk"
+    result = await command(client, INSTRUMENT_FILE, uri)
+    assert result is not None and result["applied"] is False
+    assert editor.text(uri) == PYTHON
+    last = client.messages[-1]
+    assert last.type == lsp.MessageType.Warning
+    assert last.message == (
+        "telemetry-inject: the editor did not apply the edit (the file changed on disk)"
+    )
+    (reports,) = client.progress_reports.values()
+    assert isinstance(reports[-1], lsp.WorkDoneProgressEnd)
+    assert reports[-1].message == "not applied"
+    assert not (workspace / "_telemetry_utils.py").exists()
