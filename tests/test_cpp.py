@@ -190,12 +190,14 @@ def _threads_fork_and_terminate(exe: str, out: Path, tmp: Path, base: Counter[st
     assert +opened == Counter({"main": 1, "shapes.detail.checked": 1})
 
 
-def test_definitions_found_and_qualified() -> None:
+def test_definitions_found_qualified_and_constexpr_skipped_with_a_reason() -> None:
     spec = language.get("cpp")
-    source = (FIXTURES / "edge.input.cpp").read_bytes()
-    found = {str(f.id) for f in analyze.analyze(spec, source).functions}
-    assert {"shapes.detail.checked", "util.text.upper", "Box.get", "twice#1"} <= found
-    assert not {"cube", "guarded", "shapes.Base.sides"} & found
+    analysis = analyze.analyze(spec, (FIXTURES / "edge.input.cpp").read_bytes())
+    found = {str(f.id) for f in analysis.functions}
+    assert {"shapes.detail.checked", "util.text.upper", "Box.get", "twice#1", "cube"} <= found
+    assert not {"guarded", "shapes.Base.sides", "shapes.Base.Base"} & found  # no plain body
+    skipped = {str(o.id): o.reason for o in plan.plan(analysis, "tel", "edge.cpp").skipped}
+    assert list(skipped) == ["cube"] and "compile time" in skipped["cube"]
 
 
 @pytest.mark.parametrize("std", ["c++11", "c++17"])
