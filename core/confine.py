@@ -12,18 +12,22 @@ import math
 import os
 import resource
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from . import seccomp
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
+T = TypeVar("T")
 NOBODY = 65534
 CLONE_NEWNET = 0x40000000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 PR_SET_PDEATHSIG = 1
 PR_SET_NO_NEW_PRIVS = 38
-PR_SET_SECCOMP = 22
-SECCOMP_MODE_FILTER = 2
 
 # Landlock (linux/landlock.h); these syscall numbers are the same on every architecture.
 _LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446
@@ -39,32 +43,43 @@ class ConfineError(Exception):
     """A required confinement layer could not be applied."""
 
 
-def _check(result: int, what: str) -> int:
-    if result < 0:
+def _check(result: int, what: str, soft: bool = False) -> int:
+    if result < 0 and not soft:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
     return result
 
 
-def unshare_network() -> str:
-    """Move this process into a fresh network namespace (no interfaces, not even up loopback).
+def isolate(jail: str, jail_bytes: int, network: bool, tmpfs: bool) -> dict[str, bool]:
+    """Once, in the zygote (children inherit it for free): a network namespace with no
+    interfaces, and a private mount namespace with a size-capped tmpfs at ``jail``, where the
+    children's temp dirs live, so writing files cannot fill the host's disk.
 
-    Done once in the zygote so children inherit it for free. Returns "" or why it failed.
+    Root unshares directly; anyone else first enters a user namespace mapping only their own ids.
     """
+    done = {"netns": False, "tmpfs": False}
     try:
-        if os.geteuid() == 0:
-            _check(_libc.unshare(CLONE_NEWNET), "unshare")
-            return ""
-        uid, gid = os.geteuid(), os.getegid()
-        _check(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNET), "unshare")
-        for name, text in (("uid_map", f"{uid} {uid} 1"), ("setgroups", "deny")):
-            with open(f"/proc/self/{name}", "w") as f:
-                f.write(text)
-        with open("/proc/self/gid_map", "w") as f:
-            f.write(f"{gid} {gid} 1")
-        return ""
-    except OSError as exc:
-        return str(exc)
+        if os.geteuid() != 0 and (network or tmpfs):
+            uid, gid = os.geteuid(), os.getegid()
+            _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
+            for name, text in (("uid_map", f"{uid} {uid} 1"), ("setgroups", "deny")):
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+            with open("/proc/self/gid_map", "w") as f:
+                f.write(f"{gid} {gid} 1")
+    except OSError:
+        return done
+    if network:
+        done["netns"] = _check(_libc.unshare(CLONE_NEWNET), "unshare(net)", soft=True) == 0
+    if tmpfs and _check(_libc.unshare(CLONE_NEWNS), "unshare(mount)", soft=True) == 0:
+        # Private first, so the tmpfs never propagates back into the caller's mount namespace.
+        private = _libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
+        options = f"size={jail_bytes},nr_inodes=4096,mode=0711".encode()
+        flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+        done["tmpfs"] = (
+            private and _libc.mount(b"tmpfs", jail.encode(), b"tmpfs", flags, options) == 0
+        )
+    return done
 
 
 def landlock_abi() -> int:
@@ -179,122 +194,6 @@ def landlock_restrict(ruleset: int) -> None:
         os.close(ruleset)
 
 
-# --- seccomp: an allowlist; anything else fails with EPERM (soft, so Python reports it) ---
-
-_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-# name: (x86_64, aarch64); None where the architecture lacks the call.
-_NR: dict[str, tuple[int | None, int | None]] = {
-    "read": (0, 63), "write": (1, 64), "open": (2, None), "close": (3, 57), "stat": (4, None),
-    "fstat": (5, 80), "lstat": (6, None), "poll": (7, None), "lseek": (8, 62), "mmap": (9, 222),
-    "mprotect": (10, 226), "munmap": (11, 215), "brk": (12, 214), "rt_sigaction": (13, 134),
-    "rt_sigprocmask": (14, 135), "rt_sigreturn": (15, 139), "pread64": (17, 67),
-    "pwrite64": (18, 68), "readv": (19, 65), "writev": (20, 66), "access": (21, None),
-    "select": (23, None), "sched_yield": (24, 124), "mremap": (25, 216), "madvise": (28, 233),
-    "dup": (32, 23), "dup2": (33, None), "nanosleep": (35, 101), "getpid": (39, 172),
-    "exit": (60, 93), "uname": (63, 160), "fcntl": (72, 25), "fsync": (74, 82),
-    "fdatasync": (75, 83), "truncate": (76, 45), "ftruncate": (77, 46), "getcwd": (79, 17),
-    "chdir": (80, 49), "fchdir": (81, 50), "rename": (82, None), "mkdir": (83, None),
-    "rmdir": (84, None), "link": (86, None), "unlink": (87, None), "symlink": (88, None),
-    "readlink": (89, None), "umask": (95, 166), "gettimeofday": (96, 169),
-    "getrlimit": (97, 163), "getrusage": (98, 165), "sysinfo": (99, 179), "times": (100, 153),
-    "getuid": (102, 174), "getgid": (104, 176), "geteuid": (107, 175), "getegid": (108, 177),
-    "getppid": (110, 173), "getpgrp": (111, None), "getresuid": (118, 148),
-    "getresgid": (120, 150), "getpgid": (121, 155), "getsid": (124, 156),
-    "rt_sigpending": (127, 136), "rt_sigtimedwait": (128, 137), "rt_sigsuspend": (130, 133),
-    "sigaltstack": (131, 132), "statfs": (137, 43), "fstatfs": (138, 44), "gettid": (186, 178),
-    "futex": (202, 98), "sched_getaffinity": (204, 123), "getdents64": (217, 61),
-    "set_tid_address": (218, 96), "clock_gettime": (228, 113), "clock_getres": (229, 114),
-    "clock_nanosleep": (230, 115), "exit_group": (231, 94), "openat": (257, 56),
-    "mkdirat": (258, 34), "newfstatat": (262, 79), "unlinkat": (263, 35), "renameat": (264, 38),
-    "linkat": (265, 37), "symlinkat": (266, 36), "readlinkat": (267, 78), "faccessat": (269, 48),
-    "pselect6": (270, 72), "ppoll": (271, 73), "set_robust_list": (273, 99), "dup3": (292, 24),
-    "renameat2": (316, 276), "getrandom": (318, 278), "statx": (332, 291), "rseq": (334, 293),
-    "faccessat2": (439, 439), "setrlimit": (160, 164),
-}  # fmt: skip
-# Allowed only with one argument equal to one of the given values (own pid, or "self").
-_ARG_NR: dict[str, tuple[int | None, int | None]] = {
-    "kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131), "prlimit64": (302, 261),
-    "ioctl": (16, 29),
-}  # fmt: skip
-_TCGETS, _FIONCLEX, _FIOCLEX = 0x5401, 0x5450, 0x5451
-_RET_ALLOW, _RET_EPERM, _RET_KILL = 0x7FFF0000, 0x00050000 | 1, 0x80000000
-_LD, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE|K, BPF_RET|K
-
-
-def seccomp_supported() -> bool:
-    return os.uname().machine in _ARCH
-
-
-_Ins = tuple[
-    int, "int | str", "int | str", int
-]  # code, jump if true, if false, k; jumps may be labels
-
-
-def seccomp_filter(pid: int) -> bytes:
-    """The BPF program: the allowlist above, signals only to ``pid``, ioctl only TCGETS/FIOCLEX."""
-    machine = os.uname().machine
-    col = 0 if machine == "x86_64" else 1
-    checked = {  # name: (argument index, allowed values)
-        "kill": (0, (pid,)), "tkill": (0, (pid,)), "tgkill": (0, (pid,)),
-        "prlimit64": (0, (0, pid)), "ioctl": (1, (_TCGETS, _FIOCLEX, _FIONCLEX)),
-    }  # fmt: skip
-    head: list[_Ins] = [
-        (_LD, 0, 0, 4),  # seccomp_data.arch
-        (_JEQ, 1, 0, _ARCH[machine]),
-        (_RET, 0, 0, _RET_KILL),
-        (_LD, 0, 0, 0),  # seccomp_data.nr
-    ]
-    if machine == "x86_64":
-        head.append((_JGE, "@kill", 0, 0x40000000))  # the x32 ABI
-    head += [(_JEQ, "@allow", 0, nr) for nr in sorted(n for n, _ in _numbers(_NR, col))]
-    checks: list[_Ins] = []
-    starts: dict[str, int] = {}
-    for nr, name in _numbers(_ARG_NR, col):
-        arg, values = checked[name]
-        head.append((_JEQ, name, 0, nr))
-        starts[name] = len(checks)
-        checks += [
-            (_LD, 0, 0, 16 + 8 * arg + 4),  # high half of the argument (little-endian)
-            (_JEQ, 0, "@deny", 0),
-            (_LD, 0, 0, 16 + 8 * arg),
-            *[(_JEQ, "@allow", 0, value) for value in values],
-            (_RET, 0, 0, _RET_EPERM),
-        ]
-    head.append((_RET, 0, 0, _RET_EPERM))
-    labels = {name: len(head) + at for name, at in starts.items()}
-    end = len(head) + len(checks)
-    labels.update({"@allow": end, "@deny": end + 1, "@kill": end + 2})
-    program = [
-        *head,
-        *checks,
-        (_RET, 0, 0, _RET_ALLOW),
-        (_RET, 0, 0, _RET_EPERM),
-        (_RET, 0, 0, _RET_KILL),
-    ]
-    out = bytearray()
-    for i, (code, jt, jf, k) in enumerate(program):
-        jt = labels[jt] - i - 1 if isinstance(jt, str) else jt
-        jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
-        if not (0 <= jt < 256 and 0 <= jf < 256):
-            raise OSError(0, "seccomp program too long for 8-bit jumps")
-        out += struct.pack("=HBBI", code, jt, jf, k)
-    return bytes(out)
-
-
-def _numbers(table: dict[str, tuple[int | None, int | None]], col: int) -> list[tuple[int, str]]:
-    return [(nr, name) for name, row in table.items() if (nr := row[col]) is not None]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-
-def seccomp_install(program: bytes) -> None:
-    buf = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
-    _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp")
-
-
 def confine(
     tmp: str, memory: int, open_files: int, file_bytes: int, readable: Iterable[str],
     required: Iterable[str] = (), disabled: Iterable[str] = (),
@@ -309,12 +208,12 @@ def confine(
     need, off = set(required), set(disabled)
     layers: dict[str, bool | str] = {}
 
-    def attempt(name: str, step: object) -> object:
+    def attempt(name: str, step: Callable[[], T]) -> T | None:
         if name in off:
             layers[name] = False
             return None
         try:
-            result = step() if callable(step) else None
+            result = step()
         except OSError as exc:
             if name in need:
                 raise ConfineError(f"{name}: {exc}") from exc
@@ -326,23 +225,20 @@ def confine(
     os.chdir(tmp)
     attempt("rlimits", lambda: set_rlimits(memory, open_files, file_bytes))
     abi = landlock_abi()
-    ruleset = attempt(
-        "landlock", lambda: landlock_ruleset(abi, tmp, readable) if abi else _no("landlock")
-    )
-    layers["uid_drop"] = bool(attempt("uid_drop", drop_uid))
-    if layers["uid_drop"] is False and "uid_drop" in need:
-        raise ConfineError("uid_drop: not root")
+    ruleset = attempt("landlock", lambda: landlock_ruleset(abi, tmp, readable) if abi else _no())
+    layers["uid_drop"] = attempt("uid_drop", drop_uid) is True
+    if not layers["uid_drop"] and "uid_drop" in need:
+        raise ConfineError("uid_drop: no longer root")
     no_new_privs()
-    if isinstance(ruleset, int):
+    if ruleset is not None:
         attempt("landlock", lambda: landlock_restrict(ruleset))
         layers["landlock_abi"] = str(abi)
     pid = os.getpid()
     attempt(
-        "seccomp",
-        lambda: seccomp_install(seccomp_filter(pid)) if seccomp_supported() else _no("seccomp"),
+        "seccomp", lambda: seccomp.install(seccomp.program(pid)) if seccomp.supported() else _no()
     )
     return layers
 
 
-def _no(name: str) -> None:
-    raise OSError(0, f"{name} is not available on this kernel or architecture")
+def _no() -> int:
+    raise OSError(0, "not available on this kernel or architecture")

@@ -38,7 +38,7 @@ _BOOT = (
 )
 _HERE = Path(__file__).resolve().parent
 _CORE = _HERE / "script_core.py.txt"
-LAYERS = ("seccomp", "landlock", "netns", "uid_drop", "rlimits")
+LAYERS = ("seccomp", "landlock", "netns", "uid_drop", "rlimits", "tmpfs")
 
 
 @dataclass(frozen=True)

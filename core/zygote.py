@@ -24,13 +24,15 @@ from types import CodeType
 from . import confine, worker
 from .worker import END, ERR, FAULT, HELLO, OK, READY
 
-REQUEST = struct.Struct("!III")  # parent -> zygote: request id, number of jobs, JSON length
+REQUEST = struct.Struct("!III")  # parent -> zygote: request id, number of jobs, batch length
 REPLY = struct.Struct("!IIBI")  # zygote -> parent: request id, job index, kind, payload length
 STARTUP_SECONDS = 5.0  # for a child still confining itself when its batch arrives
+EXIT_SECONDS = 1.0  # for a child to exit after its last result (a finalizer could linger)
 SLACK = 4096  # error lines and framing on top of the output cap
 # Pipes this wide let a child stream a whole batch's results without waiting for the zygote
 # to be scheduled (a 64 KiB pipe holds ~6 results of a 300-line function).
 PIPE_BYTES = 1 << 20
+JAIL_BYTES = 64 << 20  # all children's files together (RLIMIT_FSIZE only caps each file)
 
 
 class _Child:
@@ -88,10 +90,13 @@ class Zygote:
         self.wall = float(config["wall"])  # type: ignore[arg-type]
         self.spares_wanted = int(config["spares"])  # type: ignore[call-overload]
         self.disabled = frozenset(config["disable"])  # type: ignore[call-overload]
-        self.base = os.getcwd()
+        self.jail = os.path.join(os.getcwd(), "jail")  # the children's temp dirs go here
+        os.mkdir(self.jail, 0o711)
         self.readable = [os.path.dirname(os.__file__)]
         self.pid = os.getpid()
-        self.netns = False if "netns" in self.disabled else not confine.unshare_network()
+        self.namespaces = confine.isolate(
+            self.jail, JAIL_BYTES, "netns" not in self.disabled, "tmpfs" not in self.disabled
+        )
         for name in (*worker.ALLOWED_MODULES, "warnings"):
             __import__(name)
         self.core = ""
@@ -126,7 +131,7 @@ class Zygote:
 
     def spawn(self, spare: bool) -> _Child:
         self.counter += 1
-        tmp = os.path.join(self.base, f"c{self.counter}")
+        tmp = os.path.join(self.jail, f"c{self.counter}")
         os.mkdir(tmp, 0o700)
         if os.geteuid() == 0 and "uid_drop" not in self.disabled:
             os.chown(tmp, confine.NOBODY, confine.NOBODY)
@@ -234,7 +239,7 @@ class Zygote:
 
     def hello(self, layers: dict[str, object]) -> None:
         self.hello_sent = True
-        info = {"netns": self.netns, **layers, "python": sys.version.split()[0]}
+        info = {**self.namespaces, **layers, "python": sys.version.split()[0]}
         self.reply(0, 0, HELLO, json.dumps(info))
 
     def dispatch(self, rid: int, count: int, payload: bytes) -> None:
@@ -243,7 +248,11 @@ class Zygote:
             if child.status is None and not child.eof:
                 break
         else:
-            child = self.spawn(spare=False)
+            try:
+                child = self.spawn(spare=False)
+            except OSError as exc:  # out of processes, memory or disk: not the scripts' fault
+                self.reply(rid, 0, FAULT, f"sandbox could not start a child: {exc}")
+                return
         child.rid, child.count = rid, count
         child.outbox = memoryview(worker.BATCH.pack(len(payload)) + payload)
         self.by_fd[child.jobs] = child
@@ -251,8 +260,11 @@ class Zygote:
         child.deadline = time.monotonic() + (self.wall if child.ready else STARTUP_SECONDS)
 
     def top_up(self) -> None:
-        while len(self.spares) < self.spares_wanted:
-            self.spares.append(self.spawn(spare=True))
+        try:
+            while len(self.spares) < self.spares_wanted:
+                self.spares.append(self.spawn(spare=True))
+        except OSError as exc:  # no spare this time; dispatch forks on demand (and reports)
+            print(f"sandbox: cannot fork a spare: {exc}", file=sys.stderr)
 
     def on_results(self, child: _Child) -> None:
         try:
@@ -308,6 +320,7 @@ class Zygote:
             if child.next == child.count:  # answer now, not after the exit and the reaping
                 self.reply(child.rid, child.count, END, "")
                 child.answered = True
+                child.deadline = time.monotonic() + EXIT_SECONDS  # then it must go
 
     def on_request(self) -> bool:
         data = os.read(0, PIPE_BYTES)

@@ -361,15 +361,32 @@ def test_without_kernel_layers_it_still_runs_and_says_so() -> None:
         ]
 
 
-def test_children_leave_no_temp_dirs_behind(sandbox: Sandbox) -> None:
-    zygote = sandbox._zygote
+def jail_of(box: Sandbox) -> Path:
+    """The children's temp dirs, as the zygote sees them (inside its own mount namespace)."""
+    zygote = box._zygote
     assert zygote is not None
+    return Path(f"/proc/{zygote.proc.pid}/root") / zygote.base.lstrip("/") / "jail"
+
+
+def test_children_leave_no_temp_dirs_behind(sandbox: Sandbox) -> None:
     sandbox.run([good_job() for _ in range(3)])
     sandbox.run([good_job()])
     time.sleep(0.1)
-    left = sorted(p.name for p in Path(zygote.base).iterdir())
-    assert len([n for n in left if n.startswith("c")]) <= 1, left  # at most the waiting spare
-    assert stat.S_IMODE(Path(zygote.base).stat().st_mode) == 0o711
+    left = sorted(p.name for p in jail_of(sandbox).iterdir())
+    assert len(left) <= 1, left  # at most the spare waiting for the next batch
+    assert stat.S_IMODE(jail_of(sandbox).parent.stat().st_mode) == 0o711
+
+
+def test_files_written_together_cannot_fill_the_disk(sandbox: Sandbox) -> None:
+    if not sandbox.describe()["tmpfs"]:
+        pytest.skip("no mount namespace for the size-capped tmpfs here")
+    fill = (
+        "def instrument(text, params):\n    for i in range(200):\n"
+        "        with open(f'f{i}', 'wb') as f:\n            f.write(bytes(1 << 20))\n"
+    )
+    [result] = sandbox.run([Job(fill, "")])
+    assert result.error == "OSError: [Errno 28] No space left on device"
+    assert sandbox.run([good_job()])[0].ok  # and the space came back with the child's dir
 
 
 def test_split_core_runs_exactly_like_the_whole_script() -> None:
