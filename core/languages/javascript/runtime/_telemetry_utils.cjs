@@ -4,60 +4,64 @@
 // (`require`) both load it. Instrumented functions do:
 //   const s = __tel.enter(fn, file, line); try { ... } catch (e) { __tel.fail(s, e); throw e; }
 //   finally { __tel.exit(s); }
+// Events are written as bytes straight into one buffer: formatting numbers and joining strings
+// would cost several times more than everything else an event needs.
 "use strict";
 
 const fs = require("fs");
 
 const OFF = /^(off|0|false|no)$/i.test(process.env.TELEMETRY_INJECT || "");
-const LIMIT = 64 * 1024; // characters buffered before a write
+const SIZE = 64 * 1024; // bytes buffered before a write
 const perf = globalThis.performance || require("perf_hooks").performance;
-const ORIGIN = perf.timeOrigin; // epoch ms of perf.now() == 0
-const TAIL = ',"pid":' + process.pid;
+const ORIGIN_SEC = Math.floor(perf.timeOrigin / 1000); // perf.now() == 0, split for precision
+const ORIGIN_MS = perf.timeOrigin - ORIGIN_SEC * 1000;
+const PID = String(process.pid);
+const ENTER_TAIL = Buffer.from(',"pid":' + PID + "}\n");
+const EXIT_TAIL = Buffer.from(',"pid":' + PID + ',"dur_ns":');
 
 // Every runtime copy in a process (one per instrumented directory, TypeScript's too) shares
 // one sink, so events stay in order and one exit handler writes them.
-const KEY = "__telemetryInjectSinkV1";
+const KEY = "__telemetryInjectSinkV2";
 
 function makeSink() {
   const path = process.env.TELEMETRY_INJECT_OUT || "";
-  let buf = [];
-  let size = 0;
   let fd = -1;
-  let exiting = false;
   let timer = null;
+  const sink = { buf: Buffer.allocUnsafe(SIZE), pos: 0, exiting: false, room, flush, write };
+  function write(bytes) {
+    try {
+      if (fd < 0) fd = path ? fs.openSync(path, "a", 0o644) : 2;
+      writeAll(fd, bytes);
+    } catch {
+      // Telemetry never breaks the program it observes.
+    }
+  }
   function flush() {
     if (timer !== null) {
       clearTimeout(timer);
       timer = null;
     }
-    if (buf.length === 0) return;
-    const data = Buffer.from(buf.join(""), "utf8");
-    buf = [];
-    size = 0;
-    try {
-      if (fd < 0) fd = path ? fs.openSync(path, "a", 0o644) : 2;
-      writeAll(fd, data);
-    } catch {
-      // Telemetry never breaks the program it observes.
-    }
+    const n = sink.pos;
+    sink.pos = 0;
+    if (n > 0) write(sink.buf.subarray(0, n));
   }
-  function emit(line) {
-    buf.push(line);
-    size += line.length;
-    if (size >= LIMIT || exiting) flush();
+  // Make room for n more bytes; false when they can never fit (the caller writes them itself).
+  function room(n) {
+    if (sink.pos + n > SIZE) flush();
     else if (timer === null) {
       // Long-running programs see their events within a second; unref: never keeps them alive.
       timer = setTimeout(flush, 1000);
       if (typeof timer.unref === "function") timer.unref();
     }
+    return n <= SIZE;
   }
   process.on("exit", () => {
-    exiting = true; // calls made by later exit listeners are written at once
+    sink.exiting = true; // events of later exit listeners are written at once
     flush();
   });
   // Runs before Node reports an uncaught exception, without changing how it is handled.
   process.on("uncaughtExceptionMonitor", flush);
-  return { emit, flush };
+  return sink;
 }
 
 function writeAll(fd, data) {
@@ -84,7 +88,8 @@ function sharedSink() {
 
 const sink = sharedSink();
 
-// Constant parts of each call site's events, built once per (fn, file, line).
+// Constant parts of each call site's events, built once per (fn, file, line); the bytes up to
+// and including the current second of "ts" are rebuilt when the second changes.
 const sites = new Map();
 
 function site(fn, file, line) {
@@ -101,9 +106,42 @@ function site(fn, file, line) {
     enter: '{"ev":"enter",' + head,
     exit: '{"ev":"exit",' + head,
     error: '{"ev":"error",' + head,
+    sec: -1,
+    enterBytes: ENTER_TAIL,
+    exitBytes: ENTER_TAIL,
   };
   sites.set(sites.has(fn) ? key : fn, s);
   return s;
+}
+
+function refresh(s, sec) {
+  const text = String(ORIGIN_SEC + sec);
+  s.sec = sec;
+  s.enterBytes = Buffer.from(s.enter + text);
+  s.exitBytes = Buffer.from(s.exit + text);
+}
+
+// Digits of a non-negative integer into buf at p; returns the position after them.
+function putInt(buf, p, n) {
+  let end = p + 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
+  for (let i = end - 1; i > p; i--) {
+    const q = Math.floor(n / 10);
+    buf[i] = 48 + n - q * 10;
+    n = q;
+  }
+  buf[p] = 48 + n;
+  return end;
+}
+
+// The nanoseconds within the second, always nine digits.
+function put9(buf, p, n) {
+  for (let i = p + 8; i >= p; i--) {
+    const q = (n / 10) | 0;
+    buf[i] = 48 + n - q * 10;
+    n = q;
+  }
+  return p + 9;
 }
 
 function describe(e) {
@@ -123,23 +161,60 @@ function describe(e) {
 function enter(fn, file, line) {
   const s = site(fn, file, line);
   const t = perf.now();
-  sink.emit(s.enter + Math.round((ORIGIN + t) * 1e6) + TAIL + "}\n");
+  const ms = ORIGIN_MS + t;
+  const sec = Math.floor(ms / 1000);
+  if (sec !== s.sec) refresh(s, sec);
+  const head = s.enterBytes;
+  sink.room(head.length + 9 + ENTER_TAIL.length);
+  const buf = sink.buf;
+  let p = sink.pos;
+  buf.set(head, p);
+  p = put9(buf, p + head.length, Math.min(Math.round((ms - sec * 1000) * 1e6), 999999999));
+  buf.set(ENTER_TAIL, p);
+  sink.pos = p + ENTER_TAIL.length;
+  if (sink.exiting) sink.flush();
   return { s, t, x: 0 };
-}
-
-/** Record an exception leaving the function (the caller rethrows it). */
-function fail(state, e) {
-  const t = perf.now();
-  state.x = t;
-  sink.emit(state.s.error + Math.round((ORIGIN + t) * 1e6) + TAIL + ',"dur_ns":' +
-    Math.round((t - state.t) * 1e6) + ',"error":' + JSON.stringify(describe(e)) + "}\n");
 }
 
 /** Record leaving the function, on every path (called from `finally`). */
 function exit(state) {
   const t = state.x || perf.now();
-  sink.emit(state.s.exit + Math.round((ORIGIN + t) * 1e6) + TAIL + ',"dur_ns":' +
-    Math.round((t - state.t) * 1e6) + "}\n");
+  const s = state.s;
+  const ms = ORIGIN_MS + t;
+  const sec = Math.floor(ms / 1000);
+  if (sec !== s.sec) refresh(s, sec);
+  const head = s.exitBytes;
+  sink.room(head.length + 9 + EXIT_TAIL.length + 24);
+  const buf = sink.buf;
+  let p = sink.pos;
+  buf.set(head, p);
+  p = put9(buf, p + head.length, Math.min(Math.round((ms - sec * 1000) * 1e6), 999999999));
+  buf.set(EXIT_TAIL, p);
+  p = putInt(buf, p + EXIT_TAIL.length, Math.max(0, Math.round((t - state.t) * 1e6)));
+  buf[p] = 125; // }
+  buf[p + 1] = 10; // \n
+  sink.pos = p + 2;
+  if (sink.exiting) sink.flush();
+}
+
+/** Record an exception leaving the function (the caller rethrows it). Rare: built as text. */
+function fail(state, e) {
+  const t = perf.now();
+  state.x = t;
+  const ms = ORIGIN_MS + t;
+  const sec = Math.floor(ms / 1000);
+  const ns = Math.min(Math.round((ms - sec * 1000) * 1e6), 999999999);
+  const line = state.s.error + (ORIGIN_SEC + sec) + String(1e9 + ns).slice(1) + ',"pid":' +
+    PID + ',"dur_ns":' + Math.max(0, Math.round((t - state.t) * 1e6)) + ',"error":' +
+    JSON.stringify(describe(e)) + "}\n";
+  const bytes = Buffer.from(line, "utf8");
+  if (sink.room(bytes.length)) {
+    sink.buf.set(bytes, sink.pos);
+    sink.pos += bytes.length;
+  } else {
+    sink.write(bytes);
+  }
+  if (sink.exiting) sink.flush();
 }
 
 function nop() {}

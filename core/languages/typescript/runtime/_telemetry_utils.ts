@@ -4,7 +4,9 @@
 //   const s = __tel.enter(fn, file, line); try { ... } catch (e) { __tel.fail(s, e); throw e; }
 //   finally { __tel.exit(s); }
 // It compiles under `strict` with any module setting and without @types/node: Node's globals
-// are reached through small local interfaces instead of ambient declarations.
+// are reached through small local interfaces instead of ambient declarations. Events are
+// written as bytes straight into one buffer: formatting numbers and joining strings would cost
+// several times more than everything else an event needs.
 
 // @ts-ignore -- without @types/node this import is untyped; it is narrowed to `Fs` below.
 import * as nodeFs from "node:fs";
@@ -23,16 +25,24 @@ interface NodeGlobals {
     on(event: string, listener: () => void): unknown;
   };
   performance: { now(): number; timeOrigin: number };
-  Buffer: { from(text: string, encoding: string): Uint8Array };
+  Buffer: {
+    from(text: string, encoding: string): Uint8Array;
+    allocUnsafe(size: number): Uint8Array;
+  };
   setTimeout(callback: () => void, ms: number): Timer | number;
   clearTimeout(timer: Timer | number): void;
   Atomics: { wait(view: Int32Array, index: number, value: number, timeout: number): string };
   SharedArrayBuffer: new (size: number) => ArrayBuffer;
-  __telemetryInjectSinkV1?: Sink;
+  __telemetryInjectSinkV2?: Sink;
 }
+/** The process-wide event buffer, shared with the JavaScript runtime. */
 interface Sink {
-  emit(line: string): void;
+  buf: Uint8Array;
+  pos: number;
+  exiting: boolean;
+  room(n: number): boolean;
   flush(): void;
+  write(bytes: Uint8Array): void;
 }
 interface Site {
   file: string;
@@ -40,6 +50,9 @@ interface Site {
   enter: string;
   exit: string;
   error: string;
+  sec: number;
+  enterBytes: Uint8Array;
+  exitBytes: Uint8Array;
 }
 /** What `enter` hands to `fail` and `exit`. */
 export interface State {
@@ -52,53 +65,55 @@ const fs = nodeFs as unknown as Fs;
 const g = globalThis as unknown as NodeGlobals;
 const env = g.process.env;
 const OFF = /^(off|0|false|no)$/i.test(env["TELEMETRY_INJECT"] || "");
-const LIMIT = 64 * 1024; // characters buffered before a write
+const SIZE = 64 * 1024; // bytes buffered before a write
 const perf = g.performance;
-const ORIGIN = perf.timeOrigin; // epoch ms of perf.now() == 0
-const TAIL = ',"pid":' + g.process.pid;
+const ORIGIN_SEC = Math.floor(perf.timeOrigin / 1000); // perf.now() == 0, split for precision
+const ORIGIN_MS = perf.timeOrigin - ORIGIN_SEC * 1000;
+const PID = String(g.process.pid);
+const ENTER_TAIL = g.Buffer.from(',"pid":' + PID + "}\n", "utf8");
+const EXIT_TAIL = g.Buffer.from(',"pid":' + PID + ',"dur_ns":', "utf8");
 
 // Every runtime copy in a process (one per instrumented directory, JavaScript's too) shares
 // one sink, so events stay in order and one exit handler writes them.
 function makeSink(): Sink {
   const path = env["TELEMETRY_INJECT_OUT"] || "";
-  let buf: string[] = [];
-  let size = 0;
   let fd = -1;
-  let exiting = false;
   let timer: Timer | number | null = null;
+  function write(bytes: Uint8Array): void {
+    try {
+      if (fd < 0) fd = path ? fs.openSync(path, "a", 0o644) : 2;
+      writeAll(fd, bytes);
+    } catch {
+      // Telemetry never breaks the program it observes.
+    }
+  }
   function flush(): void {
     if (timer !== null) {
       g.clearTimeout(timer);
       timer = null;
     }
-    if (buf.length === 0) return;
-    const data = g.Buffer.from(buf.join(""), "utf8");
-    buf = [];
-    size = 0;
-    try {
-      if (fd < 0) fd = path ? fs.openSync(path, "a", 0o644) : 2;
-      writeAll(fd, data);
-    } catch {
-      // Telemetry never breaks the program it observes.
-    }
+    const n = sink.pos;
+    sink.pos = 0;
+    if (n > 0) write(sink.buf.subarray(0, n));
   }
-  function emit(line: string): void {
-    buf.push(line);
-    size += line.length;
-    if (size >= LIMIT || exiting) flush();
+  // Make room for n more bytes; false when they can never fit (the caller writes them itself).
+  function room(n: number): boolean {
+    if (sink.pos + n > SIZE) flush();
     else if (timer === null) {
       // Long-running programs see their events within a second; unref: never keeps them alive.
       timer = g.setTimeout(flush, 1000);
       if (typeof timer === "object" && timer.unref) timer.unref();
     }
+    return n <= SIZE;
   }
+  const sink: Sink = { buf: g.Buffer.allocUnsafe(SIZE), pos: 0, exiting: false, room, flush, write };
   g.process.on("exit", () => {
-    exiting = true; // calls made by later exit listeners are written at once
+    sink.exiting = true; // events of later exit listeners are written at once
     flush();
   });
   // Runs before Node reports an uncaught exception, without changing how it is handled.
   g.process.on("uncaughtExceptionMonitor", flush);
-  return { emit, flush };
+  return sink;
 }
 
 function writeAll(fd: number, data: Uint8Array): void {
@@ -117,16 +132,17 @@ function writeAll(fd: number, data: Uint8Array): void {
 }
 
 function sharedSink(): Sink {
-  const existing = g.__telemetryInjectSinkV1;
+  const existing = g.__telemetryInjectSinkV2;
   if (existing) return existing;
   const sink = makeSink();
-  Object.defineProperty(g, "__telemetryInjectSinkV1", { value: sink });
+  Object.defineProperty(g, "__telemetryInjectSinkV2", { value: sink });
   return sink;
 }
 
 const sink = sharedSink();
 
-// Constant parts of each call site's events, built once per (fn, file, line).
+// Constant parts of each call site's events, built once per (fn, file, line); the bytes up to
+// and including the current second of "ts" are rebuilt when the second changes.
 const sites: { [key: string]: Site | undefined } = Object.create(null);
 
 function site(fn: string, file: string, line: number): Site {
@@ -144,9 +160,42 @@ function site(fn: string, file: string, line: number): Site {
     enter: '{"ev":"enter",' + head,
     exit: '{"ev":"exit",' + head,
     error: '{"ev":"error",' + head,
+    sec: -1,
+    enterBytes: ENTER_TAIL,
+    exitBytes: ENTER_TAIL,
   };
   sites[first === undefined ? fn : key] = made;
   return made;
+}
+
+function refresh(s: Site, sec: number): void {
+  const text = String(ORIGIN_SEC + sec);
+  s.sec = sec;
+  s.enterBytes = g.Buffer.from(s.enter + text, "utf8");
+  s.exitBytes = g.Buffer.from(s.exit + text, "utf8");
+}
+
+// Digits of a non-negative integer into buf at p; returns the position after them.
+function putInt(buf: Uint8Array, p: number, n: number): number {
+  let end = p + 1;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) end++;
+  for (let i = end - 1; i > p; i--) {
+    const q = Math.floor(n / 10);
+    buf[i] = 48 + n - q * 10;
+    n = q;
+  }
+  buf[p] = 48 + n;
+  return end;
+}
+
+// The nanoseconds within the second, always nine digits.
+function put9(buf: Uint8Array, p: number, n: number): number {
+  for (let i = p + 8; i >= p; i--) {
+    const q = (n / 10) | 0;
+    buf[i] = 48 + n - q * 10;
+    n = q;
+  }
+  return p + 9;
 }
 
 function describe(e: unknown): string {
@@ -166,28 +215,67 @@ function describe(e: unknown): string {
 function realEnter(fn: string, file: string, line: number): State {
   const s = site(fn, file, line);
   const t = perf.now();
-  sink.emit(s.enter + Math.round((ORIGIN + t) * 1e6) + TAIL + "}\n");
+  const ms = ORIGIN_MS + t;
+  const sec = Math.floor(ms / 1000);
+  if (sec !== s.sec) refresh(s, sec);
+  const head = s.enterBytes;
+  sink.room(head.length + 9 + ENTER_TAIL.length);
+  const buf = sink.buf;
+  let p = sink.pos;
+  buf.set(head, p);
+  p = put9(buf, p + head.length, Math.min(Math.round((ms - sec * 1000) * 1e6), 999999999));
+  buf.set(ENTER_TAIL, p);
+  sink.pos = p + ENTER_TAIL.length;
+  if (sink.exiting) sink.flush();
   return { s, t, x: 0 };
+}
+
+function realExit(state: State): void {
+  const t = state.x || perf.now();
+  const s = state.s;
+  const ms = ORIGIN_MS + t;
+  const sec = Math.floor(ms / 1000);
+  if (sec !== s.sec) refresh(s, sec);
+  const head = s.exitBytes;
+  sink.room(head.length + 9 + EXIT_TAIL.length + 24);
+  const buf = sink.buf;
+  let p = sink.pos;
+  buf.set(head, p);
+  p = put9(buf, p + head.length, Math.min(Math.round((ms - sec * 1000) * 1e6), 999999999));
+  buf.set(EXIT_TAIL, p);
+  p = putInt(buf, p + EXIT_TAIL.length, Math.max(0, Math.round((t - state.t) * 1e6)));
+  buf[p] = 125; // }
+  buf[p + 1] = 10; // \n
+  sink.pos = p + 2;
+  if (sink.exiting) sink.flush();
 }
 
 function realFail(state: State, e: unknown): void {
   const t = perf.now();
   state.x = t;
-  sink.emit(
-    state.s.error + Math.round((ORIGIN + t) * 1e6) + TAIL + ',"dur_ns":' +
-      Math.round((t - state.t) * 1e6) + ',"error":' + JSON.stringify(describe(e)) + "}\n",
-  );
+  const ms = ORIGIN_MS + t;
+  const sec = Math.floor(ms / 1000);
+  const ns = Math.min(Math.round((ms - sec * 1000) * 1e6), 999999999);
+  const line =
+    state.s.error + (ORIGIN_SEC + sec) + String(1e9 + ns).slice(1) + ',"pid":' + PID +
+    ',"dur_ns":' + Math.max(0, Math.round((t - state.t) * 1e6)) + ',"error":' +
+    JSON.stringify(describe(e)) + "}\n";
+  const bytes = g.Buffer.from(line, "utf8");
+  if (sink.room(bytes.length)) {
+    sink.buf.set(bytes, sink.pos);
+    sink.pos += bytes.length;
+  } else {
+    sink.write(bytes);
+  }
+  if (sink.exiting) sink.flush();
 }
 
-function realExit(state: State): void {
-  const t = state.x || perf.now();
-  sink.emit(
-    state.s.exit + Math.round((ORIGIN + t) * 1e6) + TAIL + ',"dur_ns":' +
-      Math.round((t - state.t) * 1e6) + "}\n",
-  );
-}
-
-const OFF_STATE: State = { s: { file: "", line: 0, enter: "", exit: "", error: "" }, t: 0, x: 0 };
+const OFF_STATE: State = {
+  s: { file: "", line: 0, enter: "", exit: "", error: "", sec: 0, enterBytes: ENTER_TAIL,
+       exitBytes: ENTER_TAIL },
+  t: 0,
+  x: 0,
+};
 
 /** Record entering a function; returns the state `fail` and `exit` need. */
 export const enter: (fn: string, file: string, line: number) => State = OFF
