@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import EXAMPLES, run_cli, run_program
+from helpers import EXAMPLES, run_cli, run_program
 
 SRC = "def f(x):\n    return x + 1\n\n\nprint(f(1))\n"
 

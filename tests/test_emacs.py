@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, require, run_program
+from helpers import ROOT, require, run_program
 from telemetry import check_pairs, read_events
 
 EDITORS = ROOT / "tests" / "editors"

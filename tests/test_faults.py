@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CLI, run_cli, run_program
+from helpers import CLI, run_cli, run_program
 
 PY = "def f(x):\n    return x * 2\n\n\nprint(f(21))\n"
 

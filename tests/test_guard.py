@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, ROOT, run_cli, run_program
+from helpers import EXAMPLES, ROOT, run_cli, run_program
 from telemetry import check_pairs, read_events
 
 LANGUAGES = sorted(

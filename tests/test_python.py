@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, run_cli, run_program
+from helpers import EXAMPLES, run_cli, run_program
 from telemetry import check_pairs, check_vectors, read_events
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])

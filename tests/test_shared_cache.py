@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, require, run_cli
+from helpers import EXAMPLES, require, run_cli
 
 SECRET = {"TELEMETRY_INJECT_CACHE_SECRET": "team-key-1"}
 
