@@ -1,58 +1,14 @@
-"""Shared fixtures: run the real CLI, run programs with telemetry on, read their events."""
+"""Shared fixtures. Helper functions live in helpers.py (a conftest is not importable by name:
+every folder of tests may have its own)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-CLI = [sys.executable, "-m", "telemetry_inject.server.cli"]
-
-
-def run_cli(
-    *args: str | Path,
-    cwd: Path | None = None,
-    check: bool = True,
-    env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """The real `telemetry-inject` command, as a user runs it."""
-    full_env = dict(os.environ)
-    full_env.pop("TELEMETRY_INJECT_CACHE_SECRET", None)
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=full_env
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"telemetry-inject {args} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
-
-
-def run_program(
-    cmd: list[str],
-    cwd: Path,
-    events: Path | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess[str]:
-    """Run a program; with `events`, telemetry goes to that file."""
-    full_env = dict(os.environ)
-    full_env.pop("TELEMETRY_INJECT_OUT", None)
-    full_env.pop("TELEMETRY_INJECT", None)
-    full_env.update(env or {})
-    if events is not None:
-        full_env["TELEMETRY_INJECT_OUT"] = str(events)
-    return subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, env=full_env, timeout=timeout
-    )
+from helpers import run_cli
 
 
 @pytest.fixture
@@ -66,11 +22,3 @@ def instrument_copy(tmp_path: Path) -> Callable[[Path], Path]:
         return dst
 
     return go
-
-
-def require(tool: str) -> str:
-    """Path of a toolchain binary; .ci/run installs them all, so a missing one is a failure."""
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} is not installed; run .ci/run (or its install step) first")
-    return path
