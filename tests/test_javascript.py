@@ -306,6 +306,11 @@ def test_module_system_decides_the_import(node: str, tmp_path: Path) -> None:
     (src / "esm").mkdir(parents=True)
     (src / "esm" / "package.json").write_text('{"type": "module"}', "utf-8")
     (src / "esm" / "lib.js").write_text("export function twice(x) {\n  return 2 * x;\n}\n")
+    # An ES module by its package, with no import or export: top-level await tells.
+    (src / "esm" / "tla.js").write_text(
+        "const n = await Promise.resolve(3);\nfunction show(x) {\n  return x * 2;\n}\n"
+        "console.log(show(n));\n"
+    )
     (src / "plain.mjs").write_text("function inc(x) { return x + 1; }\nconsole.log(inc(1));\n")
     (src / "old.cjs").write_text("module.exports = function dec(x) {\n  return x - 1;\n};\n")
     (src / "main.js").write_text(
@@ -321,16 +326,17 @@ def test_module_system_decides_the_import(node: str, tmp_path: Path) -> None:
     imported = 'import __tel from "./_telemetry_utils.cjs";' + marker
     required = 'const __tel = require("./_telemetry_utils.cjs");' + marker
     assert (out / "esm" / "lib.js").read_text("utf-8").startswith(imported)
+    assert (out / "esm" / "tla.js").read_text("utf-8").startswith(imported)
     assert (out / "plain.mjs").read_text("utf-8").startswith(imported)
     assert (out / "old.cjs").read_text("utf-8").startswith(required)
     assert (out / "main.js").read_text("utf-8").startswith('"use strict";\n' + required)
     events_file = tmp_path / "events.jsonl"
-    for script, printed in (("main.js", "8\n"), ("plain.mjs", "2\n")):
+    for script, printed in (("main.js", "8\n"), ("plain.mjs", "2\n"), ("esm/tla.js", "6\n")):
         assert run_program([node, script], src).stdout == printed
         run = run_program([node, script], out, events=events_file)
         assert (run.returncode, run.stdout) == (0, printed), run.stderr
     calls = check_pairs(read_events(events_file))
-    assert dict(calls) == {"main": 1, "dec": 1, "twice": 1, "inc": 1}
+    assert dict(calls) == {"main": 1, "dec": 1, "twice": 1, "inc": 1, "show": 1}
 
 
 NAMES = [
