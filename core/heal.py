@@ -50,6 +50,7 @@ class _Candidate:
     template_ok: bool  # the template's result stands if the model fails
     lookup: bool  # a model's script may be cached under key (not yet looked up)
     cached: str = ""  # a model's cached script to try before asking
+    cached_source: str = ""  # the model that wrote it
 
 
 @dataclass
@@ -59,6 +60,7 @@ class _Solution:
     output: str = ""
     insertions: list[Insertion] = field(default_factory=list)
     state: str = "miss"
+    source: str = ""  # the model that wrote the script, when it came from the cache
     attempts: int = 0
     last_error: str = ""
     reason: str = ""
@@ -103,9 +105,9 @@ def fallback(
         if result is not None:
             solution = _verified(analysis, file_plan.file_insertions, c, result)
             if solution.ok:
-                solved[i] = replace(solution, script=entry.text, state="hit")
+                solved[i] = replace(solution, state="hit", source=entry.source)
                 continue
-        c.cached = entry.text
+        c.cached, c.cached_source = entry.text, entry.source
     todo = [i for i in range(len(candidates)) if i not in solved]
     if todo:
         workers = min(gen.settings.concurrency, len(todo))
@@ -200,7 +202,7 @@ def _solve(
     if c.cached:
         tried = _check(engine, analysis, file_plan.file_insertions, c, c.cached)
         if tried.ok:
-            return replace(tried, script=c.cached, state="hit")
+            return replace(tried, state="hit", source=c.cached_source)
         why, previous = tried.reason, c.cached
     if len(c.text) > settings.max_function_chars:
         limit = settings.max_function_chars
@@ -233,7 +235,7 @@ def _solve(
         usage.completion_tokens += reply.completion_tokens
         script, problem = llm.parse_reply(reply.text)
         if script:
-            script = llm.header(gen.name, str(c.f.id), analysis.spec.name, c.key) + script
+            script += llm.trailer(gen.name, str(c.f.id), analysis.spec.name, c.key)
             tried = _check(engine, analysis, file_plan.file_insertions, c, script)
             if tried.ok:
                 return replace(
@@ -312,16 +314,18 @@ def _apply(
     fid, line = c.f.id, c.f.line
     if s.ok:
         cache = engine.cache
-        if cache is not None and s.state == "miss":
-            script = scripts.Script(c.key, s.script, gen.name)
-            cache.store(script, str(fid), language, s.attempts, s.last_error)
+        if s.state == "miss":
+            stats["llm_written"] = stats.get("llm_written", 0) + 1
+        if cache is not None:
+            if s.state == "miss":
+                script = scripts.Script(c.key, s.script, gen.name)
+                cache.store(script, str(fid), language, s.attempts, s.last_error)
             cache.store_result(c.key, c.params, s.output)
         per_function[fid] = s.insertions
         failed.pop(fid, None)
         tries = f", {s.attempts} attempts" if s.attempts > 1 else ""
-        note = f"script by model {gen.name}{tries}"
+        note = f"script by model {s.source or gen.name}{tries}"
         outcomes[fid] = FunctionOutcome(fid, line, Status.INSTRUMENTED, note, s.state, c.key)
-        stats["llm_written"] = stats.get("llm_written", 0) + 1
         report.written = True
         return
     stats["llm_failed"] = stats.get("llm_failed", 0) + 1

@@ -148,6 +148,11 @@ class Generator:
             except openai.OpenAIError as exc:
                 self.down = self._explain(exc)
                 raise ModelUnavailable(self.down) from None
+            except Exception as exc:  # the client choking on a body that is not JSON, ...
+                self.down = (
+                    f"model endpoint {self._where()} sent an unusable response: {_line(exc)}"
+                )
+                raise ModelUnavailable(self.down) from None
         try:
             choice = response.choices[0]
             text = choice.message.content
@@ -172,8 +177,8 @@ class Generator:
         if isinstance(exc, openai.APITimeoutError):
             return f"model {s.model} did not answer within {s.timeout:g} s{tries} ({where})"
         if isinstance(exc, openai.APIConnectionError):
-            cause = exc.__cause__ or exc
-            return f"cannot reach the model endpoint {where}: {_line(cause)}"
+            cause = re.sub(r"^\[Errno -?\d+\]\s*", "", _line(exc.__cause__ or exc))
+            return f"cannot reach the model endpoint {where}: {cause}"
         if isinstance(exc, openai.RateLimitError):
             return (
                 f"model endpoint {where} is rate-limiting (429){tries}; try later or lower "
@@ -324,10 +329,10 @@ def parse_reply(reply: str) -> tuple[str, str]:
     return "", f"the model's reply holds no script defining instrument(text, params): {first!r}"
 
 
-def header(model: str, function: str, language: str, key: str) -> str:
-    """Comment lines (not a docstring: a script may start with __future__ imports)."""
+def trailer(model: str, function: str, language: str, key: str) -> str:
+    """Comment lines after the script, so that error line numbers are the model's own."""
     return (
-        f"# telemetry-inject insertion script, written by model {model}\n"
+        f"\n# telemetry-inject insertion script, written by model {model}\n"
         f"# function: {function} ({language}); key: {key}\n"
         "# It defines instrument(text, params); the engine marks the lines it inserts.\n"
     )

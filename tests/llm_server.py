@@ -64,6 +64,8 @@ class FakeModel:
         self.replies = replies
         self.model = model
         self.requests: list[Request] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was answering at once
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -138,7 +140,16 @@ class FakeModel:
                     self._send(404, b'{"error": {"message": "no such route"}}')
                     return
                 request = Request(self.path, dict(self.headers), json.loads(raw or b"{}"))
-                step = fake._next(request)
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._answer(fake._next(request), request)
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+            def _answer(self, step: Step, request: Request) -> None:
                 if isinstance(step, Sleep):
                     time.sleep(step.seconds)
                     step = step.then
