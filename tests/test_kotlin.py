@@ -1,0 +1,488 @@
+"""Kotlin end to end: instrument programs and a real library with the CLI, compile them with the
+Kotlin compiler from Maven Central (run on the JDK), run them, and check their output, events,
+idempotency and byte-exact removal.
+
+kotlinc is slow to start, so every program of this module is compiled in one JVM (see
+tests/toolchains/kotlin/Kotlinc.java), and classes are kept under tests/.cache/kotlin keyed by
+the exact sources, flags and compiler: a second xdist worker, or a rerun, reuses them."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import EXAMPLES, ROOT, require, run_cli, run_program
+from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from telemetry_inject.core import analyze, language, plan
+
+FIXTURES = ROOT / "tests" / "fixtures" / "kotlin"
+TOOLCHAIN = ROOT / "tests" / "toolchains" / "kotlin"
+CACHE = ROOT / "tests" / ".cache" / "kotlin"
+RUNTIME = "TelemetryInjectKotlin.kt"
+# Stamps hash a function's original text, EOLs included; the call handle is named after it.
+STAMP = re.compile(r"(?<=telemetry-inject:)[0-9a-f]{8}|(?<=__tel)[0-9a-f]{8}")
+# A small stdlib-only Kotlin library from Maven Central, as its source jar (cached in ~/.m2).
+KOTLIN_RESULT = ("com.michael-bull.kotlin-result", "kotlin-result-jvm", "2.0.0")
+EDGE_DIR = "edge$dir"  # a `$` in the path: Kotlin string literals must escape it
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def line_of(path: Path, needle: str) -> int:
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
+    return next(e for e in events if e["fn"] == fn)
+
+
+def errors_of(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def maven_jar(group: str, artifact: str, version: str, classifier: str = "") -> Path:
+    """A jar from Maven Central through the local repository (~/.m2), fetched once."""
+    suffix = f"-{classifier}" if classifier else ""
+    jar = (
+        Path.home() / ".m2" / "repository" / group.replace(".", "/") / artifact / version
+        / f"{artifact}-{version}{suffix}.jar"
+    )  # fmt: skip
+    if not jar.is_file():
+        coords = (
+            f"-Dartifact={group}:{artifact}:{version}:jar{':' + classifier if classifier else ''}"
+        )
+        proc = subprocess.run(
+            [require("mvn"), "-q", "-B", "dependency:get", coords, "-Dtransitive=false"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 0, f"mvn dependency:get {coords}:\n{proc.stdout}"
+    return jar
+
+
+@dataclass(frozen=True)
+class Kotlin:
+    java: str
+    compiler: str  # the compiler's classpath
+    stdlib: str  # kotlin-stdlib.jar, for compiling against and for running
+
+    def run(self, classes: Path, main: str, *args: str, cwd: Path, **kw: Any):
+        cp = os.pathsep.join((str(classes), self.stdlib))
+        return run_program([self.java, "-cp", cp, main, *args], cwd, **kw)
+
+
+@pytest.fixture(scope="module")
+def kotlin() -> Kotlin:
+    """The Kotlin compiler from Maven Central, as resolved by tests/toolchains/kotlin/pom.xml."""
+    java = require("java")
+    listing = CACHE / "classpath.txt"
+    with locked(CACHE / "toolchain.lock"):
+        jars = listing.read_text("utf-8").split(os.pathsep) if listing.is_file() else []
+        if not jars or not all(Path(j).is_file() for j in jars):
+            proc = subprocess.run(
+                [require("mvn"), "-q", "-B", "-f", str(TOOLCHAIN / "pom.xml"),
+                 "dependency:build-classpath", f"-Dmdep.outputFile={listing}"],
+                capture_output=True, text=True, timeout=900,
+            )  # fmt: skip
+            assert proc.returncode == 0, f"fetching the Kotlin compiler:\n{proc.stdout}"
+            jars = listing.read_text("utf-8").split(os.pathsep)
+    stdlib = next(j for j in jars if re.search(r"/kotlin-stdlib-[0-9.]+\.jar$", j))
+    return Kotlin(java, os.pathsep.join(jars), stdlib)
+
+
+@dataclass(frozen=True)
+class Build:
+    name: str
+    root: Path
+    flags: tuple[str, ...] = ("-Werror",)
+    # Multiplatform layouts: fragment name -> its source folder under root.
+    fragments: tuple[tuple[str, str], ...] = ()
+
+
+def compile_all(kotlin: Kotlin, builds: list[Build]) -> dict[str, Path]:
+    """Compile each build's .kt files; all missing ones in one JVM; classes cached by content."""
+    keyed: dict[str, tuple[Build, list[Path], Path]] = {}
+    for b in builds:
+        sources = sorted(b.root.rglob("*.kt"))
+        h = hashlib.sha256("\0".join((kotlin.compiler, *b.flags, *map(str, b.fragments))).encode())
+        h.update((TOOLCHAIN / "Kotlinc.java").read_bytes())
+        for src in sources:
+            h.update(src.relative_to(b.root).as_posix().encode() + b"\0" + src.read_bytes())
+        keyed[b.name] = (b, sources, CACHE / "classes" / h.hexdigest()[:24])
+    with locked(CACHE / "compile.lock"):
+        args: list[str] = []
+        for b, sources, out in keyed.values():
+            if out.is_dir():
+                continue
+            shutil.rmtree(out.with_suffix(".tmp"), ignore_errors=True)
+            args += [*_fragment_flags(b, sources), *b.flags, "-no-stdlib", "-no-reflect"]
+            args += ["-cp", kotlin.stdlib, "-d", str(out.with_suffix(".tmp"))]
+            args += [*map(str, sources), "--next"]
+        if args:
+            proc = subprocess.run(
+                [kotlin.java, "-cp", kotlin.compiler, str(TOOLCHAIN / "Kotlinc.java"), *args[:-1]],
+                capture_output=True, text=True, timeout=1800,
+            )  # fmt: skip
+            assert proc.returncode == 0, f"kotlinc:\n{proc.stdout}{proc.stderr}"
+            for _b, _sources, out in keyed.values():
+                if not out.is_dir():
+                    out.with_suffix(".tmp").rename(out)
+    return {name: out for name, (_b, _s, out) in keyed.items()}
+
+
+def _fragment_flags(b: Build, sources: list[Path]) -> list[str]:
+    if not b.fragments:
+        return []
+    names = [name for name, _ in b.fragments]
+    owned = [
+        f"{name}:{src}"
+        for name, folder in b.fragments
+        for src in sources
+        if src.is_relative_to(b.root / folder)
+    ]
+    refines = [f"{names[i + 1]}:{names[i]}" for i in range(len(names) - 1)]
+    return [
+        "-Xmulti-platform",
+        f"-Xfragments={','.join(names)}",
+        f"-Xfragment-refines={','.join(refines)}",
+        f"-Xfragment-sources={','.join(owned)}",
+    ]
+
+
+def _unpack(jar: Path, dest: Path) -> Path:
+    with zipfile.ZipFile(jar) as z:
+        for name in z.namelist():
+            if name.endswith(".kt"):
+                z.extract(name, dest)
+    return dest
+
+
+def _copy_program(dest: Path) -> Path:
+    """The bundled example plus the edge-case fixture (package edge), as one source tree."""
+    shutil.copytree(EXAMPLES / "kotlin", dest)
+    (dest / EDGE_DIR).mkdir()
+    shutil.copy2(FIXTURES / "Edge.input.kt", dest / EDGE_DIR / "Edge.kt")
+    return dest
+
+
+VECTOR_DRIVER = """package vectors
+
+fun call(fn: String, file: String, line: Int, raises: Boolean) {{
+    val t = TelemetryInjectKotlin.enter(fn, file, line)
+    try {{
+        if (raises) throw IllegalStateException("vector " + fn)
+    }} catch (e: Throwable) {{
+        TelemetryInjectKotlin.error(t, e)
+        throw e
+    }} finally {{
+        TelemetryInjectKotlin.exit(t)
+    }}
+}}
+
+fun main() {{
+{calls}
+}}
+"""
+# Beyond the shared vectors: what a Kotlin literal must escape, and a lone surrogate.
+EXTRA_CASES = [
+    {"fn": "a$b${c}\\$", "file": "x\fy$.kt", "line": 2},
+    {"fn": "lone\ud800x", "file": "f.kt", "line": 3},
+]
+
+
+def _vectors(dest: Path) -> None:
+    spec = language.get("kotlin")
+    calls = []
+    for case in [*VECTORS["cases"], *EXTRA_CASES]:
+        # The literals are made as the instrumentation makes them.
+        fn, file = (plan.string_literal(spec, case[k]) for k in ("fn", "file"))
+        if any("\ud800" <= ch <= "\udfff" for ch in fn):
+            fn = json.dumps(case["fn"])  # a lone surrogate has no UTF-8 form: a \\u escape
+        raises = str(case.get("raises", False)).lower()
+        calls.append(
+            f"    try {{ call({fn}, {file}, {case['line']}, {raises}) }}"
+            " catch (e: IllegalStateException) {}"
+        )
+    dest.mkdir(parents=True)
+    (dest / "Vectors.kt").write_text(VECTOR_DRIVER.format(calls="\n".join(calls)), "utf-8")
+    for extra in plan.runtime_files(spec, "tel", "Vectors.kt", {"package": "package vectors"}):
+        (dest / extra.path).write_text(extra.text, "utf-8")
+
+
+@dataclass(frozen=True)
+class Programs:
+    plain: Path  # sources
+    instrumented: Path
+    library: Path  # kotlin-result, its common sources instrumented
+    library_original: dict[str, bytes]
+    classes: dict[str, Path]
+
+
+@pytest.fixture(scope="module")
+def programs(kotlin: Kotlin, tmp_path_factory: pytest.TempPathFactory) -> Programs:
+    work = tmp_path_factory.mktemp("kotlin")
+    plain = _copy_program(work / "plain")
+    instrumented = _copy_program(work / "instrumented")
+    run_cli(instrumented, "--in-place", "--jobs", "1", "--cache-dir", work / "cache")
+    _vectors(instrumented / "vectors")
+    library = _unpack(maven_jar(*KOTLIN_RESULT, "sources"), work / "kotlin-result")
+    original = tree(library)
+    # Only the common sources: one runtime object per package and source set.
+    run_cli(library / "commonMain", "--in-place", "--jobs", "2", "--cache-dir", work / "cache")
+    shutil.copy2(FIXTURES / "ResultDriver.kt", library / "jvmMain" / "ResultDriver.kt")
+    lib_flags = (
+        "-nowarn",
+        "-Xexplicit-api=strict",
+        "-opt-in=kotlin.contracts.ExperimentalContracts",
+    )
+    builds = [
+        Build("plain", plain),
+        Build("instrumented", instrumented),
+        Build("library", library, lib_flags, (("common", "commonMain"), ("jvm", "jvmMain"))),
+    ]
+    return Programs(plain, instrumented, library, original, compile_all(kotlin, builds))
+
+
+def test_example_behaves_the_same_and_reports_every_call(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path
+) -> None:
+    plain = kotlin.run(programs.classes["plain"], "MainKt", cwd=programs.plain)
+    assert plain.returncode == 0, plain.stderr
+    out = programs.instrumented
+    assert (out / RUNTIME).read_text("utf-8").splitlines()[1] == ""  # the default package
+    assert (out / "shop" / RUNTIME).read_text("utf-8").splitlines()[1] == "package shop"
+    events_file = tmp_path / "events.jsonl"
+    run = kotlin.run(programs.classes["instrumented"], "MainKt", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, plain.stderr)
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "main": 1, "main.shout": 1, "checkout": 2, "runSuspend": 1, "settle": 1,
+        "Cart.init": 2, "Cart.constructor": 1, "Cart.add": 4, "Item.init": 3,
+        "Item.total.get": 6, "Cart.lines": 1, "Cart.subtotal": 2, "Cart.subtotal.discounted": 4,
+        "Cart.tax": 1, "Cart.reserve": 2, "Cart.Payment.pay": 1, "Payment.receipt": 1,
+        "Status.PAID.label": 1, "Status.REFUSED.label": 1, "Double.money": 3,
+    }  # fmt: skip
+    assert dict(calls) == expected  # card() has an expression body; lambdas are left alone
+    assert errors_of(events) == [
+        ("Cart.reserve", "shop.OutOfStock: apple"),
+        ("Item.init", "java.lang.IllegalArgumentException: negative price for broken"),
+        ("Cart.add", "java.lang.IllegalArgumentException: negative price for broken"),
+    ]
+    src = EXAMPLES / "kotlin"
+    cart, main = src / "shop" / "Cart.kt", src / "Main.kt"
+    where = {
+        "Cart.add": (cart, "fun add("),
+        "Cart.constructor": (cart, "constructor() : this(emptyMap())"),
+        "Item.total.get": (cart, "        get() {"),
+        "Cart.subtotal.discounted": (cart, "fun discounted("),
+        "Double.money": (cart, "fun Double.money()"),
+        "settle": (cart, "suspend fun settle("),
+        "main.shout": (main, "val shout = fun("),
+    }
+    for fn, (path, needle) in where.items():
+        event = first(events, fn)
+        assert (event["file"], event["line"]) == (
+            path.relative_to(src).as_posix(),
+            line_of(path, needle),
+        ), fn
+    assert first(events, "Cart.init")["line"] == line_of(cart, "this.stock = stock") - 1
+    # The suspend function resumed on another thread and still closed its own call.
+    settle = [e for e in events if e["fn"] == "settle"]
+    assert [e["ev"] for e in settle] == ["enter", "exit"]
+
+
+def test_events_go_to_stderr_by_default_and_off_is_silent(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path
+) -> None:
+    classes, out = programs.classes["instrumented"], programs.instrumented
+    default = kotlin.run(classes, "MainKt", cwd=out)
+    assert default.returncode == 0
+    stream = tmp_path / "stderr.jsonl"
+    stream.write_text(default.stderr, "utf-8")
+    assert check_pairs(read_events(stream))["Cart.add"] == 4
+    for value in ("off", "0", "FALSE", "no"):
+        events_file = tmp_path / f"off-{value}.jsonl"
+        off = kotlin.run(
+            classes, "MainKt", cwd=out, events=events_file, env={"TELEMETRY_INJECT": value}
+        )
+        assert (off.returncode, off.stdout, off.stderr) == (0, default.stdout, "")
+        assert not events_file.exists()
+
+
+def test_edge_cases_match_the_golden_file_compile_and_run(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path
+) -> None:
+    got = (programs.instrumented / EDGE_DIR / "Edge.kt").read_text("utf-8")
+    assert got == (FIXTURES / "Edge.expected.kt").read_text("utf-8")
+    plain_classes, classes = programs.classes["plain"], programs.classes["instrumented"]
+    plain = kotlin.run(plain_classes, "edge.EdgeKt", cwd=programs.plain)
+    assert plain.returncode == 0, plain.stderr
+    events_file = tmp_path / "events.jsonl"
+    run = kotlin.run(classes, "edge.EdgeKt", cwd=programs.instrumented, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "Account.init": 1, "Account.constructor": 1, "Account.balance.get": 4,
+        "Account.balance.set": 3, "Account.deposit": 2, "Account.open": 1,
+        "Account.Statement.line": 1, "Registry.register": 7, "Op.PLUS.apply": 1,
+        "Op.TIMES.apply": 1, "Shape.Square.area": 1, "Shape.describe": 1, "Greeter.greet": 1,
+        "main.Greeter.name": 1, "String.shout": 1, "String.orNone": 1, "List.second": 1,
+        "kindOf": 2, "firstMatch": 1, "isText": 2, "fail": 1, "outer": 1, "outer.middle": 1,
+        "outer.middle.inner": 1, "empty": 1, "emptyLines": 1, "`costs $5`": 1, "ünïcødé": 1,
+        "main.square": 3, "later": 1, "runSuspend": 1, "main": 1,
+    }  # fmt: skip
+    assert dict(calls) == expected  # not: tailrec countDown, expression-bodied twice, lambdas
+    assert errors_of(events) == [
+        ("Account.balance.set", "java.lang.IllegalArgumentException: negative balance"),
+        ("fail", "java.lang.IllegalStateException: boom"),
+    ]
+    source = FIXTURES / "Edge.input.kt"
+    for fn, needle in {
+        "Account.balance.set": "        set(value) {",
+        "Account.init": "    init {",
+        "Op.TIMES.apply": "override fun apply(x: Int, y: Int): Int { return x * y }",
+        "List.second": "fun <T> List<T>.second()",
+        "`costs $5`": "fun `costs $5`()",
+        "main.Greeter.name": 'return "object"',
+        "main.square": "val square = fun(",
+    }.items():
+        want = line_of(source, needle) - (1 if fn == "main.Greeter.name" else 0)
+        assert first(events, fn)["line"] == want, fn
+    assert first(events, "main")["file"] == f"{EDGE_DIR}/Edge.kt"
+    # An uncaught exception: recorded at every level, flushed at exit, crashes the same way.
+    crash_file = tmp_path / "crash.jsonl"
+    crash = kotlin.run(classes, "edge.EdgeKt", "x", cwd=programs.instrumented, events=crash_file)
+    plain_crash = kotlin.run(plain_classes, "edge.EdgeKt", "x", cwd=programs.plain)
+    assert crash.returncode == plain_crash.returncode == 1
+    assert crash.stdout == plain_crash.stdout
+    headline = 'Exception in thread "main" java.lang.IllegalStateException: fatal x'
+    assert crash.stderr.splitlines()[0] == plain_crash.stderr.splitlines()[0] == headline
+    crashed = read_events(crash_file)
+    check_pairs(crashed)
+    assert errors_of(crashed)[-2:] == [
+        ("fail", "java.lang.IllegalStateException: fatal x"),
+        ("main", "java.lang.IllegalStateException: fatal x"),
+    ]
+
+
+def test_crlf_sources_get_the_same_instrumentation(tmp_path: Path) -> None:
+    text = (FIXTURES / "Edge.input.kt").read_text("utf-8").replace("\n", "\r\n")
+    (tmp_path / EDGE_DIR).mkdir()
+    (tmp_path / EDGE_DIR / "Edge.kt").write_bytes(text.encode("utf-8"))
+    run_cli(tmp_path, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    golden = (FIXTURES / "Edge.expected.kt").read_text("utf-8").replace("\n", "\r\n")
+    got = (tmp_path / EDGE_DIR / "Edge.kt").read_bytes().decode("utf-8")
+    assert STAMP.sub("STAMP", got) == STAMP.sub("STAMP", golden)
+    run_cli("strip", tmp_path, "--in-place")
+    assert (tmp_path / EDGE_DIR / "Edge.kt").read_bytes() == text.encode("utf-8")
+    assert not (tmp_path / EDGE_DIR / RUNTIME).exists()
+
+
+def test_instrumenting_again_changes_nothing_and_strip_restores_every_byte(
+    instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    src = EXAMPLES / "kotlin"
+    out = instrument_copy(src)
+    assert tree(out) != tree(src)
+    again = run_cli(out, "--in-place", "--json", "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    report = json.loads(again.stdout)
+    assert (report["changed"], report["instrumented"], report["failures"]) == (0, 0, [])
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == tree(src)  # both runtime objects removed too
+
+
+def test_only_block_bodies_are_found() -> None:
+    spec = language.get("kotlin")
+    source = (
+        b"interface I {\n    fun a()\n    fun b() {}\n}\n"
+        b"abstract class A {\n    abstract fun c()\n    fun d() = 1\n}\n"
+        b"tailrec fun t(n: Int): Int {\n    return if (n == 0) 0 else t(n - 1)\n}\n"
+        b'@Suppress("x") private tailrec fun u(n: Int): Int {\n    return n\n}\n'
+        b"fun String?.e(): Int {\n    val f = { x: Int -> x }\n    return f(1)\n}\n"
+    )
+    found = [str(f.id) for f in analyze.analyze(spec, source).functions]
+    assert found == ["I.b", "String.e"]
+
+
+def test_runtime_passes_the_shared_vectors(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    run = kotlin.run(
+        programs.classes["instrumented"], "vectors.VectorsKt", cwd=tmp_path, events=events_file
+    )
+    assert run.returncode == 0, run.stderr
+    events = read_events(events_file)
+    check_vectors(events[:-4])
+    assert [e["error"] for e in events if e["ev"] == "error"] == [
+        f"java.lang.IllegalStateException: vector {c['fn']}"
+        for c in VECTORS["cases"]
+        if c["raises"]
+    ]
+    # `$` and a form feed survive as themselves; a lone surrogate becomes U+FFFD.
+    assert [(e["fn"], e["file"]) for e in events[-4:]] == [
+        ("a$b${c}\\$", "x\fy$.kt"), ("a$b${c}\\$", "x\fy$.kt"),
+        ("lone\ufffdx", "f.kt"), ("lone\ufffdx", "f.kt"),
+    ]  # fmt: skip
+
+
+def test_a_real_library_compiles_and_works_instrumented(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path
+) -> None:
+    lib = programs.library
+    assert (lib / "commonMain/com/github/michaelbull/result" / RUNTIME).is_file()
+    events_file = tmp_path / "events.jsonl"
+    run = kotlin.run(
+        programs.classes["library"], "resultdriver.ResultDriverKt", cwd=lib, events=events_file
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "Ok(2)",
+        "Err(NOT A NUMBER: X)",
+        "Ok([1, 2, 3])",
+        "([1, 3], [not a number: b])",
+        "40",
+        "boom",
+        "Ok(7)",
+        "Err(not a number: y)",
+        "Ok(3)",
+    ]
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    # Inline functions report from their call sites; contracts stayed first, so they compiled.
+    for fn in ("Result.map", "Result.mapError", "Iterable.combine", "Result.andThen", "binding"):
+        assert calls[fn] >= 1, fn
+    assert calls["Result.toString"] == 6
+    # Strip restores the library byte for byte (the driver was added beside it).
+    (lib / "jvmMain" / "ResultDriver.kt").unlink()
+    run_cli("strip", lib / "commonMain", "--in-place")
+    assert tree(lib) == programs.library_original
