@@ -6,12 +6,13 @@ user gave instructions (then for every function; the template's result stays if 
 fails). A model's script takes the same road as any other — validate, sandbox, reconstruct,
 verify — and when it fails, the error goes back to the model for a corrected script, a few
 times at most. Lines a model inserts get their markers from the engine (``mark``), so strip
-removes them exactly whatever the model wrote; a model writing markers itself is refused.
+removes them exactly whatever the model wrote; markers it wrote itself must be exact.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -348,20 +349,20 @@ def _apply(
 
 
 def mark(spec: LanguageSpec, original: str, output: str) -> str:
-    """Give every insertion a model made its marker; ReconstructError if that cannot be exact.
+    """Give every insertion of a model's script a marker; ReconstructError if it cannot be exact.
 
-    Whole inserted lines get the line marker (stamped like a template's), text inserted inside
-    a line is wrapped in inline markers (languages with block comments only).
+    Whole inserted lines get the line marker, stamped like a template's; text inserted inside a
+    line is wrapped in inline markers (only where the language has block comments). Markers the
+    script wrote itself are kept when they are exactly what the engine would write.
     """
     pieces = reconstruct.extract(original, output)
     if not pieces:
         raise ReconstructError("the script inserted nothing")
-    if any(markers.WORD in text for _off, text in pieces):
-        raise ReconstructError(
-            f"the script wrote '{markers.WORD}' markers itself; the engine adds them"
-        )
     stamp = markers.stamp_of(original)
     suffix = markers.line_suffix(spec.line_comment, stamp, spec.line_comment_end)
+    whole = markers.line_pattern(spec.line_comment, spec.line_comment_end)
+    block = spec.block_comment
+    inline = markers.inline_pattern(block) if block is not None else None
     parts: list[str] = []
     last = 0
     for off, text in pieces:
@@ -374,10 +375,14 @@ def mark(spec: LanguageSpec, original: str, output: str) -> str:
         )
         if line_start and text.endswith(("\n", "\r")):
             for line in text.splitlines(keepends=True):
-                body = line.rstrip("\r\n")
-                parts.append(body + suffix + line[len(body) :])
-        elif spec.block_comment is not None:
-            block = spec.block_comment
+                if not _marked(whole.fullmatch(line), line, stamp):
+                    body = line.rstrip("\r\n")
+                    parts.append(body + suffix + line[len(body) :])
+                else:
+                    parts.append(line)
+        elif inline is not None and _marked(inline.fullmatch(text), text, stamp):
+            parts.append(text)
+        elif block is not None:
             parts.append(markers.inline_open(block, stamp) + text + markers.inline_close(block))
         else:
             raise ReconstructError(
@@ -389,6 +394,18 @@ def mark(spec: LanguageSpec, original: str, output: str) -> str:
     if strip.strip_text(spec, result) != original:
         raise ReconstructError("the inserted text cannot be marked so that it strips exactly")
     return result
+
+
+def _marked(match: re.Match[str] | None, text: str, stamp: str) -> bool:
+    """Already carries the right marker; a marker with another stamp (or none) is refused."""
+    if match is not None and match.group("stamp") == stamp:
+        return True
+    if markers.WORD in text:
+        raise ReconstructError(
+            f"the script wrote a '{markers.WORD}' marker that is not the expected "
+            f"'{markers.WORD}:{stamp}'; leave markers to the engine"
+        )
+    return False
 
 
 def marked(spec: LanguageSpec, original: str, res: JobResult) -> JobResult:

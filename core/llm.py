@@ -244,7 +244,8 @@ Rules; a script that breaks one is rejected or its result discarded:
 - Only insert. Every original character stays, in order; never change, move or delete any.
 - Prefer whole new lines, indented like the code around them, ending with params["eol"]. \
 Insert inside an existing line only where the language leaves no other way.
-- Do not write marker comments: the engine marks every inserted line and fragment itself.
+- Markers are optional: the engine ends every inserted line, and wraps every fragment, \
+with a telemetry-inject marker comment if it has none (as the example's LINE_MARKER does).
 - Instrument only this function's own body; nested functions get their own scripts.
 - The result must still compile, and behave exactly as before apart from the telemetry.
 - Imports: only {allowed}. Never use {banned}, names or attributes with double \
@@ -277,13 +278,15 @@ def first_message(task: Task, core: str, example: str) -> str:
         )
     if task.why:
         parts.append(f"The engine's own template could not instrument this function: {task.why}")
-    parts.append(
-        "The text-editing core the engine's scripts use (copy any of its helpers):\n"
-        f"```python\n{core}```"
-    )
     if example:
         parts.append(
-            f"The engine's script for this function, as an example:\n```python\n{example}```"
+            "The engine's script for this function, as an example: its operations as data "
+            f"(OPS), then the fixed text-editing core its scripts share:\n```python\n{example}```"
+        )
+    else:
+        parts.append(
+            "The fixed text-editing core the engine's scripts share (copy any of its helpers):\n"
+            f"```python\n{core}```"
         )
     if task.previous:
         parts.append(f"This script was tried and failed:\n```python\n{task.previous}```")

@@ -297,10 +297,11 @@ def test_marking_is_exact_or_refused() -> None:
     marked = heal.mark(py, lines, "def f():\r\n    log()\r\n    return 1\r\n")
     stamp = markers.stamp_of(lines)
     assert marked.splitlines(keepends=True)[1] == f"    log()  # telemetry-inject:{stamp}\r\n"
+    assert heal.mark(py, lines, marked) == marked  # markers written as the engine would: kept
     assert strip.strip_text(py, marked) == lines
     for bad, why in [
         ("def f():\r\n    return 1 + 0\r\n", "no block comments"),
-        ("def f():\r\n    x = 1  # telemetry-inject\r\n    return 1\r\n", "markers itself"),
+        ("def f():\r\n    x = 1  # telemetry-inject\r\n    return 1\r\n", "not the expected"),
         ("def f():\r\n", "deleted"),
         (lines, "inserted nothing"),
     ]:
