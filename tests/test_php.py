@@ -1,0 +1,387 @@
+"""PHP end to end: instrument programs with the CLI, lint and run them with the real interpreter,
+and check their output, events, idempotency and byte-exact removal; the files of a Debian php-*
+package must still work the same instrumented."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import EXAMPLES, ROOT, require, run_cli, run_program
+from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from telemetry_inject.core import analyze, language, plan
+
+FIXTURES = ROOT / "tests" / "fixtures" / "php"
+CACHE = ROOT / "tests" / ".cache" / "php"
+RUNTIME = "_telemetry_utils.php"
+REQUIRE = "require_once __DIR__ . '/_telemetry_utils.php';  // telemetry-inject"
+
+Php = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def php() -> Php:
+    exe = require("php")
+
+    def run(*args: str, cwd: Path, events: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return run_program([exe, *args], cwd, events=events)
+
+    return run
+
+
+def instrument(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """The CLI run from the program's directory, so events name files relative to it."""
+    return run_cli(".", "--in-place", "--jobs", "1", "--no-cache", *extra, cwd=root)
+
+
+def lint(php: Php, root: Path) -> None:
+    for path in sorted(root.rglob("*.php")):
+        result = php("-l", str(path), cwd=root)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def line_of(path: Path, needle: str) -> int:
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
+    return next(e for e in events if e["fn"] == fn)
+
+
+def test_example_behaves_the_same_and_reports_every_call(php: Php, tmp_path: Path) -> None:
+    src = EXAMPLES / "php"
+    plain = php("main.php", cwd=src)
+    assert (plain.returncode, plain.stderr) == (0, ""), plain.stderr
+    out = tmp_path / "php"
+    shutil.copytree(src, out)
+    report = json.loads(instrument(out, "--json").stdout)
+    assert report["failures"] == []
+    lint(php, out)
+    assert (out / RUNTIME).is_file() and (out / "src" / RUNTIME).is_file()
+    events_file = tmp_path / "events.jsonl"
+    run = php("main.php", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "main": 1, "noop": 1, "square": 4, "squares": 1, "safe_checkout": 2,
+        "main.<anonymous>": 2, "Cart.__construct": 2, "Cart.add": 3, "Cart.reserve": 3,
+        "Cart.names": 1, "Cart.names.<anonymous>": 1, "Cart.subtotal": 1, "Cart.checkout": 2,
+        "Cart.describe": 1, "Labelled.label": 1, "Cart.history": 1,
+    }  # fmt: skip
+    assert calls == Counter(expected)
+    errors = [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
+    assert errors == [
+        ("Cart.reserve", "Shop\\OutOfStock: add plum: out of stock"),
+        ("Cart.add", "Shop\\OutOfStock: add plum: out of stock"),
+        ("Cart.checkout", "Shop\\EmptyCart: checkout of an empty cart"),
+    ]
+    cart, main = src / "src" / "Cart.php", src / "main.php"
+    where = {
+        "Cart.__construct": (cart, "public function __construct("),
+        "Cart.describe": (cart, "public static function describe("),
+        "Labelled.label": (cart, "public function label()"),
+        "main.<anonymous>": (main, "array_map(function"),
+        "squares": (main, "function squares("),
+    }
+    for fn, (path, needle) in where.items():
+        event = first(events, fn)
+        assert (event["file"], event["line"]) == (
+            path.relative_to(src).as_posix(),
+            line_of(path, needle),
+        ), fn
+    assert len({e["pid"] for e in events}) == 1
+    # Events go to stderr without TELEMETRY_INJECT_OUT; any of the off values silences them.
+    default = php("main.php", cwd=out)
+    stream = tmp_path / "stderr.jsonl"
+    stream.write_text(default.stderr, "utf-8")
+    assert check_pairs(read_events(stream)) == Counter(expected)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    for value in ("off", "0", "FALSE", "no"):
+        events_file = tmp_path / f"off-{value}.jsonl"
+        env.update(TELEMETRY_INJECT=value, TELEMETRY_INJECT_OUT=str(events_file))
+        off = subprocess.run(["php", "main.php"], cwd=out, env=env, capture_output=True, text=True)
+        assert (off.returncode, off.stdout, off.stderr) == (0, plain.stdout, "")
+        assert not events_file.exists()
+    again = json.loads(instrument(out, "--json").stdout)
+    assert (again["changed"], again["instrumented"], again["failures"]) == (0, 0, [])
+    run_cli("strip", ".", "--in-place", "--no-cache", cwd=out)
+    assert tree(out) == tree(src)
+
+
+VECTOR_DRIVER = r"""<?php
+require_once __DIR__ . '/_telemetry_utils.php';
+
+// What an instrumented function does, with fn, file and line arriving at run time.
+function call(string $fn, string $file, int $line, bool $raises): void
+{
+    $__tel = \_tel_enter($fn, $file, $line); try {
+    if ($raises) {
+        throw new \DomainException("vector $fn");
+    }
+    } catch (\Throwable $__tel_e) { \_tel_error($__tel, $__tel_e); throw $__tel_e; }
+    finally { \_tel_exit($__tel); }
+}
+
+if (isset($argv[2])) {
+    call("bad\xFFname\x01", "odd\x01\x7F.php", 1, false);
+    exit(0);
+}
+foreach (json_decode(file_get_contents($argv[1]), true)['cases'] as $c) {
+    try {
+        call($c['fn'], $c['file'], $c['line'], $c['raises']);
+    } catch (\DomainException $e) {
+    }
+}
+"""
+
+
+def test_runtime_passes_the_shared_vectors(php: Php, tmp_path: Path) -> None:
+    spec = language.get("php")
+    for extra in plan.runtime_files(spec, "tel", "driver.php", {}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    (tmp_path / "driver.php").write_text(VECTOR_DRIVER, "utf-8")
+    vectors = str(ROOT / "tests" / "vectors" / "events.json")
+    events_file = tmp_path / "events.jsonl"
+    run = php("driver.php", vectors, cwd=tmp_path, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    events = read_events(events_file)
+    check_vectors(events)
+    raising = [c["fn"] for c in VECTORS["cases"] if c["raises"]]
+    assert [e["error"] for e in events if e["ev"] == "error"] == [
+        f"DomainException: vector {fn}" for fn in raising
+    ]
+    # Bytes that are not UTF-8 and control characters still make valid JSON.
+    odd = tmp_path / "odd.jsonl"
+    assert php("driver.php", vectors, "odd", cwd=tmp_path, events=odd).returncode == 0
+    assert [(e["fn"], e["file"]) for e in read_events(odd)] == [
+        ("bad\ufffdname\x01", "odd\x01\x7f.php")
+    ] * 2
+
+
+CRASH = """<?php
+function inner(array $xs): int
+{
+    throw new RuntimeException('boom ' . count($xs));
+}
+
+function outer(): int
+{
+    return inner([1, 2, 3]);
+}
+
+echo "before\\n";
+echo outer();
+"""
+
+
+def test_an_uncaught_exception_is_recorded_and_ends_the_program_the_same_way(
+    php: Php, tmp_path: Path
+) -> None:
+    src, out = tmp_path / "src", tmp_path / "out"
+    for root in (src, out):
+        root.mkdir()
+        (root / "crash.php").write_text(CRASH, "utf-8")
+    instrument(out)
+    plain = php("crash.php", cwd=src)
+    events_file = tmp_path / "events.jsonl"
+    run = php("crash.php", cwd=out, events=events_file)
+    assert run.returncode == plain.returncode == 255
+    assert run.stdout == plain.stdout
+
+    def norm(text: str) -> str:
+        return re.sub(r"crash\.php(:|\(| on line )\d+", r"crash.php\1N", text.replace("out", "src"))
+
+    assert "Uncaught RuntimeException: boom 3" in plain.stdout + plain.stderr
+    assert norm(run.stderr) == norm(plain.stderr)
+    events = read_events(events_file)
+    check_pairs(events)
+    assert [(e["ev"], e["fn"]) for e in events if e["ev"] != "enter"] == [
+        ("error", "inner"), ("exit", "inner"), ("error", "outer"), ("exit", "outer")
+    ]  # fmt: skip
+    assert {e["error"] for e in events if e["ev"] == "error"} == {"RuntimeException: boom 3"}
+
+
+def _edge(root: Path, eol: str) -> Path:
+    root.mkdir(parents=True)
+    text = (FIXTURES / "edge.input.php").read_text("utf-8").replace("\n", eol)
+    (root / "edge.php").write_bytes(text.encode("utf-8"))
+    return root / "edge.php"
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_edge_cases_match_the_golden_file_and_run_the_same(
+    php: Php, tmp_path: Path, eol: str
+) -> None:
+    src, out = _edge(tmp_path / "src", eol), _edge(tmp_path / "out", eol)
+    plain = php("edge.php", cwd=src.parent)
+    assert (plain.returncode, plain.stderr) == (0, ""), plain.stderr
+    assert plain.stdout.startswith("doc kept\n")
+    instrument(out.parent)
+    golden = (FIXTURES / "edge.expected.php").read_text("utf-8").replace("\n", eol)
+    got = out.read_bytes().decode("utf-8")
+    if eol != "\n":  # stamps hash the original text, EOLs included
+        got, golden = (re.sub(r"telemetry-inject:[0-9a-f]{8}", "STAMP", t) for t in (got, golden))
+    assert got == golden
+    lint(php, out.parent)
+    events_file = tmp_path / "events.jsonl"
+    run = php("edge.php", cwd=out.parent, events=events_file)
+    # The first class keeps its docblock (reflection reads it): the require went above it.
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    expected = {
+        "main": 1, "empty_body": 1, "empty_lines": 1, "one": 200, "early": 2, "by_ref": 1,
+        "counter": 2, "generator": 1, "must_positive": 1, "unicodé": 1, "defines_inner": 1,
+        "defines_inner.inner": 1, "Base.make": 1, "Base.__construct": 1, "Base.describe": 1,
+        "Square.name": 1, "Square.area": 1, "Square.__toString": 1, "Loud.shout": 1,
+        "Suit.label": 1, "main.<anonymous>": 3, "main.hello": 1,
+    }  # fmt: skip
+    assert calls == Counter(expected)
+    errors = [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
+    assert errors == [("must_positive", "InvalidArgumentException: negative: -3")]
+    source = FIXTURES / "edge.input.php"
+    for fn, needle in {
+        "unicodé": "function unicodé()",
+        "by_ref": "function &by_ref(",
+        "Loud.shout": "public function shout(",
+        "empty_lines": "function empty_lines()",
+        "main.hello": "public function hello()",
+    }.items():
+        assert first(events, fn)["line"] == line_of(source, needle), fn
+    # exit() runs no finally blocks, but the shutdown function writes everything recorded.
+    exit_file = tmp_path / "exit.jsonl"
+    assert php("edge.php", "exit", cwd=out.parent, events=exit_file).returncode == 3
+    exited = read_events(exit_file)
+    opened = Counter(e["fn"] for e in exited if e["ev"] == "enter")
+    opened.subtract(Counter(e["fn"] for e in exited if e["ev"] == "exit"))
+    assert +opened == Counter({"main": 1})
+    run_cli("strip", out.parent, "--in-place", "--no-cache")
+    assert out.read_bytes() == src.read_bytes()
+    assert not (out.parent / RUNTIME).exists()
+
+
+SHAPES = {
+    # Braced namespaces allow no code outside them: the require gets a global block.
+    "braced.php": "<?php\nnamespace A {\n    function f() { return 1; }\n}\n"
+    'namespace {\n    echo A\\f(), "\\n";\n}\n',
+    # A shebang line is text before <?php that PHP's CLI skips.
+    "script.php": '#!/usr/bin/env php\n<?php\nfunction g() { return 2; }\necho g(), "\\n";\n',
+    # HTML first: every line before <?php is output, so the file is left alone.
+    "page.php": "<p><?php function h() { return 3; } echo h(); ?></p>\n",
+}
+
+
+def test_file_shapes_get_a_require_that_works_or_none(php: Php, tmp_path: Path) -> None:
+    for name, text in SHAPES.items():
+        (tmp_path / name).write_text(text, "utf-8")
+    report = json.loads(instrument(tmp_path, "--json", "-v").stdout)
+    braced = (tmp_path / "braced.php").read_text("utf-8")
+    assert braced.startswith(
+        "<?php\nnamespace { require_once __DIR__ . '/_telemetry_utils.php'; }  // telemetry-inject"
+    )
+    assert (
+        (tmp_path / "script.php")
+        .read_text("utf-8")
+        .startswith("#!/usr/bin/env php\n<?php\n" + REQUIRE)
+    )
+    assert (tmp_path / "page.php").read_text("utf-8") == SHAPES["page.php"]
+    assert any(
+        n.startswith("page.php:1: h: skipped: starts with HTML")
+        for n in report["skipped_functions"]
+    )
+    lint(php, tmp_path)
+    events_file = tmp_path / "events.jsonl"
+    outputs = [php(name, cwd=tmp_path, events=events_file).stdout for name in SHAPES]
+    assert outputs == ["1\n", "2\n", "<p>3</p>\n"]
+    assert check_pairs(read_events(events_file)) == Counter({"f": 1, "g": 1})
+
+
+def test_functions_found_and_bodiless_ones_left_out() -> None:
+    spec = language.get("php")
+    source = b"""<?php
+interface I { public function m(); }
+abstract class A { abstract function a(); function b() { return fn() => 1; } }
+$c = function () use ($x) { return $x; };
+"""
+    found = [str(f.id) for f in analyze.analyze(spec, source).functions]
+    assert found == ["A.b", "<anonymous>"]
+
+
+MARKDOWN = """# Title
+
+Some *emphasis*, **strong**, `code` and a [link](http://example.com "t").
+
+- one
+- two
+  1. nested
+
+> quote
+
+```php
+echo 1;
+```
+
+| a | b |
+|---|---|
+| 1 | 2 |
+
+<div>html</div> & \\*escaped\\*
+"""
+
+
+@pytest.fixture(scope="module")
+def parsedown() -> Path:
+    """Parsedown.php from Debian's php-parsedown package (apt-get download, dpkg-deb -x)."""
+    debs = CACHE / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    if not list(debs.glob("php-parsedown_*.deb")):
+        subprocess.run(["apt-get", "download", "php-parsedown"], cwd=debs, check=True)
+    root = debs / "php-parsedown"
+    if not root.exists():
+        deb = next(debs.glob("php-parsedown_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    return root / "usr" / "share" / "php" / "Parsedown"
+
+
+def test_a_debian_php_library_behaves_the_same_instrumented(
+    php: Php, parsedown: Path, tmp_path: Path
+) -> None:
+    plain, inst = tmp_path / "plain", tmp_path / "inst"
+    shutil.copytree(parsedown, plain)
+    shutil.copytree(parsedown, inst)
+    report = json.loads(instrument(inst, "--json").stdout)
+    assert report["failures"] == [] and report["instrumented"] > 40
+    lint(php, inst)
+    (tmp_path / "input.md").write_text(MARKDOWN, "utf-8")
+    drive = (
+        "<?php require $argv[1] . '/Parsedown.php';"
+        " $p = new Parsedown(); $p->setSafeMode(true);"
+        ' echo $p->text(file_get_contents($argv[2])), "\\n", $p->line(\'*x* <b>\'), "\\n";'
+    )
+    (tmp_path / "drive.php").write_text(drive, "utf-8")
+    before = php("drive.php", str(plain), "input.md", cwd=tmp_path)
+    assert before.returncode == 0 and "<h1>Title</h1>" in before.stdout
+    events_file = tmp_path / "events.jsonl"
+    after = php("drive.php", str(inst), "input.md", cwd=tmp_path, events=events_file)
+    assert (after.returncode, after.stdout, after.stderr) == (0, before.stdout, before.stderr)
+    calls = check_pairs(read_events(events_file))
+    for fn in ("Parsedown.text", "Parsedown.lines", "Parsedown.blockTable", "Parsedown.inlineLink"):
+        assert calls[fn] >= 1, fn
+    run_cli("strip", inst, "--in-place", "--no-cache")
+    assert tree(inst) == tree(plain)
