@@ -133,6 +133,8 @@ def plan_function(
         "file": string_literal(analysis.spec, relpath),
         "line": str(f.line),
         "stamp": markers.stamp_of(text),
+        # Nesting level: a local named after it differs from every enclosing function's.
+        "depth": str(f.depth),
         "eol": analysis.eol,
         **analysis.captures,
     }
