@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
+from functools import cache
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_SECCOMP = 22
@@ -64,8 +65,19 @@ _Ins = tuple[
 ]  # code, jump if true, if false, k; jumps may be labels
 
 
+_PID = 0x7EEDF00D  # stands for the pid in the cached program; no syscall number or flag is this
+
+
 def program(pid: int) -> bytes:
-    """The BPF program for process ``pid``: the allowlist, signals to itself, harmless ioctls."""
+    """The BPF program for process ``pid``: the allowlist, signals to itself, harmless ioctls.
+
+    Assembled once per process and patched per child: forking is the hot path.
+    """
+    return _assemble(_PID).replace(struct.pack("=I", _PID), struct.pack("=I", pid))
+
+
+@cache
+def _assemble(pid: int) -> bytes:
     machine = os.uname().machine
     col = 0 if machine == "x86_64" else 1
     checked = {  # name: (argument index, allowed values)

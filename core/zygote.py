@@ -21,7 +21,7 @@ import sys
 import time
 from types import CodeType
 
-from . import confine, worker
+from . import confine, seccomp, worker
 from .worker import END, ERR, FAULT, HELLO, OK, READY
 
 REQUEST = struct.Struct("!III")  # parent -> zygote: request id, number of jobs, batch length
@@ -99,6 +99,8 @@ class Zygote:
         )
         for name in (*worker.ALLOWED_MODULES, "warnings"):
             __import__(name)
+        if seccomp.supported():
+            seccomp.program(0)  # assembled once here; each child only patches in its pid
         self.core = ""
         self.core_code: CodeType | None = None
         try:
@@ -114,6 +116,7 @@ class Zygote:
         self.spares: list[_Child] = []
         self.counter = 0
         self.inbox = bytearray()
+        self.outbox: list[bytes] = []  # replies not yet written to the caller
         self.poll = select.poll()
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
@@ -233,7 +236,12 @@ class Zygote:
 
     def reply(self, rid: int, index: int, kind: int, payload: bytes | str) -> None:
         data = payload.encode() if isinstance(payload, str) else payload
-        out = memoryview(REPLY.pack(rid, index, kind, len(data)) + data)
+        self.outbox += (REPLY.pack(rid, index, kind, len(data)), data)
+
+    def flush(self) -> None:
+        """One write for everything this turn of the loop produced (often many results)."""
+        out = memoryview(b"".join(self.outbox))
+        self.outbox.clear()
         while out:
             out = out[os.write(1, out) :]
 
@@ -353,6 +361,8 @@ class Zygote:
 
     def serve(self) -> None:
         self.top_up()
+        if not self.spares:  # one child anyway: its READY says which layers work (describe)
+            self.spares.append(self.spawn(spare=True))
         while True:
             now = time.monotonic()
             for child in list(self.children.values()):
@@ -360,6 +370,7 @@ class Zygote:
                     self.kill(child, f"timed out after {self.wall:g} s")
             deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
             timeout = max(0, int((min(deadlines) - now) * 1000) + 1) if deadlines else None
+            self.flush()  # e.g. the hello
             for fd, _ in self.poll.poll(timeout):
                 if fd == 0:
                     if not self.on_request():
@@ -380,6 +391,7 @@ class Zygote:
             for child in list(self.children.values()):
                 if child.eof and child.status is not None:
                     self.finish(child)
+            self.flush()  # before forking a spare, which takes a while
             if not any(child.busy for child in self.children.values()):
                 self.top_up()  # fork spares while idle, not while a batch waits on the zygote
 

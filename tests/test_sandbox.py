@@ -352,6 +352,16 @@ def test_concurrent_callers_get_their_own_results(sandbox: Sandbox) -> None:
         assert all(f"def t{n}_{i}(" in r.output for i, r in enumerate(results))
 
 
+def test_without_spares_children_are_forked_on_demand() -> None:
+    with Sandbox(LIMITS, spares=0) as box:
+        started = time.monotonic()
+        assert box.describe()["seccomp"] is not None
+        assert time.monotonic() - started < 5  # a probe child answers; no wait for a first run
+        for i in range(3):
+            text = FUNCTION.replace("f(", f"g{i}(")
+            assert box.run([good_job(text)])[0].output == expected(GOOD_SCRIPT, text, GOOD_PARAMS)
+
+
 def test_without_kernel_layers_it_still_runs_and_says_so() -> None:
     with Sandbox(LIMITS, disable=LAYERS) as box:
         info = box.describe()
