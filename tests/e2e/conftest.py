@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsp_editor import CONFIG, Editor, init_params
 from pytest_lsp import LanguageClient
+
+from .lsp_editor import CONFIG, Editor, init_params
 
 
 @pytest.fixture

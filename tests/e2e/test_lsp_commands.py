@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_editor import Editor, hover_text, run_python
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
-from samples import PYTHON
 from telemetry import check_pairs, read_events
 from telemetry_inject.server.features.commands import INSTRUMENT_FILE, REMOVE_FILE
+
+from .lsp_editor import Editor, hover_text, run_python
+from .samples import PYTHON
 
 
 async def command(client: LanguageClient, name: str, *args: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from lsp_editor import Editor
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from telemetry_inject.server.features.commands import (
@@ -11,6 +10,8 @@ from telemetry_inject.server.features.commands import (
     INSTRUMENT_FILE,
     REMOVE_FILE,
 )
+
+from .lsp_editor import Editor
 
 
 async def test_capabilities(client: LanguageClient, editor: Editor) -> None:

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_editor import Editor, actions_at, one
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
-from samples import GO, JAVASCRIPT, TYPESCRIPT
 from telemetry import check_pairs, read_events
 from telemetry_inject.server.features.commands import INSTRUMENT_FILE
+
+from .lsp_editor import Editor, actions_at, one
+from .samples import GO, JAVASCRIPT, TYPESCRIPT
 
 ROOT = Path(__file__).resolve().parents[2]
 TSC = ROOT / "tests" / "toolchains" / "node_modules" / "typescript" / "bin" / "tsc"

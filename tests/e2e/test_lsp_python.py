@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lsp_editor import Editor, actions_at, kinds, one, run_python
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
-from samples import PYTHON, PYTHON_EMOJI
 from telemetry import check_pairs, read_events
+
+from .lsp_editor import Editor, actions_at, kinds, one, run_python
+from .samples import PYTHON, PYTHON_EMOJI
 
 INSTRUMENT = "refactor.rewrite.telemetry-inject.instrument"
 UPDATE = "refactor.rewrite.telemetry-inject.update"

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lsp_editor import Editor, actions_at, hover_text, position_of
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
-from samples import PYTHON
 from telemetry_inject.server.features.commands import INSTRUMENT_FILE
+
+from .lsp_editor import Editor, actions_at, hover_text, position_of
+from .samples import PYTHON
 
 PIECES = ["\r\n", "\n", "\t", "😀", "e\u0301", "def h(y):\n    return y\n", "(", ":", " ", "x"]
 

@@ -3,7 +3,7 @@ old telemetry and inserting the new, as few bytes as possible, never splitting a
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
 from telemetry_inject.core.types import Edit
@@ -37,6 +37,7 @@ def test_trim_drops_no_ops_and_keeps_crlf_whole() -> None:
 pieces = st.text(alphabet=st.sampled_from(list("ab\n\r😀é")), max_size=6)
 
 
+@settings(deadline=None)  # timings vary on a shared machine; correctness does not
 @given(st.text(alphabet=st.sampled_from(list("ab\n\r😀é")), min_size=1, max_size=30), st.data())
 def test_compose_equals_sequential(text: str, data: st.DataObject) -> None:
     src = text.encode()

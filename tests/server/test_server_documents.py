@@ -170,6 +170,7 @@ def test_offset_at(text: str, pos: lsp.Position, offset: int) -> None:
     assert convert.offset_at(source, convert.LineIndex.of(source), pos) == offset
 
 
+@settings(deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab\t\r\n😀é中\u0301")), max_size=40), st.data())
 def test_position_round_trip(text: str, data: st.DataObject) -> None:
     source = text.encode()
