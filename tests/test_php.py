@@ -284,6 +284,8 @@ SHAPES = {
     "script.php": '#!/usr/bin/env php\n<?php\nfunction g() { return 2; }\necho g(), "\\n";\n',
     # HTML first: every line before <?php is output, so the file is left alone.
     "page.php": "<p><?php function h() { return 3; } echo h(); ?></p>\n",
+    # A name with `$` and `{$`: the literal in the entry line must not interpolate.
+    "we$ird{$x}.php": '<?php\nfunction k() { return 4; }\necho k(), "\\n";\n',
 }
 
 
@@ -308,8 +310,10 @@ def test_file_shapes_get_a_require_that_works_or_none(php: Php, tmp_path: Path) 
     lint(php, tmp_path)
     events_file = tmp_path / "events.jsonl"
     outputs = [php(name, cwd=tmp_path, events=events_file).stdout for name in SHAPES]
-    assert outputs == ["1\n", "2\n", "<p>3</p>\n"]
-    assert check_pairs(read_events(events_file)) == Counter({"f": 1, "g": 1})
+    assert outputs == ["1\n", "2\n", "<p>3</p>\n", "4\n"]
+    events = read_events(events_file)
+    assert check_pairs(events) == Counter({"f": 1, "g": 1, "k": 1})
+    assert {e["file"] for e in events if e["fn"] == "k"} == {"we$ird{$x}.php"}
 
 
 def test_functions_found_and_bodiless_ones_left_out() -> None:

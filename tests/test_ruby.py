@@ -250,6 +250,16 @@ def test_a_forked_child_writes_only_its_own_events(ruby: Ruby, tmp_path: Path) -
     assert sum(1 for e in events if e["fn"] == "main") == 2  # enter and exit, written once
 
 
+def test_file_names_are_never_interpolated(ruby: Ruby, tmp_path: Path) -> None:
+    name = "we#{ird}#@x#$y.rb"
+    (tmp_path / name).write_text("def f\n  1\nend\nputs f\n", "utf-8")
+    instrument(tmp_path)
+    events_file = tmp_path / "events.jsonl"
+    run = ruby(name, cwd=tmp_path, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "1\n", "")
+    assert {e["file"] for e in read_events(events_file)} == {name}
+
+
 def _edge(root: Path, eol: str) -> Path:
     root.mkdir(parents=True)
     text = (FIXTURES / "edge.input.rb").read_text("utf-8").replace("\n", eol)
