@@ -64,7 +64,7 @@ class Job:
 class JobResult:
     ok: bool
     output: str = ""
-    error: str = ""  # one line, e.g. "timed out after 2 s", "ValueError: ..."
+    error: str = ""  # one line, e.g. "timed out after 2.0 s", "ValueError: ..."
 
 
 @dataclass

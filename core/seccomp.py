@@ -1,8 +1,9 @@
 """Seccomp for sandbox children: a syscall allowlist as a hand-assembled BPF program.
 
 Stdlib only (ctypes), loaded by the zygote like ``confine``. Anything not listed fails with
-EPERM rather than killing the process, so Python reports it as an ordinary error; signals may
-go only to the process itself, ioctl only query a terminal or set close-on-exec.
+EPERM rather than killing the process, so Python reports it as an ordinary error. A few calls
+are allowed only with harmless arguments: signals only to the process itself, ioctl only to
+query a terminal or set close-on-exec, fcntl never to route SIGIO elsewhere.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _NR: dict[str, tuple[int | None, int | None]] = {
     "pwrite64": (18, 68), "readv": (19, 65), "writev": (20, 66), "access": (21, None),
     "select": (23, None), "sched_yield": (24, 124), "mremap": (25, 216), "madvise": (28, 233),
     "dup": (32, 23), "dup2": (33, None), "nanosleep": (35, 101), "getpid": (39, 172),
-    "exit": (60, 93), "uname": (63, 160), "fcntl": (72, 25), "fsync": (74, 82),
+    "exit": (60, 93), "uname": (63, 160), "fsync": (74, 82),
     "fdatasync": (75, 83), "truncate": (76, 45), "ftruncate": (77, 46), "getcwd": (79, 17),
     "chdir": (80, 49), "fchdir": (81, 50), "rename": (82, None), "mkdir": (83, None),
     "rmdir": (84, None), "link": (86, None), "unlink": (87, None), "symlink": (88, None),
@@ -49,9 +50,12 @@ _NR: dict[str, tuple[int | None, int | None]] = {
 # Allowed only with one argument equal to one of the given values (own pid, or "self").
 _ARG_NR: dict[str, tuple[int | None, int | None]] = {
     "kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131), "prlimit64": (302, 261),
-    "ioctl": (16, 29),
+    "ioctl": (16, 29), "fcntl": (72, 25),
 }  # fmt: skip
 _TCGETS, _FIONCLEX, _FIOCLEX = 0x5401, 0x5450, 0x5451
+# fcntl: dup, fd and status flags, locks, pipe size. Not F_SETOWN/F_SETSIG (SIGIO can signal
+# another process), F_SETLEASE or F_NOTIFY.
+_FCNTL = (0, 1, 2, 3, 4, 5, 6, 7, 36, 37, 38, 1030, 1031, 1032)
 _RET_ALLOW, _RET_EPERM, _RET_KILL = 0x7FFF0000, 0x00050000 | 1, 0x80000000
 _LD, _JEQ, _JGE, _RET = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JGE|K, BPF_RET|K
 
@@ -83,6 +87,7 @@ def _assemble(pid: int) -> bytes:
     checked = {  # name: (argument index, allowed values)
         "kill": (0, (pid,)), "tkill": (0, (pid,)), "tgkill": (0, (pid,)),
         "prlimit64": (0, (0, pid)), "ioctl": (1, (_TCGETS, _FIOCLEX, _FIONCLEX)),
+        "fcntl": (1, _FCNTL),
     }  # fmt: skip
     head: list[_Ins] = [
         (_LD, 0, 0, 4),  # seccomp_data.arch

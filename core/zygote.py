@@ -367,7 +367,7 @@ class Zygote:
             now = time.monotonic()
             for child in list(self.children.values()):
                 if child.deadline is not None and now >= child.deadline:
-                    self.kill(child, f"timed out after {self.wall:g} s")
+                    self.kill(child, f"timed out after {self.wall} s")
             deadlines = [c.deadline for c in self.children.values() if c.deadline is not None]
             timeout = max(0, int((min(deadlines) - now) * 1000) + 1) if deadlines else None
             self.flush()  # e.g. the hello
