@@ -107,6 +107,7 @@ class _Checker:
     def __init__(self, aliases: dict[str, str]) -> None:
         self.aliases = aliases  # local name -> allowed module it is bound to
         self.vouched: set[int] = set()  # ids of Name nodes already judged by their parent
+        self.borrowed: set[str] = set()  # names bound by "from MODULE import NAME"
 
     def check(self, tree: ast.Module, has_imports: bool) -> str | None:
         # Imports first (only when the text has any): a use may come before its import.
@@ -157,6 +158,7 @@ class _Checker:
                 return f"'from {node.module} import *' is not allowed"
             if problem := _module_attr(node.module, alias.name):
                 return problem
+            self.borrowed.add(alias.asname or alias.name)
         return None
 
     def _name(self, node: ast.Name) -> str | None:
@@ -190,12 +192,16 @@ class _Checker:
             return f"attribute '{attr}' is not allowed"
         if attr in ESCAPE_ATTRS:
             return f"attribute '{attr}' is not allowed"
+        if not isinstance(node.ctx, ast.Load):
+            # Scripts of one batch share the allowed modules: none may change them for the rest.
+            root: ast.expr = base
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and (root.id in self.aliases or root.id in self.borrowed):
+                return f"changing '{ast.unparse(node)}' is not allowed"
         if isinstance(base, ast.Name) and base.id in self.aliases:
-            module = self.aliases[base.id]
-            if problem := _module_attr(module, attr):
+            if problem := _module_attr(self.aliases[base.id], attr):
                 return problem
-            if not isinstance(node.ctx, ast.Load) and module != "sys":
-                return f"changing '{module}.{attr}' is not allowed"
             self.vouched.add(id(base))
         return None
 

@@ -116,6 +116,12 @@ REJECTED = [
     ("def g():\n    return textwrap.re\nimport textwrap" + FN, "line 2: 'textwrap.re' is a module"),
     ("import re\nm = re" + FN, "module 're' may only be used as re.NAME"),
     ("import json\njson.dumps = str" + FN, "changing 'json.dumps' is not allowed"),
+    ("import textwrap as t\nt.TextWrapper.wrap = 1" + FN, "changing 't.TextWrapper.wrap'"),
+    (
+        "from json import JSONEncoder\ndel JSONEncoder.default" + FN,
+        "changing 'JSONEncoder.default'",
+    ),
+    ("import sys\nsys.stdout = None" + FN, "changing 'sys.stdout' is not allowed"),
     ("x = open('f')" + FN, "line 1: call to 'open' is not allowed"),
     ("f = open" + FN, "'open' is not allowed"),
     ("eval('1')" + FN, "call to 'eval' is not allowed"),
