@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 NOT_APPLIED = "instructions not applied"  # a function kept its template telemetry only
+SANDBOX_FAULT = "script failed: sandbox "  # the sandbox itself failed: no script would run
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _candidates(
         if o is None:
             continue
         why = failed.get(f.id) or (o.reason if o.status is Status.FAILED else "")
-        if not why and not instructions:
+        if (not why and not instructions) or why.startswith(SANDBOX_FAULT):
             continue
         text = _function_text(analysis, f)
         template = scripts.generate(spec, profile, fp, text).text

@@ -14,6 +14,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import run_cli, run_program
@@ -26,7 +27,7 @@ from telemetry_inject.core.language import LanguageSpec
 from telemetry_inject.core.llm import Settings
 from telemetry_inject.core.reconstruct import ReconstructError
 from telemetry_inject.core.scripts import Script
-from telemetry_inject.core.types import FileOutcome
+from telemetry_inject.core.types import FileOutcome, FunctionOutcome
 from telemetry_inject.core.types import Status as Outcome
 
 PROBE = """Here is the script.
@@ -80,9 +81,8 @@ if __name__ == "__main__":
 """
 
 
-def settings(fake: FakeModel, **kw: object) -> Settings:
-    options: dict[str, object] = {"timeout": 10.0, **kw}
-    return Settings(model=fake.model, base_url=fake.url, api_key="sk-test", **options)  # type: ignore[arg-type]
+def settings(fake: FakeModel, timeout: float = 10.0, **kw: Any) -> Settings:
+    return Settings(fake.model, fake.url, "sk-test", timeout, **kw)
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ def poison(engine: Engine, name: str, script: str = RAISING) -> str:
     return key
 
 
-def by_name(out: FileOutcome) -> dict[str, object]:
+def by_name(out: FileOutcome) -> dict[str, FunctionOutcome]:
     return {str(f.id): f for f in out.functions}
 
 
