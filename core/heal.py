@@ -101,9 +101,9 @@ def fallback(
     cache = engine.cache
     for i, c in enumerate(candidates):
         entry = cache.lookup(c.key) if cache is not None and c.lookup else None
-        if entry is None:
+        if cache is None or entry is None:
             continue
-        result = cache.result(c.key, c.params)  # type: ignore[union-attr]
+        result = cache.result(c.key, c.params)
         if result is not None:
             solution = _verified(analysis, file_plan.file_insertions, c, result)
             if solution.ok:
