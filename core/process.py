@@ -103,7 +103,7 @@ def _write_outcome(task: Task, outcome: FileOutcome) -> tuple[str, ...]:
                 raise RuntimeConflict(
                     f"{target} exists and is not a telemetry-inject runtime; rename it first"
                 )
-        atomic_write(target, data)
+        atomic_write(target, data, like=Path(task.path))  # readable as the code that loads it
         written.append(str(target))
     return tuple(written)
 
