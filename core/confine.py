@@ -82,6 +82,10 @@ def isolate(jail: str, jail_bytes: int, network: bool, tmpfs: bool) -> dict[str,
     return done
 
 
+def unmount(path: str) -> None:
+    _libc.umount2(path.encode(), 2)  # MNT_DETACH; best effort, on the way out
+
+
 def landlock_abi() -> int:
     abi = _libc.syscall(_LL_CREATE, None, 0, _LL_VERSION)
     return abi if abi > 0 else 0

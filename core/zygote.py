@@ -90,7 +90,8 @@ class Zygote:
         self.wall = float(config["wall"])  # type: ignore[arg-type]
         self.spares_wanted = int(config["spares"])  # type: ignore[call-overload]
         self.disabled = frozenset(config["disable"])  # type: ignore[call-overload]
-        self.jail = os.path.join(os.getcwd(), "jail")  # the children's temp dirs go here
+        self.base = os.getcwd()
+        self.jail = os.path.join(self.base, "jail")  # the children's temp dirs go here
         os.mkdir(self.jail, 0o711)
         self.readable = [os.path.dirname(os.__file__)]
         self.pid = os.getpid()
@@ -396,12 +397,19 @@ class Zygote:
                 self.top_up()  # fork spares while idle, not while a batch waits on the zygote
 
     def shutdown(self) -> None:
+        """The caller closed the pipe (or died): kill the children and leave nothing behind.
+
+        Done here, not only by the caller, since a caller may end without running finalizers
+        (multiprocessing workers leave through os._exit).
+        """
         for child in list(self.children.values()):
             self.kill(child, "sandbox closed")
         for child in list(self.children.values()):
             if child.status is None:
                 _, child.status = os.waitpid(child.pid, 0)
-            shutil.rmtree(child.tmp, ignore_errors=True)
+        if self.namespaces["tmpfs"]:
+            confine.unmount(self.jail)
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -387,6 +388,23 @@ def test_children_leave_no_temp_dirs_behind(sandbox: Sandbox) -> None:
     left = sorted(p.name for p in jail_of(sandbox).iterdir())
     assert len(left) <= 1, left  # at most the spare waiting for the next batch
     assert stat.S_IMODE(jail_of(sandbox).parent.stat().st_mode) == 0o711
+
+
+def test_nothing_is_left_behind_when_the_caller_dies_abruptly() -> None:
+    code = (
+        "import os, sys\n"
+        "from telemetry_inject.core.sandbox import Job, Sandbox\n"
+        "box = Sandbox()\n"
+        "assert box.run([Job('def instrument(t, p):\\n    return t', 'x')])[0].ok\n"
+        "print(box._zygote.base, box._zygote.proc.pid, flush=True)\n"
+        "os._exit(0)  # no finalizers, as in a multiprocessing worker\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    base, pid = out.stdout.split()
+    deadline = time.monotonic() + 5
+    while (Path(base).exists() or Path(f"/proc/{pid}").exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(base).exists() and not Path(f"/proc/{pid}").exists()
 
 
 def test_files_written_together_cannot_fill_the_disk(sandbox: Sandbox) -> None:
