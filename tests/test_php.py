@@ -73,6 +73,8 @@ def test_example_behaves_the_same_and_reports_every_call(php: Php, tmp_path: Pat
     assert report["failures"] == []
     lint(php, out)
     assert (out / RUNTIME).is_file() and (out / "src" / RUNTIME).is_file()
+    # Readable by whoever can read the code that requires it (a web server's user, say).
+    assert (out / RUNTIME).stat().st_mode & 0o777 == (out / "main.php").stat().st_mode & 0o777
     events_file = tmp_path / "events.jsonl"
     run = php("main.php", cwd=out, events=events_file)
     assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
