@@ -22,8 +22,8 @@ def run_cli(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The real `telemetry-inject` command, as a user runs it."""
-    full_env = dict(os.environ)
-    full_env.pop("TELEMETRY_INJECT_CACHE_SECRET", None)
+    # A developer's own settings (a team key, a model endpoint) must not leak into tests.
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
     full_env.update(env or {})
     proc = subprocess.run(
         [*CLI, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=full_env
