@@ -27,7 +27,7 @@ apt_install() {
 }
 
 toolchains() {
-  apt_install gcc g++ neovim ruby php-cli redis-server
+  apt_install gcc g++ neovim emacs-nox elpa-eglot ruby php-cli redis-server
   npm install --prefix tests/toolchains --no-audit --no-fund --loglevel=error
 }
 
