@@ -34,6 +34,8 @@ module TelemetryInject
       head = site(fn, file, line)
       emit(%({"ev":"enter",#{head},"ts":#{now},"pid":#{Process.pid}}\n))
       [head, clock]
+    rescue StandardError # e.g. in a non-main Ractor, which cannot reach the buffer: no events
+      nil
     end
 
     def exit(tel)
@@ -41,6 +43,8 @@ module TelemetryInject
 
       head, t0 = tel
       emit(%({"ev":"exit",#{head},"ts":#{now},"pid":#{Process.pid},"dur_ns":#{clock - t0}}\n))
+    rescue StandardError
+      nil
     end
 
     def error(tel, exc)
