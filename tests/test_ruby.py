@@ -250,6 +250,27 @@ def test_a_forked_child_writes_only_its_own_events(ruby: Ruby, tmp_path: Path) -
     assert sum(1 for e in events if e["fn"] == "main") == 2  # enter and exit, written once
 
 
+RACTOR = """def double(x)
+  x * 2
+end
+
+Warning[:experimental] = false
+puts double(1)
+puts Ractor.new { double(21) }.take
+"""
+
+
+def test_a_non_main_ractor_runs_instrumented_methods_without_events(
+    ruby: Ruby, tmp_path: Path
+) -> None:
+    (tmp_path / "ractor.rb").write_text(RACTOR, "utf-8")
+    instrument(tmp_path)
+    events_file = tmp_path / "events.jsonl"
+    run = ruby("ractor.rb", cwd=tmp_path, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "2\n42\n", "")
+    assert check_pairs(read_events(events_file)) == Counter({"double": 1})
+
+
 def test_file_names_are_never_interpolated(ruby: Ruby, tmp_path: Path) -> None:
     name = "we#{ird}#@x#$y.rb"
     (tmp_path / name).write_text("def f\n  1\nend\nputs f\n", "utf-8")
