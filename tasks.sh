@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 VENV=.venv
 PY="$VENV/bin/python"
+# Toolchains this kind of machine ships outside the default PATH (rustup, the Go tarball).
+export PATH="$HOME/.cargo/bin:/usr/local/go/bin:$PATH"
 
 python_env() {  # $1: the extras to install, e.g. "[test]"
   if [ ! -x "$PY" ]; then python3 -m venv "$VENV"; fi
