@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -246,16 +247,58 @@ def test_only_bodies_are_found_and_constructor_calls_stay_first() -> None:
     assert source.splitlines()[ctor_row + entry.line][: entry.col].endswith(b"super();")
 
 
+DEEP = """public class Deep {
+    static int depth(int n) {
+        return n == 0 ? 0 : 1 + depth(n - 1);
+    }
+
+    public static void main(String[] args) {
+        try {
+            System.out.println(depth(10_000_000));
+        } catch (StackOverflowError e) {
+            System.out.println("overflow");
+        }
+        System.out.println(depth(3));
+    }
+}
+"""
+
+
+def test_a_stack_overflow_loses_events_at_the_edge_and_nothing_else(
+    jdk: tuple[str, str], instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    src = tmp_path / "deep"
+    src.mkdir()
+    (src / "Deep.java").write_text(DEEP, "utf-8")
+    plain = java(jdk, javac(jdk, src, tmp_path / "plain"), "Deep", cwd=src)
+    out = instrument_copy(src)
+    events_file = tmp_path / "events.jsonl"
+    run = java(jdk, javac(jdk, out, tmp_path / "instr"), "Deep", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    assert plain.stdout == "overflow\n3\n"
+    events = read_events(events_file)  # every line whole, even those written at the limit
+    opened = Counter(e["fn"] for e in events if e["ev"] == "enter")
+    opened.subtract(e["fn"] for e in events if e["ev"] == "exit")
+    # The frames right at the limit have no stack left to write their exit event (a few dozen).
+    assert set(+opened) == {"Deep.depth"} and 0 < opened["Deep.depth"] <= 200
+    # The calls after the overflow are reported whole: the runtime kept no broken state.
+    assert [(e["ev"], e["fn"]) for e in events[-9:]] == [
+        *[("enter", "Deep.depth")] * 4,
+        *[("exit", "Deep.depth")] * 4,
+        ("exit", "Deep.main"),
+    ]
+
+
 VECTOR_DRIVER = """public class Vectors {{
     static void call(String fn, String file, int line, boolean raises) {{
-        TelemetryInject.enter(fn, file, line);
+        final TelemetryInject.Call t = TelemetryInject.enter(fn, file, line);
         try {{
             if (raises) throw new IllegalStateException("vector " + fn);
         }} catch (Throwable e) {{
-            TelemetryInject.error(e);
+            TelemetryInject.error(t, e);
             throw e;
         }} finally {{
-            TelemetryInject.exit();
+            TelemetryInject.exit(t);
         }}
     }}
 

@@ -4,12 +4,13 @@
 /**
  * Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
  *
- * <p>Each instrumented body reads {@code TelemetryInject.enter(fn, file, line); try { ... }
- * catch (Throwable e) { TelemetryInject.error(e); throw e; } finally { TelemetryInject.exit(); }}.
- * The open calls of each thread live on a small per-thread stack, so the inserted code needs no
- * local variable (a lambda may not redeclare one of its enclosing method). Lines are buffered
- * and written whole under one lock; a shutdown hook writes the rest at exit, also after an
- * uncaught exception. {@code TELEMETRY_INJECT=off} makes every call return at once.
+ * <p>Each instrumented body reads {@code final TelemetryInject.Call t = TelemetryInject.enter(fn,
+ * file, line); try { ... } catch (Throwable e) { TelemetryInject.error(t, e); throw e; } finally
+ * { TelemetryInject.exit(t); }}, the local named after the nesting depth so that a lambda never
+ * redeclares one of its enclosing method. Lines are buffered and written whole under one lock; a
+ * shutdown hook writes the rest at exit, also after an uncaught exception. A failure inside the
+ * runtime (a stack overflow in deep recursion) loses that event, never changes the program.
+ * {@code TELEMETRY_INJECT=off} makes every call return at once.
  */
 public final class TelemetryInject {
     private TelemetryInject() {}
@@ -25,7 +26,7 @@ public final class TelemetryInject {
     private static final long EPOCH0 = epochNanos();
     private static final java.util.concurrent.ConcurrentHashMap<String, Site> SITES =
             new java.util.concurrent.ConcurrentHashMap<>();
-    private static final ThreadLocal<Frames> FRAMES = ThreadLocal.withInitial(Frames::new);
+    private static final Call NONE = new Call(null, 0L);
 
     static {
         if (!OFF) {
@@ -33,9 +34,19 @@ public final class TelemetryInject {
         }
     }
 
+    /** One open call: where it is and when it began. */
+    public static final class Call {
+        final Site site;
+        final long start;
+
+        Call(Site site, long start) {
+            this.site = site;
+            this.start = start;
+        }
+    }
+
     /** One instrumented function: its event prefixes, JSON-escaped once. */
-    private static final class Site {
-        final String fn;
+    static final class Site {
         final String file;
         final int line;
         final String enter;
@@ -44,7 +55,6 @@ public final class TelemetryInject {
         Site next; // another site with the same fn name (overloads)
 
         Site(String fn, String file, int line) {
-            this.fn = fn;
             this.file = file;
             this.line = line;
             String head = "\"fn\":" + quote(fn) + ",\"file\":" + quote(file) + ",\"line\":" + line + ",\"ts\":";
@@ -54,50 +64,41 @@ public final class TelemetryInject {
         }
     }
 
-    /** The calls open on one thread, innermost last. */
-    private static final class Frames {
-        Site[] sites = new Site[64];
-        long[] starts = new long[64];
-        int depth;
-    }
-
-    public static void enter(String fn, String file, int line) {
-        if (OFF) return;
-        Frames f = FRAMES.get();
-        if (f.depth == f.sites.length) { // grow first: a failure here leaves the stack balanced
-            f.sites = java.util.Arrays.copyOf(f.sites, f.depth * 2);
-            f.starts = java.util.Arrays.copyOf(f.starts, f.depth * 2);
+    public static Call enter(String fn, String file, int line) {
+        if (OFF) return NONE;
+        try {
+            Site site = site(fn, file, line);
+            long t0 = System.nanoTime();
+            Call call = new Call(site, t0);
+            emit(site.enter + (EPOCH0 + (t0 - NANO0)) + ",\"pid\":" + PID + "}\n");
+            return call;
+        } catch (Throwable t) {
+            return NONE;
         }
-        Site site = site(fn, file, line);
-        long t0 = System.nanoTime();
-        emit(site.enter, (EPOCH0 + (t0 - NANO0)) + ",\"pid\":" + PID + "}\n");
-        f.sites[f.depth] = site;
-        f.starts[f.depth] = t0;
-        f.depth++;
     }
 
-    public static void error(Throwable t) {
-        if (OFF) return;
-        Frames f = FRAMES.get();
-        if (f.depth == 0) return;
-        long now = System.nanoTime();
-        long dur = now - f.starts[f.depth - 1];
-        String msg = t.getMessage();
-        String what = quote(t.getClass().getName() + ": " + (msg == null ? "" : msg));
-        emit(f.sites[f.depth - 1].error,
-                (EPOCH0 + (now - NANO0)) + ",\"pid\":" + PID + ",\"dur_ns\":" + dur + ",\"error\":" + what + "}\n");
+    public static void error(Call call, Throwable t) {
+        if (call.site == null) return;
+        try {
+            long now = System.nanoTime();
+            String msg = t.getMessage();
+            String what = quote(t.getClass().getName() + ": " + (msg == null ? "" : msg));
+            emit(call.site.error + (EPOCH0 + (now - NANO0)) + ",\"pid\":" + PID
+                    + ",\"dur_ns\":" + (now - call.start) + ",\"error\":" + what + "}\n");
+        } catch (Throwable ignored) {
+            // lost event; the program goes on as it would have
+        }
     }
 
-    public static void exit() {
-        if (OFF) return;
-        Frames f = FRAMES.get();
-        if (f.depth == 0) return;
-        f.depth--;
-        Site site = f.sites[f.depth];
-        f.sites[f.depth] = null;
-        long now = System.nanoTime();
-        long dur = now - f.starts[f.depth];
-        emit(site.exit, (EPOCH0 + (now - NANO0)) + ",\"pid\":" + PID + ",\"dur_ns\":" + dur + "}\n");
+    public static void exit(Call call) {
+        if (call.site == null) return;
+        try {
+            long now = System.nanoTime();
+            emit(call.site.exit + (EPOCH0 + (now - NANO0)) + ",\"pid\":" + PID
+                    + ",\"dur_ns\":" + (now - call.start) + "}\n");
+        } catch (Throwable ignored) {
+            // lost event; the program goes on as it would have
+        }
     }
 
     /** Write buffered events; whole lines in one write, so writers never interleave. */
@@ -124,9 +125,10 @@ public final class TelemetryInject {
         }
     }
 
-    private static void emit(String head, String tail) {
+    /** Appends one whole line: a failure inside append leaves the buffer as it was. */
+    private static void emit(String line) {
         synchronized (LOCK) {
-            BUF.append(head).append(tail);
+            BUF.append(line);
             if (BUF.length() >= LIMIT) writeLocked();
         }
     }
@@ -143,7 +145,7 @@ public final class TelemetryInject {
             }
             out.write(data);
             out.flush();
-        } catch (java.io.IOException e) {
+        } catch (Throwable e) {
             // Telemetry must never break the program it observes.
         }
     }

@@ -9,8 +9,9 @@
  * The call handle lives in a local, so suspend functions that resume on another thread still
  * close the right call. Lines are buffered and written whole under one lock; a shutdown hook
  * writes the rest at exit, also after an uncaught exception. `TELEMETRY_INJECT=off` makes every
- * call return at once. Public (explicitly, for explicit-API builds) so that public inline
- * functions may call it.
+ * call return at once. A failure inside the runtime (a stack overflow in deep recursion) loses
+ * that event, never changes the program. Public (explicitly, for explicit-API builds) so that
+ * public inline functions may call it.
  */
 public object TelemetryInjectKotlin {
     /** One open call: its site (event prefixes, JSON-escaped once) and its start. */
@@ -43,25 +44,38 @@ public object TelemetryInjectKotlin {
     @JvmStatic
     public fun enter(fn: String, file: String, line: Int): Call {
         if (off) return offCall
-        val site = site(fn, file, line)
-        val t0 = System.nanoTime()
-        emit(site.enter, "${epoch0 + (t0 - nano0)},\"pid\":$pid}\n")
-        return Call(site, t0)
+        return try {
+            val site = site(fn, file, line)
+            val t0 = System.nanoTime()
+            val call = Call(site, t0)
+            emit(site.enter + (epoch0 + (t0 - nano0)) + ",\"pid\":" + pid + "}\n")
+            call
+        } catch (e: Throwable) {
+            offCall
+        }
     }
 
     @JvmStatic
     public fun error(call: Call, t: Throwable) {
         val site = call.site ?: return
-        val now = System.nanoTime()
-        val what = quote(t.javaClass.name + ": " + (t.message ?: ""))
-        emit(site.error, "${epoch0 + (now - nano0)},\"pid\":$pid,\"dur_ns\":${now - call.start},\"error\":$what}\n")
+        try {
+            val now = System.nanoTime()
+            val what = quote(t.javaClass.name + ": " + (t.message ?: ""))
+            emit(site.error + (epoch0 + (now - nano0)) + ",\"pid\":" + pid + ",\"dur_ns\":" + (now - call.start) + ",\"error\":" + what + "}\n")
+        } catch (e: Throwable) {
+            // lost event; the program goes on as it would have
+        }
     }
 
     @JvmStatic
     public fun exit(call: Call) {
         val site = call.site ?: return
-        val now = System.nanoTime()
-        emit(site.exit, "${epoch0 + (now - nano0)},\"pid\":$pid,\"dur_ns\":${now - call.start}}\n")
+        try {
+            val now = System.nanoTime()
+            emit(site.exit + (epoch0 + (now - nano0)) + ",\"pid\":" + pid + ",\"dur_ns\":" + (now - call.start) + "}\n")
+        } catch (e: Throwable) {
+            // lost event; the program goes on as it would have
+        }
     }
 
     /** Write buffered events; whole lines in one write, so writers never interleave. */
@@ -90,9 +104,10 @@ public object TelemetryInjectKotlin {
         }
     }
 
-    private fun emit(head: String, tail: String) {
+    /** Appends one whole line: a failure inside append leaves the buffer as it was. */
+    private fun emit(line: String) {
         synchronized(lock) {
-            buf.append(head).append(tail)
+            buf.append(line)
             if (buf.length >= LIMIT) writeLocked()
         }
     }
@@ -106,7 +121,7 @@ public object TelemetryInjectKotlin {
                 else java.io.FileOutputStream(java.io.FileDescriptor.err)).also { out = it }
             stream.write(data)
             stream.flush()
-        } catch (e: java.io.IOException) {
+        } catch (e: Throwable) {
             // Telemetry must never break the program it observes.
         }
     }
