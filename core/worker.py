@@ -8,12 +8,17 @@ soon as it exists, so a child that dies mid-batch still delivers everything befo
 from __future__ import annotations
 
 import builtins
+import fcntl
 import gc
+import json
 import os
+import select
+import signal
 import struct
 import sys
 from collections.abc import Sequence
 from types import CodeType
+from typing import NamedTuple, NoReturn
 
 from . import confine
 
@@ -206,3 +211,50 @@ def warm(core: str, core_code: CodeType | None) -> None:
     """Run a representative job once, so its copy-on-write page faults happen while idle."""
     if core_code is not None:
         run_one(WARM_PREFIX + core, WARM_TEXT, [["fn", "f"]], core, core_code, 1 << 20)
+
+
+class Setup(NamedTuple):
+    """What a child takes from the zygote: limits, the compiled core, the layers it must get."""
+
+    parent: int
+    limits: dict[str, int]
+    core: str
+    core_code: CodeType | None
+    readable: tuple[str, ...]  # directories it may read (the stdlib, for lazy imports)
+    required: frozenset[str]  # layers that must apply, or the child refuses to run
+    disabled: frozenset[str]
+
+
+def child_main(setup: Setup, jobs_r: int, results_w: int, tmp: str, spare: bool) -> NoReturn:
+    """A freshly forked child of the zygote: tidy fds, confine, warm up, run one batch, exit."""
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()  # own process group: kill(0, ...) reaches nobody else
+        null = os.open(os.devnull, os.O_RDWR)
+        # 0-2 /dev/null, 3 the batch, 4 the results. Park the fds above 9 first so placing them
+        # cannot clobber one another.
+        fds = (null, null, null, jobs_r, results_w)
+        for target, fd in enumerate([fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in fds]):
+            os.dup2(fd, target)
+        os.closerange(5, 1 << 16)
+        confine.die_with_parent()
+        if os.getppid() != setup.parent:
+            os._exit(0)
+        limits = setup.limits
+        layers = confine.confine(
+            tmp, limits["memory"], limits["files"], limits["fsize"], setup.readable,
+            setup.required, setup.disabled,
+        )  # fmt: skip
+        # Fault in the pages a job touches while idle, not on the clock; skipped when a batch is
+        # already waiting, since then warming would only delay it.
+        if spare and not select.select([3], [], [], 0)[0]:
+            warm(setup.core, setup.core_code)
+        send(4, 0, READY, json.dumps(layers).encode())
+        serve_batch(3, 4, limits, setup.core, setup.core_code)
+        os._exit(0)
+    except BaseException as exc:
+        try:
+            send(4, 0, FAULT, f"sandbox setup failed: {one_line(exc)}".encode())
+        finally:
+            os._exit(70)

@@ -20,6 +20,7 @@ import struct
 import sys
 import time
 from types import CodeType
+from typing import Any
 
 from . import confine, seccomp, worker
 from .worker import END, ERR, FAULT, HELLO, OK, READY
@@ -85,15 +86,14 @@ def death(status: int, cpu: int) -> str:
 
 
 class Zygote:
-    def __init__(self, config: dict[str, object]) -> None:
-        self.limits: dict[str, int] = {k: int(v) for k, v in config["limits"].items()}  # type: ignore[attr-defined]
-        self.wall = float(config["wall"])  # type: ignore[arg-type]
-        self.spares_wanted = int(config["spares"])  # type: ignore[call-overload]
-        self.disabled = frozenset(config["disable"])  # type: ignore[call-overload]
+    def __init__(self, config: dict[str, Any]) -> None:  # the JSON that sandbox.py sends
+        self.limits: dict[str, int] = {k: int(v) for k, v in config["limits"].items()}
+        self.wall = float(config["wall"])
+        self.spares_wanted = int(config["spares"])
+        self.disabled = frozenset(str(name) for name in config["disable"])
         self.base = os.getcwd()
         self.jail = os.path.join(self.base, "jail")  # the children's temp dirs go here
         os.mkdir(self.jail, 0o711)
-        self.readable = [os.path.dirname(os.__file__)]
         self.pid = os.getpid()
         self.namespaces = confine.isolate(
             self.jail, JAIL_BYTES, "netns" not in self.disabled, "tmpfs" not in self.disabled
@@ -110,7 +110,10 @@ class Zygote:
             self.core_code = compile(self.core, "<script core>", "exec")
         except (OSError, SyntaxError, ValueError):
             self.core = ""  # every script then compiles whole
-        self.required: frozenset[str] = frozenset()
+        self.setup = worker.Setup(
+            self.pid, self.limits, self.core, self.core_code, (os.path.dirname(os.__file__),),
+            frozenset(), self.disabled,
+        )  # fmt: skip
         self.hello_sent = False
         self.children: dict[int, _Child] = {}
         self.by_fd: dict[int, _Child] = {}
@@ -145,7 +148,7 @@ class Zygote:
             _widen(fd)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child
-            self._child(jobs_r, results_w, tmp, spare)
+            worker.child_main(self.setup, jobs_r, results_w, tmp, spare)
         os.close(jobs_r)
         os.close(results_w)
         os.set_blocking(results_r, False)
@@ -155,41 +158,6 @@ class Zygote:
         self.by_fd[results_r] = child
         self.poll.register(results_r, select.POLLIN)
         return child
-
-    def _child(
-        self, jobs_r: int, results_w: int, tmp: str, spare: bool
-    ) -> None:  # pragma: no cover
-        try:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            os.setsid()  # own process group: kill(0, ...) reaches nobody else
-            null = os.open(os.devnull, os.O_RDWR)
-            # Park the fds above 9 first so placing them at 0..4 cannot clobber one another.
-            high = [
-                fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (null, null, null, jobs_r, results_w)
-            ]
-            for target, fd in enumerate(high):
-                os.dup2(fd, target)
-            os.closerange(5, 1 << 16)
-            confine.die_with_parent()
-            if os.getppid() != self.pid:
-                os._exit(0)
-            layers = confine.confine(
-                tmp, self.limits["memory"], self.limits["files"], self.limits["fsize"],
-                self.readable, self.required, self.disabled,
-            )  # fmt: skip
-            # Fault in the pages a job touches while idle, not on the clock; skipped when a batch
-            # is already waiting, since then warming would only delay it.
-            if spare and not select.select([3], [], [], 0)[0]:
-                worker.warm(self.core, self.core_code)
-            worker.send(4, 0, READY, json.dumps(layers).encode())
-            worker.serve_batch(3, 4, self.limits, self.core, self.core_code)
-            os._exit(0)
-        except BaseException as exc:
-            try:
-                worker.send(4, 0, FAULT, f"sandbox setup failed: {worker.one_line(exc)}".encode())
-            finally:
-                os._exit(70)
 
     def kill(self, child: _Child, reason: str) -> None:
         if not child.reason:
@@ -315,7 +283,9 @@ class Zygote:
             child.ready = True
             if not self.hello_sent:
                 layers = json.loads(payload)
-                self.required = frozenset(k for k, v in layers.items() if v is True)
+                # Every later child must get the layers the first one got, or refuse to run.
+                required = frozenset(k for k, v in layers.items() if v is True)
+                self.setup = self.setup._replace(required=required)
                 self.hello(layers)
             if child.rid >= 0:
                 child.deadline = time.monotonic() + self.wall

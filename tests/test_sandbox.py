@@ -84,24 +84,22 @@ class World:
         return self.root / "pwned"
 
     def reset(self) -> None:
-        """Undo what an earlier (failed) test let through, so each attack is judged alone."""
+        """Canaries in place, no trace of an earlier (failed) attack: each is judged alone."""
         for path in (self.target, Path(f"{self.target}.d"), self.root / "canary.txt.moved"):
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
         for path in FIXED_PATHS:
-            if os.path.lexists(path):
-                os.remove(path)
+            Path(path).unlink(missing_ok=True)
+        (self.root / "keep").mkdir(exist_ok=True)
         (self.root / "canary.txt").write_text("canary")
-        (self.root / "keep").mkdir(mode=0o777, exist_ok=True)
         (self.root / "keep" / "keep.txt").write_text("keep")
+        # World-writable: only the sandbox, not file permissions, may stop writes and deletes.
+        for path in (self.root, self.root / "keep"):
+            path.chmod(0o777)
+        for path in (self.root / "canary.txt", self.root / "keep" / "keep.txt"):
+            path.chmod(0o666)
         for listener in self.listeners:
-            while True:
-                try:
-                    if listener.type == socket.SOCK_STREAM:
-                        listener.accept()[0].close()
-                    else:
-                        listener.recv(64)
-                except BlockingIOError:
-                    break
+            while arrived(listener) is not None:
+                pass
 
     def assert_untouched(self) -> None:
         assert not self.target.exists() and not Path(f"{self.target}.d").exists()
@@ -111,59 +109,54 @@ class World:
         for path in FIXED_PATHS:
             assert not os.path.lexists(path), path
         for listener in self.listeners:
-            try:
-                if listener.type == socket.SOCK_STREAM:
-                    conn, _ = listener.accept()
-                    conn.close()
-                    pytest.fail(f"a connection reached {listener.getsockname()!r}")
-                data = listener.recv(64)
-                pytest.fail(f"a datagram reached the UDP listener: {data!r}")
-            except BlockingIOError:
-                pass
+            assert arrived(listener) is None, f"something reached {listener.getsockname()!r}"
+
+
+def arrived(listener: socket.socket) -> object | None:
+    """A connection or datagram that reached a listener, if any (they never block)."""
+    try:
+        if listener.type == socket.SOCK_STREAM:
+            conn, _ = listener.accept()
+            conn.close()
+            return conn
+        return listener.recv(64)
+    except BlockingIOError:
+        return None
 
 
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
-    for path in FIXED_PATHS:
-        if os.path.lexists(path):
-            os.remove(path)
     root = Path(tempfile.mkdtemp(prefix="ti-world-"))
     ssh = root / "home" / ".ssh"
     ssh.mkdir(parents=True)
     (ssh / "id_rsa").write_text(FAKE_KEY)
-    (root / "canary.txt").write_text("canary")
-    (root / "keep").mkdir()
-    (root / "keep" / "keep.txt").write_text("keep")
-    for path in (root, root / "keep"):
-        path.chmod(0o777)  # only the sandbox, not permissions, may stop writes and deletes
     for path in (root / "home", ssh):
         path.chmod(0o755)
-    for path in (root / "canary.txt", root / "keep" / "keep.txt", ssh / "id_rsa"):
-        path.chmod(0o666)
+    (ssh / "id_rsa").chmod(0o644)  # readable by anyone: only the sandbox keeps it secret
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.bind(("127.0.0.1", 0))
-    tcp.listen()
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(("127.0.0.1", 0))
     unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    unix.bind(str(root / "sock"))
-    os.chmod(root / "sock", 0o777)
-    unix.listen()
     abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     abstract_name = f"ti-hostile-{os.getpid()}"
-    abstract.bind("\0" + abstract_name)
-    abstract.listen()
-    listeners = [tcp, udp, unix, abstract]
-    for listener in listeners:
+    for listener, address in (
+        (tcp, ("127.0.0.1", 0)), (udp, ("127.0.0.1", 0)), (unix, str(root / "sock")),
+        (abstract, "\0" + abstract_name),
+    ):  # fmt: skip
+        listener.bind(address)
+        if listener is not udp:
+            listener.listen()
         listener.setblocking(False)
+    os.chmod(root / "sock", 0o777)
     params = {
         "target": str(root / "pwned"), "canary": str(root / "canary.txt"),
         "canary_dir": str(root / "keep"), "secret_file": str(ssh / "id_rsa"),
         "port": str(tcp.getsockname()[1]), "udp_port": str(udp.getsockname()[1]),
         "unix_path": str(root / "sock"), "abstract": abstract_name, "pid": str(os.getpid()),
     }  # fmt: skip
-    yield World(root, tuple(params.items()), listeners)
-    for listener in listeners:
+    world = World(root, tuple(params.items()), [tcp, udp, unix, abstract])
+    world.reset()
+    yield world
+    for listener in world.listeners:
         listener.close()
     shutil.rmtree(root, ignore_errors=True)
 
@@ -187,16 +180,15 @@ def zygote_pid(box: Sandbox) -> int:
     return zygote.proc.pid
 
 
-def test_a_good_script_gives_the_same_output_as_running_it_directly(sandbox: Sandbox) -> None:
-    [result] = sandbox.run([good_job()])
-    assert result == JobResult(True, expected(GOOD_SCRIPT, FUNCTION, GOOD_PARAMS))
-    assert '@_tel.probe("f", 1)  # telemetry-inject:0123abcd\ndef f(a, b):' in result.output
-
-
-def test_text_round_trips_exactly(sandbox: Sandbox) -> None:
-    text = "def g():\r\n    s = 'ünïcödé ✓ 🎉 \\x00'\r\n    return s"  # CRLF, no final newline
-    [result] = sandbox.run([good_job(text)])
-    assert result.ok and result.output == expected(GOOD_SCRIPT, text, GOOD_PARAMS)
+def test_good_scripts_give_what_they_give_when_run_directly(sandbox: Sandbox) -> None:
+    crlf = "def g():\r\n    s = 'ünïcödé ✓ 🎉 \\x00'\r\n    return s"  # and no final newline
+    echo = "def instrument(text, params):\n    return repr(sorted(params.items()))\n"
+    jobs = [good_job(), good_job(crlf), Job(echo, "", (("a", "1"), ("b", "=x=")))]
+    plain, odd, params = sandbox.run(jobs)
+    assert plain == JobResult(True, expected(GOOD_SCRIPT, FUNCTION, GOOD_PARAMS))
+    assert '@_tel.probe("f", 1)  # telemetry-inject:0123abcd\ndef f(a, b):' in plain.output
+    assert odd == JobResult(True, expected(GOOD_SCRIPT, crlf, GOOD_PARAMS))
+    assert params == JobResult(True, "[('a', '1'), ('b', '=x=')]")
 
 
 def test_every_layer_is_active_here(sandbox: Sandbox) -> None:
@@ -294,15 +286,6 @@ def test_a_script_may_signal_itself_and_nothing_else(sandbox: Sandbox) -> None:
     assert alive == JobResult(True, "alive")
     for result in others:  # refused (EPERM), not a crash or a kill of the script
         assert result.error == "PermissionError: [Errno 1] Operation not permitted", result
-
-
-def test_params_reach_the_script(sandbox: Sandbox) -> None:
-    job = Job(
-        "def instrument(text, params):\n    return repr(sorted(params.items()))\n",
-        "",
-        (("a", "1"), ("b", "=x=")),
-    )
-    assert sandbox.run([job])[0].output == "[('a', '1'), ('b', '=x=')]"
 
 
 def test_memory_file_and_descriptor_limits_hold() -> None:
@@ -417,22 +400,6 @@ def test_files_written_together_cannot_fill_the_disk(sandbox: Sandbox) -> None:
     [result] = sandbox.run([Job(fill, "")])
     assert result.error == "OSError: [Errno 28] No space left on device"
     assert sandbox.run([good_job()])[0].ok  # and the space came back with the child's dir
-
-
-def test_split_core_runs_exactly_like_the_whole_script() -> None:
-    core = Path(scripts.__file__).with_name("script_core.py.txt").read_text()
-    code = compile(core, "<core>", "exec")
-    for ops in [(), (Op("line", 1, 0, "  ", "a({{fn}})"), Op("inline", 0, 3, "", "b"))]:
-        script = generated(ops)
-        assert worker.split_core(script, core) is not None
-        kind, data = worker.run_one(
-            script, FUNCTION, [list(p) for p in GOOD_PARAMS], core, code, 1 << 20
-        )
-        assert (kind, data.decode()) == (worker.OK, expected(script, FUNCTION, GOOD_PARAMS))
-    assert worker.split_core("x = 1" + core, core) is None
-    assert worker.split_core("from __future__ import annotations\n" + core, core) is None
-    kind, data = worker.run_one('X = """\n' + core, "", [], core, code, 1 << 20)
-    assert kind == worker.ERR and data.startswith(b"SyntaxError")
 
 
 def test_as_an_unprivileged_user_it_degrades_and_still_contains() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from telemetry_inject.core import language, scripts
+from telemetry_inject.core import language, scripts, worker
 from telemetry_inject.core.types import FunctionId, FunctionInfo, FunctionPlan, Op, Span
 from telemetry_inject.core.validate import MAX_SCRIPT_CHARS, validate
 
@@ -184,3 +185,21 @@ def test_reasons_point_at_the_earliest_problem() -> None:
         validate("x = 1\ny = open('a')\nz = eval('1')" + FN)
         == "line 2: call to 'open' is not allowed"
     )
+
+
+def test_the_worker_runs_exactly_the_split_the_validator_checked() -> None:
+    """Both split a generated script into its data and the core; running the two apart must
+    give what running the whole text gives."""
+    code = compile(CORE, "<core>", "exec")
+    text, params = "def f():\n    pass\n", [("fn", '"f"'), ("stamp", "ab12cd34")]
+    for ops in [(), (Op("line", 1, 0, "  ", "a({{fn}})"), Op("inline", 0, 3, "", "b"))]:
+        script = generated(ops)
+        assert worker.split_core(script, CORE) is not None
+        whole: dict[str, Any] = {"__name__": "whole"}
+        exec(script, whole)
+        want = whole["instrument"](text, dict(params)).encode()
+        assert worker.run_one(script, text, params, CORE, code, 1 << 20) == (worker.OK, want)
+    assert worker.split_core("x = 1" + CORE, CORE) is None
+    assert worker.split_core("from __future__ import annotations\n" + CORE, CORE) is None
+    kind, data = worker.run_one('X = """\n' + CORE, "", [], CORE, code, 1 << 20)
+    assert kind == worker.ERR and data.startswith(b"SyntaxError")
