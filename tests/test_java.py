@@ -325,7 +325,8 @@ def test_runtime_passes_the_shared_vectors(jdk: tuple[str, str], tmp_path: Path)
     (tmp_path / "Vectors.java").write_text(VECTOR_DRIVER.format(calls="\n".join(calls)), "utf-8")
     for extra in plan.runtime_files(spec, "tel", "Vectors.java", {"package": ""}):
         (tmp_path / extra.path).write_text(extra.text, "utf-8")
-    classes = javac(jdk, tmp_path, tmp_path / "classes", *STRICT)
+    # The runtime and the inserted code are Java 8: compiled against Java 8's API here.
+    classes = javac(jdk, tmp_path, tmp_path / "classes", "--release", "8", *STRICT)
     events_file = tmp_path / "events.jsonl"
     run = java(jdk, classes, "Vectors", cwd=tmp_path, events=events_file)
     assert run.returncode == 0, run.stderr

@@ -21,7 +21,7 @@ public final class TelemetryInject {
     private static final Object LOCK = new Object();
     private static final StringBuilder BUF = new StringBuilder(LIMIT + 1024);
     private static java.io.OutputStream out;
-    private static final String PID = Long.toString(ProcessHandle.current().pid());
+    private static final String PID = pid();
     private static final long NANO0 = System.nanoTime();
     private static final long EPOCH0 = epochNanos();
     private static final java.util.concurrent.ConcurrentHashMap<String, Site> SITES =
@@ -154,6 +154,24 @@ public final class TelemetryInject {
         if (v == null) return false;
         v = v.trim().toLowerCase(java.util.Locale.ROOT);
         return v.equals("off") || v.equals("0") || v.equals("false") || v.equals("no");
+    }
+
+    /** The process id, read reflectively: ProcessHandle (Java 9+), else the JVM's name "pid@host". */
+    private static String pid() {
+        try {
+            Class<?> handle = Class.forName("java.lang.ProcessHandle");
+            return String.valueOf(handle.getMethod("pid").invoke(handle.getMethod("current").invoke(null)));
+        } catch (Throwable e) {
+            try {
+                Class<?> factory = Class.forName("java.lang.management.ManagementFactory");
+                Object bean = factory.getMethod("getRuntimeMXBean").invoke(null);
+                Class<?> type = Class.forName("java.lang.management.RuntimeMXBean");
+                String name = (String) type.getMethod("getName").invoke(bean);
+                return Long.toString(Long.parseLong(name.substring(0, name.indexOf('@'))));
+            } catch (Throwable e2) {
+                return "0";
+            }
+        }
     }
 
     private static long epochNanos() {

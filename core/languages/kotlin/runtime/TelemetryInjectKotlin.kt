@@ -31,7 +31,7 @@ public object TelemetryInjectKotlin {
     private val lock = Any()
     private val buf = StringBuilder(LIMIT + 1024)
     private var out: java.io.OutputStream? = null
-    private val pid = ProcessHandle.current().pid().toString()
+    private val pid = pid()
     private val nano0 = System.nanoTime()
     private val epoch0 = java.time.Instant.now().let { it.epochSecond * 1_000_000_000L + it.nano - (System.nanoTime() - nano0) }
     private val sites = java.util.concurrent.ConcurrentHashMap<String, Site>()
@@ -123,6 +123,23 @@ public object TelemetryInjectKotlin {
             stream.flush()
         } catch (e: Throwable) {
             // Telemetry must never break the program it observes.
+        }
+    }
+
+    /** The process id, read reflectively: ProcessHandle (Java 9+), else the JVM's name "pid@host". */
+    private fun pid(): String {
+        return try {
+            val handle = Class.forName("java.lang.ProcessHandle")
+            handle.getMethod("pid").invoke(handle.getMethod("current").invoke(null)).toString()
+        } catch (e: Throwable) {
+            try {
+                val factory = Class.forName("java.lang.management.ManagementFactory")
+                val bean = factory.getMethod("getRuntimeMXBean").invoke(null)
+                val name = Class.forName("java.lang.management.RuntimeMXBean").getMethod("getName").invoke(bean) as String
+                name.substringBefore('@').toLong().toString()
+            } catch (e2: Throwable) {
+                "0"
+            }
         }
     }
 
