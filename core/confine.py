@@ -227,6 +227,10 @@ def confine(
         return result
 
     os.chdir(tmp)
+    if os.geteuid() == 0 and "uid_drop" not in off:
+        # Given away only after entering it: root without CAP_DAC_OVERRIDE (a trimmed
+        # container) cannot enter a 0700 folder it no longer owns.
+        os.chown(".", NOBODY, NOBODY)
     attempt("rlimits", lambda: set_rlimits(memory, open_files, file_bytes))
     abi = landlock_abi()
     ruleset = attempt("landlock", lambda: landlock_ruleset(abi, tmp, readable) if abi else _no())
