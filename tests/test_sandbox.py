@@ -39,7 +39,7 @@ FIXED_PATHS = [  # where hostile scripts try to write without being told
 ]  # fmt: skip
 # The static check cannot see these coming (resource exhaustion); the sandbox must stop them.
 VALIDATOR_MISSES = {"infinite_loop", "memory_bomb", "huge_output"}
-LIMITS = Limits(cpu_seconds=1, wall_seconds=1.0)
+LIMITS = Limits(cpu_seconds=1, wall_seconds=2.0)  # room for a loaded 2-core machine
 # TI_SANDBOX_DISABLE=landlock,seccomp runs the same attacks with those layers off; what then
 # fails is what those layers stop (how the containment table in the report was made).
 DISABLED = frozenset(filter(None, os.environ.get("TI_SANDBOX_DISABLE", "").split(",")))
@@ -226,8 +226,10 @@ OUTCOMES = {
     "fork_bomb": lambda r: not r.ok and ("not permitted" in r.error or "unavailable" in r.error),
     "infinite_loop": lambda r: not r.ok and ("timed out" in r.error or "CPU" in r.error),
     "busy_cpu": lambda r: not r.ok and ("timed out" in r.error or "killed" in r.error),
-    "sleep_forever": lambda r: r.error == "timed out after 1.0 s",
-    "memory_bomb": lambda r: r.error in ("exceeded memory limit", "timed out after 1.0 s"),
+    "sleep_forever": lambda r: r.error == f"timed out after {LIMITS.wall_seconds} s",
+    "memory_bomb": lambda r: (
+        r.error in ("exceeded memory limit", f"timed out after {LIMITS.wall_seconds} s")
+    ),
     "huge_output": lambda r: r.error == f"output exceeds the {LIMITS.output_bytes} byte limit",
     "import_time": lambda r: r.ok and r.output == FUNCTION,
     "exit_early": lambda r: r.error == "script ended the process (exit status 0)",
