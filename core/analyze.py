@@ -13,6 +13,7 @@ this module only interprets the capture vocabulary:
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -20,6 +21,7 @@ import tree_sitter as ts
 
 from . import markers
 from .language import LanguageSpec
+from .language import get as get_language
 from .types import FunctionId, FunctionInfo, Span
 
 
@@ -37,6 +39,8 @@ class Analysis:
     marker_rows: list[int] = field(repr=False)  # rows holding whole inserted lines
     stamped_rows: dict[int, str] = field(repr=False, default_factory=dict)  # function markers
     body_nodes: dict[FunctionId, ts.Node] = field(repr=False, default_factory=dict)
+    # language.toml queries (import `when`, `exclude_when`) -> whether they match this file
+    rule_matches: dict[str, bool] = field(repr=False, default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -74,6 +78,9 @@ class Analysis:
             if f.span.start <= offset <= f.span.end and (best is None or f.depth > best.depth):
                 best = f
         return best
+
+
+_NEWLINE = re.compile(b"\n")
 
 
 def span_of(node: ts.Node) -> Span:
@@ -127,30 +134,125 @@ def parse(spec: LanguageSpec, source: bytes, old_tree: ts.Tree | None = None) ->
 
 def analyze(spec: LanguageSpec, source: bytes, tree: ts.Tree | None = None) -> Analysis:
     tree = tree or parse(spec, source)
-    line_starts = [0]
-    pos = source.find(b"\n")
-    while pos != -1:
-        line_starts.append(pos + 1)
-        pos = source.find(b"\n", pos + 1)
+    line_starts = [0, *(m.end() for m in _NEWLINE.finditer(source))]
     text = source.decode("utf-8")
     line_marks, inline_marks = _find_markers(spec, text, source, line_starts)
     marker_rows = sorted(row for row, _stamp in line_marks)
+    outline = _walk(spec, tree)
     analysis = Analysis(
         spec=spec,
         source=source,
         tree=tree,
         functions=[],
-        captures=_file_captures(spec, tree),
+        captures=outline.captures,
         prologue_row=0,
         has_file_marker=any(stamp is None for _row, stamp in line_marks),
         eol=detect_eol(source),
         line_starts=line_starts,
         marker_rows=marker_rows,
         stamped_rows={row: stamp for row, stamp in line_marks if stamp},
+        rule_matches=outline.rules,
     )
     analysis.prologue_row = _prologue_row(analysis, set(marker_rows))
-    analysis.functions = _functions(analysis, line_marks, inline_marks)
+    analysis.functions = _functions(analysis, outline, inline_marks)
     return analysis
+
+
+_OWN_PARTS = ("functions", "scopes", "file")
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """One query made of every whole-tree query of a language, so the tree is walked once."""
+
+    query: ts.Query
+    starts: tuple[int, ...]  # first pattern index of each part
+    parts: tuple[str, ...]  # "functions", "scopes", "file", or a rule's query text
+    file_captures: tuple[str, ...]  # capture names file.scm declares
+
+
+@dataclass
+class _Found:
+    functions: dict[int, dict[str, ts.Node | str]] = field(default_factory=dict)
+    scopes: dict[int, str] = field(default_factory=dict)
+    captures: dict[str, str] = field(default_factory=dict)
+    rules: dict[str, bool] = field(default_factory=dict)
+
+
+@cache
+def _outline(language: str) -> _Outline | None:
+    spec = get_language(language)
+    sources = []
+    for name in _OWN_PARTS:
+        path = spec.folder / f"{name}.scm"
+        if path.is_file():
+            sources.append((name, path.read_text(encoding="utf-8")))
+    rules = {rule.when for p in spec.profiles.values() for rule in p.imports if rule.when}
+    rules.update(query for query, _reason in spec.exclude_when)
+    sources += [(text, text) for text in sorted(rules)]
+    if not sources:
+        return None
+    starts, count = [], 0
+    for _part, text in sources:
+        starts.append(count)
+        count += ts.Query(spec.language, text).pattern_count
+    file_query = spec.query("file")
+    names = (
+        ()
+        if file_query is None
+        else tuple(file_query.capture_name(i) for i in range(file_query.capture_count))
+    )
+    query = ts.Query(spec.language, "\n".join(text for _part, text in sources))
+    return _Outline(query, tuple(starts), tuple(part for part, _ in sources), names)
+
+
+def _walk(spec: LanguageSpec, tree: ts.Tree) -> _Found:
+    found = _Found()
+    outline = _outline(spec.name)
+    if outline is None:
+        return found
+    # A declared capture that matches nothing is empty (e.g. Java's default package).
+    found.captures = dict.fromkeys(outline.file_captures, "")
+    first_file: dict[str, ts.Node] = {}
+    starts, parts = outline.starts, outline.parts
+    found.rules = {part: False for part in parts if part not in _OWN_PARTS}
+    for pattern, caps in ts.QueryCursor(outline.query).matches(tree.root_node):
+        part = parts[bisect.bisect_right(starts, pattern) - 1]
+        if part == "functions":
+            _function_match(found.functions, caps)
+        elif part == "scopes":
+            if "scope" in caps and "name" in caps:
+                found.scopes[caps["scope"][0].id] = _dotted(caps["name"])
+        elif part == "file":
+            for name, nodes in caps.items():
+                node = min(nodes, key=lambda n: n.start_byte)
+                if name not in first_file or node.start_byte < first_file[name].start_byte:
+                    first_file[name] = node
+        else:
+            found.rules[part] = True
+    for name, node in first_file.items():
+        found.captures[name] = (node.text or b"").decode("utf-8")
+    return found
+
+
+def _function_match(
+    found: dict[int, dict[str, ts.Node | str]], caps: dict[str, list[ts.Node]]
+) -> None:
+    fn_nodes = [(k, v[0]) for k, v in caps.items() if k.split(".")[0] == "function"]
+    body = caps.get("body")
+    if not fn_nodes or not body:
+        return
+    cap_name, node = fn_nodes[0]
+    if node.id in found:
+        return
+    entry: dict[str, ts.Node | str] = {"node": node, "body": body[0]}
+    entry["kind"] = cap_name.partition(".")[2] or "function"
+    for extra in ("name", "async", "generator"):
+        if extra in caps:
+            entry[extra] = caps[extra][0]
+    if "qualifier" in caps:
+        entry["qualifier"] = _dotted(caps["qualifier"])
+    found[node.id] = entry
 
 
 def _find_markers(
@@ -170,18 +272,6 @@ def _find_markers(
             off = m.start() if ascii_only else len(text[: m.start()].encode("utf-8"))
             inline.append((off, m.group("stamp")))
     return lines, inline
-
-
-def _file_captures(spec: LanguageSpec, tree: ts.Tree) -> dict[str, str]:
-    query = spec.query("file")
-    if query is None:
-        return {}
-    # A declared capture that matches nothing is empty (e.g. Java's default package).
-    out = {query.capture_name(i): "" for i in range(query.capture_count)}
-    for name, nodes in ts.QueryCursor(query).captures(tree.root_node).items():
-        first = min(nodes, key=lambda n: n.start_byte)
-        out[name] = (first.text or b"").decode("utf-8")
-    return out
 
 
 def _prologue_row(analysis: Analysis, marker_rows: set[int]) -> int:
@@ -206,38 +296,9 @@ def _indent_of(line: bytes) -> str:
 
 
 def _functions(
-    analysis: Analysis,
-    line_marks: list[tuple[int, str | None]],
-    inline_marks: list[tuple[int, str | None]],
+    analysis: Analysis, outline: _Found, inline_marks: list[tuple[int, str | None]]
 ) -> list[FunctionInfo]:
-    spec, root = analysis.spec, analysis.tree.root_node
-    query = spec.query("functions")
-    if query is None:
-        return []
-    found: dict[int, dict[str, ts.Node | str]] = {}
-    for _pattern, caps in ts.QueryCursor(query).matches(root):
-        fn_nodes = [(k, v[0]) for k, v in caps.items() if k.split(".")[0] == "function"]
-        body = caps.get("body")
-        if not fn_nodes or not body:
-            continue
-        cap_name, node = fn_nodes[0]
-        if node.id in found:
-            continue
-        entry: dict[str, ts.Node | str] = {"node": node, "body": body[0]}
-        entry["kind"] = cap_name.partition(".")[2] or "function"
-        for extra in ("name", "async", "generator"):
-            if extra in caps:
-                entry[extra] = caps[extra][0]
-        if "qualifier" in caps:
-            entry["qualifier"] = _dotted(caps["qualifier"])
-        found[node.id] = entry
-    scopes: dict[int, str] = {}
-    scope_query = spec.query("scopes")
-    if scope_query is not None:
-        for _pattern, caps in ts.QueryCursor(scope_query).matches(root):
-            if "scope" in caps and "name" in caps:
-                scopes[caps["scope"][0].id] = _dotted(caps["name"])
-
+    found, scopes = outline.functions, outline.scopes
     ordered = sorted(found.values(), key=lambda e: _node(e, "node").start_byte)
     names: dict[int, str] = {}
     infos: dict[int, FunctionInfo] = {}

@@ -4,14 +4,13 @@ reconstruct → verify, and strip. Shared by the CLI and the language server."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import analyze as analyze_mod
 from . import heal, language, markers, plan, reconstruct, scripts, strip
 from .analyze import Analysis
-from .cache import ScriptCache, ScriptEntry
+from .cache import ScriptCache, ScriptEntry, result_key
 from .cache_shared import RedisShared
 from .language import LanguageSpec
 from .llm import Generator, Settings
@@ -161,60 +160,70 @@ class Engine:
     def _run_scripts(
         self, analysis: Analysis, plans: list[FunctionPlan]
     ) -> list[tuple[FunctionPlan, str, str, str, str | None]]:
-        """(plan, key, output, "hit"/"miss", error) per function."""
+        """(plan, key, output, "hit"/"miss", error) per function.
+
+        A cached result is used as it is. A script this engine generates (or a cached one
+        identical to it) is trusted and runs in this process (``scripts.run_template``); any
+        other script is validated and runs in the sandbox, the file's scripts as one batch.
+        The file's cache reads are one query each and its writes one transaction.
+        """
+        spec, profile, cache = analysis.spec, self.options.profile, self.cache
+        todo = []
+        for fp in plans:
+            text = _function_text(analysis, fp.function)
+            todo.append((fp, text, scripts.generate(spec, profile, fp, text)))
+        entries = cache.lookup_many([s.key for _, _, s in todo]) if cache is not None else {}
+        cached = (
+            cache.results_many([(s.key, fp.params) for fp, _, s in todo if s.key in entries])
+            if cache is not None and entries
+            else {}
+        )
         done: list[tuple[FunctionPlan, str, str, str, str | None]] = []
-        pending: list[tuple[FunctionPlan, str, scripts.Script, str]] = []
-        cache = self.cache
-        with cache.batch() if cache is not None else nullcontext():
-            for fp in plans:
-                self._lookup(analysis, fp, done, pending)
+        fresh: list[tuple[scripts.Script, str, str]] = []
+        outputs: list[tuple[str, tuple[tuple[str, str], ...], str]] = []
         jobs: list[Job] = []
         runnable: list[tuple[FunctionPlan, str, scripts.Script, str]] = []
-        for item in pending:
-            fp, text, script, state = item
+        for fp, text, script in todo:
+            entry = entries.get(script.key)
+            generated = True  # the script is the one generate() made: trusted
+            if entry is None:
+                state = "miss"
+                fresh.append((script, str(fp.function.id), spec.name))
+            else:
+                state = "hit"
+                output = cached.get(result_key(script.key, fp.params))
+                if output is not None:
+                    done.append((fp, script.key, output, state, None))
+                    continue
+                if entry.source != "template" or entry.text != script.text:
+                    script = scripts.Script(entry.key, entry.text, entry.source)
+                    generated = False
+            if generated:
+                output = scripts.run_template(spec, fp, text)
+                outputs.append((script.key, fp.params, output))
+                done.append((fp, script.key, output, state, None))
+                continue
             why = validate(script.text)
             if why is not None:
                 done.append((fp, script.key, "", state, f"script rejected: {why}"))
                 continue
             jobs.append(Job(script.text, text, fp.params))
-            runnable.append(item)
-        results = self.sandbox.run(jobs) if jobs else []
-        with cache.batch() if cache is not None else nullcontext():
-            for (fp, text, script, state), res in zip(runnable, results, strict=True):
-                if script.source != "template":  # a model's lines get their markers here
-                    res = heal.marked(analysis.spec, text, res)
-                if res.ok:
-                    if cache is not None:
-                        cache.store_result(script.key, fp.params, res.output)
-                    done.append((fp, script.key, res.output, state, None))
-                else:
-                    done.append((fp, script.key, "", state, f"script failed: {res.error}"))
-        return done
-
-    def _lookup(
-        self,
-        analysis: Analysis,
-        fp: FunctionPlan,
-        done: list[tuple[FunctionPlan, str, str, str, str | None]],
-        pending: list[tuple[FunctionPlan, str, scripts.Script, str]],
-    ) -> None:
-        """A cached result goes to done; otherwise the script (cached or new) goes to pending."""
-        text = _function_text(analysis, fp.function)
-        script = scripts.generate(analysis.spec, self.options.profile, fp, text)
-        state = "miss"
-        cache = self.cache
-        if cache is not None:
-            entry = cache.lookup(script.key)
-            if entry is not None:
-                state = "hit"
-                script = scripts.Script(entry.key, entry.text, entry.source)
-                cached = cache.result(script.key, fp.params)
-                if cached is not None:
-                    done.append((fp, script.key, cached, state, None))
-                    return
+            runnable.append((fp, text, script, state))
+        for (fp, text, script, state), res in zip(
+            runnable, self.sandbox.run(jobs) if jobs else [], strict=True
+        ):
+            if script.source != "template":  # a model's lines get their markers here
+                res = heal.marked(spec, text, res)
+            if res.ok:
+                outputs.append((script.key, fp.params, res.output))
+                done.append((fp, script.key, res.output, state, None))
             else:
-                cache.store(script, str(fp.function.id), analysis.spec.name)
-        pending.append((fp, text, script, state))
+                done.append((fp, script.key, "", state, f"script failed: {res.error}"))
+        if cache is not None:
+            with cache.batch():
+                cache.store_many(fresh)
+                cache.store_results(outputs)
+        return done
 
     def _assemble(
         self,

@@ -14,6 +14,8 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 import tree_sitter as ts
 
@@ -62,7 +64,7 @@ def plan(
     spec = analysis.spec
     profile = spec.profile(profile_name)
     out = FilePlan()
-    excluded = excluded_because(spec, analysis.tree)
+    excluded = excluded_because(spec, analysis.tree, analysis.rule_matches)
     for f in analysis.functions:
         if select is not None and not select(f):
             continue
@@ -85,7 +87,7 @@ def plan(
             out.skipped.append(_skip(f, str(exc)))
     rule = None
     if not analysis.has_file_marker and not excluded:
-        rule = choose_import(spec, profile.imports, analysis.tree, relpath)
+        rule = choose_import(spec, profile.imports, analysis.tree, relpath, analysis.rule_matches)
     # An `always` import declares the runtime for other files too (a Rust crate root's `mod`).
     whole = rule is not None and rule.always and select is None
     if out.functions or analysis.has_file_marker or whole:
@@ -207,26 +209,48 @@ def _row_col(analysis: Analysis, offset: int) -> tuple[int, int]:
     return row, offset - analysis.line_starts[row]
 
 
-def excluded_because(spec: LanguageSpec, tree: ts.Tree) -> str:
+def excluded_because(
+    spec: LanguageSpec, tree: ts.Tree, known: dict[str, bool] | None = None
+) -> str:
     """Why the language leaves this whole file alone (its exclude_when queries), or ""."""
     for query, reason in spec.exclude_when:
-        if ts.QueryCursor(ts.Query(spec.language, query)).captures(tree.root_node):
+        if _matches(spec, query, tree, known):
             return reason
     return ""
 
 
+def _matches(spec: LanguageSpec, query: str, tree: ts.Tree, known: dict[str, bool] | None) -> bool:
+    """Whether a language.toml query matches; analysis already knows for its own tree."""
+    if known is not None and query in known:
+        return known[query]
+    return bool(ts.QueryCursor(compiled(spec.language, query)).captures(tree.root_node))
+
+
+@cache
+def compiled(language: ts.Language, source: str) -> ts.Query:
+    """A query from language.toml, compiled once (compiling costs milliseconds)."""
+    return ts.Query(language, source)
+
+
+@cache
+def _runtime_text(folder: Path, source: str) -> str:
+    return (folder / source).read_text(encoding="utf-8")
+
+
 def choose_import(
-    spec: LanguageSpec, rules: tuple[ImportRule, ...], tree: ts.Tree, relpath: str
+    spec: LanguageSpec,
+    rules: tuple[ImportRule, ...],
+    tree: ts.Tree,
+    relpath: str,
+    known: dict[str, bool] | None = None,
 ) -> ImportRule | None:
     for rule in rules:
         if rule.extensions and not relpath.lower().endswith(rule.extensions):
             continue
         if rule.files and not path_matches(relpath, rule.files):
             continue
-        if rule.when:
-            query = ts.Query(spec.language, rule.when)
-            if not ts.QueryCursor(query).captures(tree.root_node):
-                continue
+        if rule.when and not _matches(spec, rule.when, tree, known):
+            continue
         return rule
     return None
 
@@ -254,7 +278,7 @@ def runtime_files(
     return [
         ExtraFile(
             posixpath.join(folder, render(r.target, captures)),
-            render(spec.read(r.source), captures),
+            render(_runtime_text(spec.folder, r.source), captures),
         )
         for r in spec.profile(profile_name).runtime
         if not r.files or path_matches(relpath, r.files)

@@ -27,6 +27,9 @@ def extract(original: str, result: str) -> list[tuple[int, str]]:
         return []
     a = original.splitlines(keepends=True)
     b = result.splitlines(keepends=True)
+    quick = _extract_lines(a, b)
+    if quick is not None:
+        return quick
     starts = [0]
     for line in a:
         starts.append(starts[-1] + len(line))
@@ -42,6 +45,51 @@ def extract(original: str, result: str) -> list[tuple[int, str]]:
         else:
             out.extend((starts[i1] + off, text) for off, text in _extract_chars(a[i1:i2], b[j1:j2]))
     return out
+
+
+def _extract_lines(a: list[str], b: list[str]) -> list[tuple[int, str]] | None:
+    """The common case in one pass: whole new lines, and text put into a line.
+
+    Each line of the result is the next original line, that line with text put into it, or a
+    new line; what is found turns original into result by construction. A line with nothing
+    but blanks never takes text (that reading would be ambiguous, and templates never do it).
+    None when the result is not of this shape: then difflib decides, and explains a refusal.
+    """
+    out: list[tuple[int, str]] = []
+    i = pos = 0
+    new_lines: list[str] = []  # waiting for the offset of the next original line
+    for line in b:
+        if i < len(a) and line == a[i]:
+            piece = None
+        elif i < len(a) and a[i].strip() and (piece := _put_into(a[i], line)) is not None:
+            pass
+        else:
+            new_lines.append(line)
+            continue
+        if new_lines:
+            out.append((pos, "".join(new_lines)))
+            new_lines = []
+        if piece is not None:
+            out.append((pos + piece[0], piece[1]))
+        pos += len(a[i])
+        i += 1
+    if i < len(a):
+        return None
+    if new_lines:
+        out.append((pos, "".join(new_lines)))
+    return out
+
+
+def _put_into(old: str, new: str) -> tuple[int, str] | None:
+    """(column, text) when new is old with one piece of text put in at column."""
+    if len(new) <= len(old):
+        return None
+    n, limit = 0, len(old)
+    while n < limit and old[n] == new[n]:
+        n += 1
+    if not new.endswith(old[n:]):
+        return None
+    return n, new[n : len(new) - (limit - n)]
 
 
 def _extract_chars(a_lines: list[str], b_lines: list[str]) -> list[tuple[int, str]]:
