@@ -19,7 +19,7 @@ from pathlib import Path
 
 import tree_sitter as ts
 
-from . import markers
+from . import markers, strip
 from .analyze import Analysis, matches_rule
 from .language import ImportRule, LanguageSpec
 from .types import (
@@ -134,7 +134,8 @@ def plan_function(
         "fn": string_literal(analysis.spec, str(f.id.qualname)),
         "file": string_literal(analysis.spec, relpath),
         "line": str(f.line),
-        "stamp": markers.stamp_of(text),
+        # Over the text without markers: nested functions may be instrumented already.
+        "stamp": markers.stamp_of(strip.strip_text(analysis.spec, text)),
         # Nesting level: a local named after it differs from every enclosing function's.
         "depth": str(f.depth),
         "eol": analysis.eol,

@@ -17,6 +17,7 @@ import pytest
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
+from telemetry_inject.core.engine import Engine, Options, is_stale
 
 FIXTURES = ROOT / "tests" / "fixtures" / "java"
 RUNTIME = "TelemetryInject.java"
@@ -245,6 +246,26 @@ def test_only_bodies_are_found_and_constructor_calls_stay_first() -> None:
     entry = next(op for op in fp.ops if "enter" in op.code)
     ctor_row = analysis.functions[1].span.start_row
     assert source.splitlines()[ctor_row + entry.line][: entry.col].endswith(b"super();")
+
+
+def test_one_function_comes_and_goes_alone_nested_ones_included(tmp_path: Path) -> None:
+    """What the editor's per-function actions do: markers belong to their own function."""
+    source = (FIXTURES / "Edge.input.java").read_bytes()
+    spec = language.get("java")
+    engine = Engine(Options(cache_dir=tmp_path / "cache"))
+    try:
+        full = engine.instrument(source, "edge/Edge.java", spec).new_text.encode("utf-8")
+        inner = {"Edge.sw.k", "Edge.main.Comparator.compare", "Edge.Op.PLUS.apply"}
+        partial = engine.strip(full, "edge/Edge.java", spec, select=lambda f: str(f.id) in inner)
+        rest = engine.instrument(source, "edge/Edge.java", spec, lambda f: str(f.id) not in inner)
+        assert partial.new_text == rest.new_text
+        analysis = analyze.analyze(spec, full)
+        # Every function, nested ones too, owns its markers and none reads as edited since.
+        assert all(f.instrumented and not is_stale(analysis, f) for f in analysis.functions)
+        again = engine.instrument(partial.new_text.encode("utf-8"), "edge/Edge.java", spec)
+        assert again.new_text == full.decode("utf-8")
+    finally:
+        engine.close()
 
 
 DEEP = """public class Deep {

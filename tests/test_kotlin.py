@@ -26,6 +26,7 @@ import pytest
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
+from telemetry_inject.core.engine import Engine, Options, is_stale
 
 FIXTURES = ROOT / "tests" / "fixtures" / "kotlin"
 TOOLCHAIN = ROOT / "tests" / "toolchains" / "kotlin"
@@ -418,6 +419,26 @@ def test_instrumenting_again_changes_nothing_and_strip_restores_every_byte(
     assert (report["changed"], report["instrumented"], report["failures"]) == (0, 0, [])
     run_cli("strip", out, "--in-place")
     assert tree(out) == tree(src)  # both runtime objects removed too
+
+
+def test_one_function_comes_and_goes_alone_nested_ones_included(tmp_path: Path) -> None:
+    """What the editor's per-function actions do: markers belong to their own function."""
+    source = (FIXTURES / "Edge.input.kt").read_bytes()
+    spec, path = language.get("kotlin"), f"{EDGE_DIR}/Edge.kt"
+    engine = Engine(Options(cache_dir=tmp_path / "cache"))
+    try:
+        full = engine.instrument(source, path, spec).new_text.encode("utf-8")
+        inner = {"outer.middle", "main.Greeter.name", "Op.TIMES.apply"}
+        partial = engine.strip(full, path, spec, select=lambda f: str(f.id) in inner)
+        rest = engine.instrument(source, path, spec, lambda f: str(f.id) not in inner)
+        assert partial.new_text == rest.new_text
+        analysis = analyze.analyze(spec, full)
+        # Every function, nested ones too, owns its markers and none reads as edited since.
+        assert all(f.instrumented and not is_stale(analysis, f) for f in analysis.functions)
+        again = engine.instrument(partial.new_text.encode("utf-8"), path, spec)
+        assert again.new_text == full.decode("utf-8")
+    finally:
+        engine.close()
 
 
 def test_only_block_bodies_are_found() -> None:
