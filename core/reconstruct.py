@@ -60,17 +60,16 @@ def _extract_lines(a: list[str], b: list[str]) -> list[tuple[int, str]] | None:
     new_lines: list[str] = []  # waiting for the offset of the next original line
     for line in b:
         if i < len(a) and line == a[i]:
-            piece = None
-        elif i < len(a) and a[i].strip() and (piece := _put_into(a[i], line)) is not None:
-            pass
+            pieces: list[tuple[int, str]] = []
+        elif i < len(a) and a[i].strip() and (found := _put_into(a[i], line)) is not None:
+            pieces = found
         else:
             new_lines.append(line)
             continue
         if new_lines:
             out.append((pos, "".join(new_lines)))
             new_lines = []
-        if piece is not None:
-            out.append((pos + piece[0], piece[1]))
+        out.extend((pos + col, text) for col, text in pieces)
         pos += len(a[i])
         i += 1
     if i < len(a):
@@ -80,16 +79,24 @@ def _extract_lines(a: list[str], b: list[str]) -> list[tuple[int, str]] | None:
     return out
 
 
-def _put_into(old: str, new: str) -> tuple[int, str] | None:
-    """(column, text) when new is old with one piece of text put in at column."""
+def _put_into(old: str, new: str) -> list[tuple[int, str]] | None:
+    """[(column, text)] when new is old with one piece of text put in, or two (a body that
+    starts and ends on this line, wrapped at both ends: long minified lines stay linear)."""
     if len(new) <= len(old):
         return None
     n, limit = 0, len(old)
     while n < limit and old[n] == new[n]:
         n += 1
-    if not new.endswith(old[n:]):
+    if new.endswith(old[n:]):
+        return [(n, new[n : len(new) - (limit - n)])]
+    m = 0  # length of the common suffix, not reaching into the common prefix
+    while m < limit - n and old[limit - 1 - m] == new[len(new) - 1 - m]:
+        m += 1
+    mid = old[n : limit - m]
+    k = new.find(mid, n + 1, len(new) - m)
+    if not mid or k < 0:
         return None
-    return n, new[n : len(new) - (limit - n)]
+    return [(n, new[n:k]), (limit - m, new[k + len(mid) : len(new) - m])]
 
 
 def _extract_chars(a_lines: list[str], b_lines: list[str]) -> list[tuple[int, str]]:
