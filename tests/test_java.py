@@ -67,7 +67,7 @@ def java(
     return run_program([jdk[1], "-cp", str(classes), main, *args], cwd, **kw)
 
 
-def test_example_behaves_the_same_and_reports_every_call(
+def test_example_behaves_the_same_and_reports_every_call_to_a_file_stderr_or_nowhere(
     jdk: tuple[str, str], instrument_copy: Callable[..., Path], tmp_path: Path
 ) -> None:
     src = EXAMPLES / "java"
@@ -120,24 +120,17 @@ def test_example_behaves_the_same_and_reports_every_call(
         line_of(cart, "public Cart() {"),
     }
     assert len({e["pid"] for e in events}) == 1
-
-
-def test_events_go_to_stderr_by_default_and_off_is_silent(
-    jdk: tuple[str, str], instrument_copy: Callable[..., Path], tmp_path: Path
-) -> None:
-    out = instrument_copy(EXAMPLES / "java")
-    classes = javac(jdk, out, tmp_path / "classes")
+    # Without TELEMETRY_INJECT_OUT the events go to stderr; TELEMETRY_INJECT=off silences them.
     default = java(jdk, classes, "Main", cwd=out)
-    assert default.returncode == 0
+    assert (default.returncode, default.stdout) == (0, plain.stdout)
     stream = tmp_path / "stderr.jsonl"
     stream.write_text(default.stderr, "utf-8")
-    assert check_pairs(read_events(stream))["Cart.add"] == 4
+    assert check_pairs(read_events(stream)) == calls
     for value in ("off", "0", "FALSE", "no"):
         events_file = tmp_path / f"off-{value}.jsonl"
-        off = java(
-            jdk, classes, "Main", cwd=out, events=events_file, env={"TELEMETRY_INJECT": value}
-        )
-        assert (off.returncode, off.stdout, off.stderr) == (0, default.stdout, "")
+        env = {"TELEMETRY_INJECT": value}
+        off = java(jdk, classes, "Main", cwd=out, events=events_file, env=env)
+        assert (off.returncode, off.stdout, off.stderr) == (0, plain.stdout, "")
         assert not events_file.exists()
 
 
@@ -161,21 +154,29 @@ def _edge_tree(root: Path, eol: str) -> Path:
     return root
 
 
-@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_crlf_sources_get_the_same_instrumentation(tmp_path: Path) -> None:
+    src = _edge_tree(tmp_path / "src", "\r\n")
+    out = _edge_tree(tmp_path / "out", "\r\n")
+    run_cli(out, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    golden = (FIXTURES / "Edge.expected.java").read_text("utf-8").replace("\n", "\r\n")
+    got = (out / "edge" / "Edge.java").read_bytes().decode("utf-8")
+    # Stamps hash the original text, EOLs included.
+    assert STAMP.sub("STAMP", got) == STAMP.sub("STAMP", golden)
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == tree(src)
+
+
 def test_edge_cases_match_the_golden_file_compile_and_run(
-    jdk: tuple[str, str], tmp_path: Path, eol: str
+    jdk: tuple[str, str], tmp_path: Path
 ) -> None:
-    src = _edge_tree(tmp_path / "src", eol)
-    out = _edge_tree(tmp_path / "out", eol)
+    src = _edge_tree(tmp_path / "src", "\n")
+    out = _edge_tree(tmp_path / "out", "\n")
     plain_classes = javac(jdk, src, tmp_path / "plain", *STRICT)
     plain = java(jdk, plain_classes, "edge.Edge", cwd=src)
     assert plain.returncode == 0, plain.stderr
     run_cli(out, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
-    golden = (FIXTURES / "Edge.expected.java").read_text("utf-8").replace("\n", eol)
-    got = (out / "edge" / "Edge.java").read_bytes().decode("utf-8")
-    if eol != "\n":  # stamps hash the original text, EOLs included
-        got, golden = (STAMP.sub("STAMP", t) for t in (got, golden))
-    assert got == golden
+    golden = (FIXTURES / "Edge.expected.java").read_text("utf-8")
+    assert (out / "edge" / "Edge.java").read_text("utf-8") == golden
     classes = javac(jdk, out, tmp_path / "instr", *STRICT)
     events_file = tmp_path / "events.jsonl"
     run = java(jdk, classes, "edge.Edge", cwd=out, events=events_file)

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -155,6 +156,12 @@ def compile_all(kotlin: Kotlin, builds: list[Build]) -> dict[str, Path]:
             for _b, _sources, out in keyed.values():
                 if not out.is_dir():
                     out.with_suffix(".tmp").rename(out)
+        now = time.time()
+        for _b, _sources, out in keyed.values():
+            os.utime(out, (now, now))
+        for old in (CACHE / "classes").iterdir():  # builds of sources since changed
+            if now - old.stat().st_mtime > 14 * 86400:
+                shutil.rmtree(old, ignore_errors=True)
     return {name: out for name, (_b, _s, out) in keyed.items()}
 
 
