@@ -160,7 +160,9 @@ def _go_module(pkg: Package) -> Path:
     """go mod download into a private module cache; the tool checks the h1: sum it reports."""
     cache = ROOT / ".gomodcache"
     env = {"GOMODCACHE": str(cache), "GOFLAGS": "-mod=mod", "GOSUMDB": "off"}
-    info = json.loads(_run(["go", "mod", "download", "-json", f"{pkg.name}@{pkg.version}"], env=env))
+    info = json.loads(
+        _run(["go", "mod", "download", "-json", f"{pkg.name}@{pkg.version}"], env=env)
+    )
     if info.get("Sum") != pkg.digest:
         raise CorpusError(f"{pkg.name}@{pkg.version}: sum {info.get('Sum')} is not {pkg.digest}")
     return Path(info["Dir"])
