@@ -47,9 +47,11 @@ case "${1:-}" in
   test)
     python_env "[test]"
     toolchains
-    "$VENV/bin/ruff" check core server tests bench
-    "$VENV/bin/ruff" format --check core server tests bench
-    "$PY" -m pytest -n 2 -q
+    status=0
+    "$PY" -m pytest -n 2 -q || status=$?
+    "$VENV/bin/ruff" check core server tests bench || status=1
+    "$VENV/bin/ruff" format --check core server tests bench || status=1
+    exit "$status"
     ;;
   bench)
     python_env "[test]"
