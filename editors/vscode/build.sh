@@ -15,7 +15,7 @@ if [ "$(cat node_modules/.lock-sha256 2>/dev/null)" != "$lock_sum" ]; then
 fi
 bin=node_modules/.bin
 "$bin/tsc" --noEmit -p .
-"$bin/prettier" --check --log-level warn src package.json tsconfig.json
+"$bin/prettier" --config .prettierrc.json --check --log-level warn src package.json tsconfig.json ../../tests/editors/vscode/scenario.js
 rm -rf dist
 "$bin/esbuild" src/extension.ts --bundle --platform=node --format=cjs --target=node18 \
   --external:vscode --minify --outfile=dist/extension.js --log-level=warning
