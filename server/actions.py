@@ -120,7 +120,7 @@ class Change:
 
 def compute(engine: Engine, snap: Snapshot, action: Action, fid: FunctionId | None) -> Change:
     """Run one action through the engine. Blocking: call it from a worker thread."""
-    analysis = snap.analysis()
+    analysis = snap.analysis(full=True)
     if analysis is None or snap.spec is None:
         return Change(snap, error=f"{snap.relpath}: no supported language for this file")
     change = Change(snap)

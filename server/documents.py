@@ -1,9 +1,11 @@
 """Open documents: bytes, line index and a tree-sitter tree kept current incrementally.
 
 Every ``didChange`` range is converted to bytes (``convert``), applied to the tree with
-``Tree.edit`` and the text is reparsed with the edited old tree. Each version is an immutable
-``Snapshot``; its analysis (functions, markers, staleness) is computed once, on first use, so
-requests from other threads never see a document change under them.
+``Tree.edit`` and the text is reparsed with the edited old tree. Where the result has syntax
+errors, tree-sitter's error recovery can differ from a fresh parse (tree-sitter#4001), so such a
+version is parsed afresh, on first use: the tree a feature sees always equals a fresh parse.
+Each version is an immutable ``Snapshot``; its analysis (functions, markers, staleness) is
+computed once, on first use, so requests from other threads never see a document change.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from telemetry_inject.core.analyze import Analysis
 from telemetry_inject.core.language import LanguageSpec
 
 from . import convert
+from .index import Delta, reuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +37,21 @@ class Location:
 
 
 class Snapshot:
-    """One version of a document. Never mutated once built (the tree is a private copy)."""
+    """One version of a document. Its text never changes; its tree is a private copy."""
 
     __slots__ = (
         "_analysis",
+        "_full",
         "_lock",
+        "_suspect",
+        "_tree",
+        "base",
+        "delta",
         "encoding",
         "lines",
         "location",
         "source",
         "spec",
-        "tree",
         "uri",
         "version",
     )
@@ -61,22 +68,53 @@ class Snapshot:
         encoding: str,
     ) -> None:
         self.uri, self.version, self.source, self.lines = uri, version, source, lines
-        self.tree, self.spec, self.location, self.encoding = tree, spec, location, encoding
+        self.spec, self.location, self.encoding = spec, location, encoding
+        self._tree = tree
+        # An incremental parse with errors: the fresh parse is the truth, made on first use.
+        self._suspect = tree is not None and tree.root_node.has_error and spec is not None
         self._analysis: Analysis | None = None
+        self._full = False  # _analysis came from a full analysis, not a shifted one
         self._lock = threading.Lock()
+        # An earlier version's analysis and the edit since: the index is shifted, not redone,
+        # when the edit allows it (see index.reuse).
+        self.base: Analysis | None = None
+        self.delta: Delta | None = None
 
     @property
     def relpath(self) -> str:
         return self.location.relpath
 
-    def analysis(self) -> Analysis | None:
-        """The core analysis of this version (None for unsupported languages)."""
-        if self.spec is None or self.tree is None:
+    @property
+    def tree(self) -> ts.Tree | None:
+        if self._suspect and self.spec is not None:
+            self._tree = self.spec.parser().parse(self.source)
+            self._suspect = False
+        return self._tree
+
+    @property
+    def exact_tree(self) -> ts.Tree | None:
+        """The tree if it is known to equal a fresh parse (no reparse forced)."""
+        return None if self._suspect else self._tree
+
+    def analysis(self, full: bool = False) -> Analysis | None:
+        """The core analysis of this version (None for unsupported languages). ``full``: one
+        the engine can plan with (its tree nodes included), never a shifted one."""
+        if self.spec is None or self._tree is None:
             return None
         with self._lock:
-            if self._analysis is None:
-                self._analysis = analyze_mod.analyze(self.spec, self.source, self.tree)
+            tree = self.tree
+            assert tree is not None
+            if self._analysis is None and not full and self.base and self.delta:
+                self._analysis = reuse(self.base, self.delta, self.source, tree)
+            if self._analysis is None or (full and not self._full):
+                self._analysis = analyze_mod.analyze(self.spec, self.source, tree)
+                self._full = True
+            self.base = self.delta = None  # let the old version go
             return self._analysis
+
+    @property
+    def analyzed(self) -> Analysis | None:
+        return self._analysis
 
     # Conversions against this version's text, in the client's position encoding.
     def offset(self, pos: lsp.Position) -> int:
@@ -112,8 +150,10 @@ class Document:
     def apply(self, changes: Sequence[lsp.TextDocumentContentChangeEvent], version: int) -> None:
         snap = self.snapshot
         source, lines = snap.source, snap.lines
-        tree = snap.tree.copy() if snap.tree is not None else None  # old snapshot stays intact
+        exact = snap.exact_tree is not None  # the old tree is what its analysis saw
+        tree = snap._tree.copy() if snap._tree is not None else None  # the old one stays intact
         fresh = False
+        delta: Delta | None = None
         for change in changes:
             new_bytes = change.text.encode("utf-8")
             if isinstance(change, lsp.TextDocumentContentChangeWholeDocument):
@@ -133,15 +173,25 @@ class Document:
                 )
             lines = lines.after_edit(new_source, start, end, len(new_bytes))
             source = new_source
+            step = Delta.edit(start, end, start + len(new_bytes))
+            delta = step if delta is None else delta.then(step)
         if self._parser is not None:
-            tree = (
-                self._parser.parse(source)
-                if fresh or tree is None
-                else self._parser.parse(source, tree)
-            )
-        self.snapshot = Snapshot(
+            edited = tree
+            if fresh or edited is None:
+                tree = self._parser.parse(source)
+            else:
+                tree = self._parser.parse(source, edited)
+                for r in edited.changed_ranges(tree):  # syntax that changed beyond the text
+                    delta = delta.widen(r.start_byte, r.end_byte) if delta else None
+        new = Snapshot(
             snap.uri, version, source, lines, tree, snap.spec, snap.location, snap.encoding
         )
+        if not fresh and delta is not None and exact and new.exact_tree is not None:
+            if snap.analyzed is not None:
+                new.base, new.delta = snap.analyzed, delta
+            elif snap.base is not None and snap.delta is not None:
+                new.base, new.delta = snap.base, snap.delta.then(delta)
+        self.snapshot = new
 
 
 class DocumentStore:

@@ -10,10 +10,15 @@ import pytest
 from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from telemetry import check_pairs, read_events
+from telemetry_inject.core import language
+from telemetry_inject.core.engine import Engine, Options
+from telemetry_inject.core.scripts import Script
 from telemetry_inject.server.features.commands import INSTRUMENT_FILE, REMOVE_FILE
 
-from .lsp_editor import Editor, hover_text, run_python
+from .lsp_editor import Editor, actions_at, hover_text, one, run_python
 from .samples import PYTHON
+
+INSTRUMENT = "refactor.rewrite.telemetry-inject.instrument"
 
 
 async def command(client: LanguageClient, name: str, *args: Any) -> Any:
@@ -89,20 +94,43 @@ async def test_hover_miss_then_hit_then_stale(client: LanguageClient, editor: Ed
     assert stale is not None and "instrumented, **stale**" in stale
 
 
-@pytest.mark.parametrize("server_options", [{"cacheDir": ".cache", "sandbox": {"outputBytes": 10}}])
-async def test_failures_reach_the_user_and_the_server_lives_on(
-    client: LanguageClient, editor: Editor, server_options: dict[str, Any]
+def seed_rejected_script(workspace: Path, relpath: str, text: str, function: str) -> None:
+    """Put a model-written script for one function in the cache the server reads, one the
+    validator rejects (it opens files): instrumenting that function must fail, visibly."""
+    spec = language.get("python")
+    engine = Engine(Options(cache_dir=workspace / ".cache"))
+    try:
+        analysis = engine.analyze(spec, text.encode())
+        (f,) = [f for f in analysis.functions if str(f.id) == function]
+        key = engine.script_status(analysis, f, relpath).key
+        body = "def instrument(text, params):\n    return open('/etc/passwd').read()\n"
+        assert engine.cache is not None
+        engine.cache.store(Script(key, body, "test-model"), function, "python")
+    finally:
+        engine.close()
+
+
+async def test_failures_reach_the_user_and_the_rest_is_applied(
+    client: LanguageClient, editor: Editor, workspace: Path
 ) -> None:
+    seed_rejected_script(workspace, "main.py", PYTHON, "add")
     uri = editor.open("main.py", PYTHON)
     result = await command(client, INSTRUMENT_FILE, uri)
-    assert result is not None and result["failed"] == 4 and result["instrumented"] == 0
-    assert editor.text(uri) == PYTHON  # nothing half-applied
+    assert result is not None and (result["failed"], result["instrumented"]) == (1, 3)
+    text = editor.text(uri)
+    assert text.count("@_tel.probe(") == 3 and '@_tel.probe("add"' not in text
     assert client.messages[-1].type == lsp.MessageType.Warning
-    assert "0 instrumented, 0 skipped, 4 failed" in client.messages[-1].message
-    failures = [m.message for m in client.log_messages if "main.py:" in m.message]
-    assert any("add: script failed" in m for m in failures), failures
+    assert client.messages[-1].message.startswith("main.py: 3 instrumented, 0 skipped, 1 failed")
+    failures = [m.message for m in client.log_messages if m.message.startswith("main.py:")]
+    assert any(m.startswith("main.py:5: add: script rejected:") for m in failures), failures
+    # The code action on that function fails the same way, with a message, and no edit.
+    action = one(await actions_at(client, uri, editor.pos(text, "a + b")), INSTRUMENT)
+    resolved = await client.code_action_resolve_async(action)
+    assert resolved.edit is None
+    assert client.messages[-1].type == lsp.MessageType.Error
+    assert "add: script rejected:" in client.messages[-1].message
     # The server still answers.
-    assert await hover_text(client, uri, editor.pos(PYTHON, "add(a")) is not None
+    assert await hover_text(client, uri, editor.pos(text, "add(a")) is not None
 
 
 async def test_command_without_documents_says_so(client: LanguageClient) -> None:

@@ -1,0 +1,270 @@
+"""The function index, kept current cheaply: after an edit inside a function's body, the last
+analysis is shifted instead of recomputed.
+
+Reuse is allowed only where it is exact: the edited region (every changed byte, and every range
+tree-sitter reports as syntactically changed) lies inside the body of each function it touches
+(reaching at most its end: typing at the end of the last statement); no marker text is
+involved; the language's queries capture the same nodes around it (so names, scopes, kinds and
+flags are unchanged); and the facts analysis derives from the first body statement are
+untouched. Anything else is a full analysis. A test compares the result with a fresh analysis
+after random edits.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, replace
+
+import tree_sitter as ts
+from telemetry_inject.core import markers
+from telemetry_inject.core.analyze import Analysis, detect_eol
+from telemetry_inject.core.types import FunctionInfo, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """old[start:old_end] became new[start:new_end]. Outside [lo, hi) of the new text, bytes
+    and syntax are the old ones (shifted by the size change)."""
+
+    start: int
+    old_end: int
+    new_end: int
+    lo: int
+    hi: int
+
+    @classmethod
+    def edit(cls, start: int, old_end: int, new_end: int) -> Delta:
+        return cls(start, old_end, new_end, start, new_end)
+
+    @property
+    def size(self) -> int:
+        return self.new_end - self.old_end
+
+    def then(self, nxt: Delta) -> Delta:
+        """This delta (v0 to v1) followed by nxt (v1 to v2), as one delta from v0 to v2."""
+        reach = max(self.new_end, nxt.old_end)  # in v1
+        old_end = self.old_end if reach == self.new_end else reach - self.size
+        lo = min(nxt.lo, self.lo if self.lo <= nxt.start else nxt.start)
+        hi = max(nxt.hi, _map_end(self.hi, nxt))
+        return Delta(min(self.start, nxt.start), old_end, reach + nxt.size, lo, hi)
+
+    def widen(self, lo: int, hi: int) -> Delta:
+        return replace(self, lo=min(self.lo, lo), hi=max(self.hi, hi))
+
+
+def _map_end(p: int, d: Delta) -> int:
+    if p < d.start:
+        return p
+    return d.new_end if p <= d.old_end else p + d.size
+
+
+def reuse(base: Analysis, delta: Delta, source: bytes, tree: ts.Tree) -> Analysis | None:
+    """The analysis of source (parsed as tree) from base's, or None when it cannot be exact."""
+    d = delta
+    if d.lo > d.start or d.hi < d.new_end:  # not a region that holds the edit
+        return None
+    old_lines = _whole_lines(base.source, d.start, d.old_end)
+    new_lines = _whole_lines(source, d.start, d.new_end)
+    if markers.WORD.encode() in old_lines or markers.WORD.encode() in new_lines:
+        return None
+    if not _inside_bodies(base, d):
+        return None
+    outer = _outermost_touching(base, d)
+    if outer is None:
+        return None
+    fn_nodes = _same_captures(base, tree, d, outer)
+    if fn_nodes is None or not _same_frame(base, tree, d, outer):
+        return None
+    old_row = bisect.bisect_right(base.line_starts, d.old_end) - 1
+    rows = source.count(b"\n", d.start, d.new_end) - base.source.count(b"\n", d.start, d.old_end)
+    new_end_col = d.new_end - (source.rfind(b"\n", 0, d.new_end) + 1)
+    cols = new_end_col - (d.old_end - base.line_starts[old_row])
+    shift = _Shift(d.old_end, d.size, old_row, rows, cols)
+    if base.prologue_row > bisect.bisect_right(base.line_starts, d.start) - 1:
+        return None
+    lo, hi = _old_region(d)
+    functions = []
+    for f in base.functions:
+        g = shift.function(f)
+        if f.body.start < lo and hi <= f.body.end:  # its body holds the region: errors may change
+            node = fn_nodes.get((g.span.start, g.span.end))
+            if node is None or not _indent_kept(base, f, lo):
+                return None
+            g = replace(g, has_error=node.has_error)
+        functions.append(g)
+    head = bisect.bisect_right(base.line_starts, d.start)
+    tail = bisect.bisect_right(base.line_starts, d.old_end)
+    inner = [i + 1 for i in range(d.start, d.new_end) if source[i] == 0x0A]
+    line_starts = [
+        *base.line_starts[:head],
+        *inner,
+        *(s + d.size for s in base.line_starts[tail:]),
+    ]
+    return replace(
+        base,
+        source=source,
+        tree=tree,
+        functions=functions,
+        eol=detect_eol(source),
+        line_starts=line_starts,
+        marker_rows=[r + rows if r > old_row else r for r in base.marker_rows],
+        stamped_rows={(r + rows if r > old_row else r): s for r, s in base.stamped_rows.items()},
+        body_nodes={},  # nodes of the old tree: whoever needs them runs a full analysis
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Shift:
+    old_end: int
+    size: int
+    row: int  # the row the edit ended on, in the old text
+    rows: int
+    cols: int  # column change on that row
+
+    def offset(self, p: int) -> int:
+        return p if p < self.old_end else p + self.size
+
+    def span(self, s: Span) -> Span:
+        def point(off: int, row: int, col: int) -> tuple[int, int]:
+            if off < self.old_end:
+                return row, col
+            return row + self.rows, col + (self.cols if row == self.row else 0)
+
+        sr, sc = point(s.start, s.start_row, s.start_col)
+        er, ec = point(s.end, s.end_row, s.end_col)
+        return Span(self.offset(s.start), self.offset(s.end), sr, sc, er, ec)
+
+    def function(self, f: FunctionInfo) -> FunctionInfo:
+        if f.span.end < self.old_end:
+            return f
+        moved = f.span.start >= self.old_end
+        return replace(
+            f,
+            span=self.span(f.span),
+            name_span=self.span(f.name_span),
+            body=self.span(f.body),
+            line=f.line + (self.rows if moved else 0),
+        )
+
+
+def _whole_lines(source: bytes, start: int, end: int) -> bytes:
+    lo = source.rfind(b"\n", 0, start) + 1
+    hi = source.find(b"\n", end)
+    return source[lo : len(source) if hi < 0 else hi]
+
+
+def _old_region(d: Delta) -> tuple[int, int]:
+    """The region in old-text terms (lo <= start and hi >= new_end, so it maps back whole)."""
+    return d.lo, d.hi - d.size
+
+
+def _inside_bodies(base: Analysis, d: Delta) -> bool:
+    """Every function the region (in old terms) touches holds it strictly inside its body."""
+    lo, hi = _old_region(d)
+    return all(
+        f.body.start < lo and hi <= f.body.end
+        for f in base.functions
+        # From the start of its first line: the indentation there is part of what it is.
+        if base.line_starts[f.span.start_row] <= hi and lo <= f.span.end
+    )
+
+
+def _outermost_touching(base: Analysis, d: Delta) -> FunctionInfo | None:
+    best = None
+    for f in base.functions:
+        if (
+            f.body.start < d.start
+            and d.old_end <= f.body.end
+            and (best is None or f.depth < best.depth)
+        ):
+            best = f
+    return best
+
+
+def _same_captures(
+    base: Analysis, tree: ts.Tree, d: Delta, outer: FunctionInfo
+) -> dict[tuple[int, int], ts.Node] | None:
+    """The language's queries capture the same nodes over the outermost function holding the
+    edit, before and after (positions shifted); then the new function nodes by range."""
+    shift = _Shift(d.old_end, d.size, 0, 0, 0)
+    functions: dict[tuple[int, int], ts.Node] = {}
+    for name in ("functions", "scopes", "file"):
+        query = base.spec.query(name)
+        if query is None:
+            continue
+        before = _captures(query, base.tree, outer.span.start, outer.span.end)
+        after = _captures(query, tree, outer.span.start, shift.offset(outer.span.end))
+        moved = [
+            (cap, shift.offset(s), shift.offset(e))
+            for cap, s, e, _node in before
+            if not (d.start <= s < d.old_end or d.start < e < d.old_end)
+            # A name, qualifier or flag the edit touches changes in text, not in position.
+            and (cap.split(".")[0] in _CONTAINERS or e < d.start or s > d.old_end)
+        ]
+        if len(moved) != len(before) or moved != [(c, s, e) for c, s, e, _n in after]:
+            return None
+        if name == "functions":
+            functions = {(s, e): n for c, s, e, n in after if c.split(".")[0] == "function"}
+    return functions
+
+
+_CONTAINERS = {"function", "body", "scope"}  # captures that may hold an edit inside them
+
+
+def _same_frame(base: Analysis, tree: ts.Tree, d: Delta, outer: FunctionInfo) -> bool:
+    """Around the outermost function, up to the root, every node and its children are the same
+    (shifted): the edit moved no boundary outside it (which changed ranges may not report)."""
+    shift = _Shift(d.old_end, d.size, 0, 0, 0)
+    old = _node_at(base.tree, outer.span.start, outer.span.end)
+    new = _node_at(tree, outer.span.start, shift.offset(outer.span.end))
+    if old is None or new is None or old.type != new.type:
+        return False
+    while old.parent is not None:
+        old, new = old.parent, new.parent
+        if new is None:
+            return False
+        kids = [
+            (c.type, shift.offset(c.start_byte), shift.offset(c.end_byte)) for c in old.children
+        ]
+        if kids != [(c.type, c.start_byte, c.end_byte) for c in new.children]:
+            return False
+    return new.parent is None
+
+
+def _captures(
+    query: ts.Query, tree: ts.Tree, start: int, end: int
+) -> list[tuple[str, int, int, ts.Node]]:
+    cursor = ts.QueryCursor(query)
+    cursor.set_byte_range(start, end)
+    found = [
+        (name, n.start_byte, n.end_byte, n)
+        for name, nodes in cursor.captures(tree.root_node).items()
+        for n in nodes
+    ]
+    return sorted(found, key=lambda c: c[:3])
+
+
+def _node_at(tree: ts.Tree, start: int, end: int) -> ts.Node | None:
+    """The outermost node spanning exactly [start, end)."""
+    node = tree.root_node.descendant_for_byte_range(start, end)
+    if node is None or (node.start_byte, node.end_byte) != (start, end):
+        return None
+    while node.parent is not None and (node.parent.start_byte, node.parent.end_byte) == (
+        start,
+        end,
+    ):
+        node = node.parent
+    return node
+
+
+def _indent_kept(base: Analysis, f: FunctionInfo, lo: int) -> bool:
+    """The body indentation analysis derives (from the body's first statement, skipping
+    comments on the opening line) is read from text before the edit."""
+    body = _node_at(base.tree, f.body.start, f.body.end)
+    if body is None:
+        return False
+    for child in body.named_children:
+        if child.start_point[0] == body.start_point[0] and "comment" in child.type:
+            continue
+        return child.start_byte < lo
+    return False
