@@ -1,0 +1,3 @@
+module overhead
+
+go 1.22
