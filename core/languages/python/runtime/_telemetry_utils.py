@@ -8,6 +8,7 @@ enter, exit (with dur_ns) and error (with dur_ns and the exception), one JSON ob
 
 # Only builtin modules: the runtime must import cleanly even inside a copy of the stdlib
 # that is itself instrumented (json, functools, inspect, threading ... may be among them).
+import _signal
 import _thread
 import atexit
 import os
@@ -16,14 +17,17 @@ import time
 
 _OFF = os.environ.get("TELEMETRY_INJECT", "").lower() in ("off", "0", "false", "no")
 _PATH = os.environ.get("TELEMETRY_INJECT_OUT", "")
-_LIMIT = 64 * 1024  # bytes buffered before a write
+_LINES = 512  # events buffered before a write (~60 KB)
+# One list for the whole process, never replaced: appending is atomic, so the fast path takes
+# no lock; flush writes and removes only the lines it saw, so none appended meanwhile is lost.
 _buf = []
-_size = 0
-_lock = _thread.allocate_lock()
+_append = _buf.append
+_lock = _thread.allocate_lock()  # between flushers only
 _fd = -1
 _pid = os.getpid()
-_now = time.time_ns
 _clock = time.perf_counter_ns
+# ts = monotonic reading + this offset: one clock call per event, and durations never go back.
+_EPOCH = time.time_ns() - _clock()
 
 
 def _open():
@@ -38,32 +42,25 @@ def _open():
 
 def flush():
     """Write buffered events: whole lines in one write, so writers never interleave."""
-    global _buf, _size
     with _lock:
-        if not _buf:
+        n = len(_buf)
+        if not n:
             return
-        data = "".join(_buf).encode("utf-8", "replace")
-        _buf = []
-        _size = 0
-    try:
-        fd = _open()
-        while data:
-            data = data[os.write(fd, data) :]
-    except OSError:
-        pass
-
-
-def _emit(line):
-    global _size
-    _buf.append(line)
-    _size += len(line)
-    if _size >= _LIMIT:
-        flush()
+        data = "".join(_buf[:n]).encode("utf-8", "replace")
+        del _buf[:n]
+        try:
+            fd = _open()
+            while data:
+                data = data[os.write(fd, data) :]
+        except OSError:
+            pass
 
 
 def _after_fork():
-    global _buf, _size, _pid, _lock
-    _buf, _size, _pid, _lock = [], 0, os.getpid(), _thread.allocate_lock()
+    global _pid, _lock
+    # Lines another thread added after the pre-fork flush belong to the parent, which writes them.
+    _pid, _lock = os.getpid(), _thread.allocate_lock()
+    del _buf[:]
 
 
 atexit.register(flush)
@@ -79,6 +76,20 @@ def _excepthook(*args):
 
 
 sys.excepthook = _excepthook
+
+
+def _on_sigterm(signum, frame):
+    """SIGTERM ends a Python process without atexit: write the events, then die of it as before."""
+    flush()
+    _signal.signal(signum, _signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+try:  # only when nobody handles SIGTERM yet, and only the main thread may set handlers
+    if _signal.getsignal(_signal.SIGTERM) == _signal.SIG_DFL:
+        _signal.signal(_signal.SIGTERM, _on_sigterm)
+except (ValueError, OSError, AttributeError):
+    pass
 
 
 _ESCAPES = {i: f"\\u{i:04x}" for i in range(32)}
@@ -124,15 +135,18 @@ def probe(fn, file, line):
     error = '{"ev":"error",' + head + ',"ts":'
 
     def start():
-        _emit(f'{enter}{_now()},"pid":{_pid}}}\n')
-        return _clock()
+        t0 = _clock()
+        _append(f'{enter}{t0 + _EPOCH},"pid":{_pid}}}\n')
+        return t0
 
     def finish(t0, exc=None):
-        dur = _clock() - t0
-        ts = _now()
+        t1 = _clock()
+        tail = f'{t1 + _EPOCH},"pid":{_pid},"dur_ns":{t1 - t0}'
         if exc is not None:
-            _emit(f'{error}{ts},"pid":{_pid},"dur_ns":{dur},"error":{_describe(exc)}}}\n')
-        _emit(f'{exit_}{ts},"pid":{_pid},"dur_ns":{dur}}}\n')
+            _append(f'{error}{tail},"error":{_describe(exc)}}}\n')
+        _append(f"{exit_}{tail}}}\n")
+        if len(_buf) >= _LINES:
+            flush()
 
     def decorate(func):
         flags = getattr(getattr(func, "__code__", None), "co_flags", 0)
@@ -168,14 +182,19 @@ def probe(fn, file, line):
 
             return _wraps(generator, func)
 
+        # The hot path, written out: no call but the function's own and the clock's.
         def call(*args, **kwargs):
-            t0 = start()
+            t0 = _clock()
+            _append(f'{enter}{t0 + _EPOCH},"pid":{_pid}}}\n')
             try:
                 result = func(*args, **kwargs)
             except BaseException as exc:
                 finish(t0, exc)
                 raise
-            finish(t0)
+            t1 = _clock()
+            _append(f'{exit_}{t1 + _EPOCH},"pid":{_pid},"dur_ns":{t1 - t0}}}\n')
+            if len(_buf) >= _LINES:
+                flush()
             return result
 
         return _wraps(call, func)
