@@ -7,11 +7,9 @@ file, ``scripts/<language>/<name>_<hash8>.py``, that a person can run by hand: w
 scripts a model wrote, and on first request (hover, ``cache export``) for template scripts, since
 creating one file per function would cost more than instrumenting it (~1 ms here).
 
-A whole file's entries are read with one query and written in one transaction (``*_many``):
-diskcache has no bulk calls, and one ``get``/``set`` per function costs 0.1-0.5 ms here, more
-than everything else a function needs. The bulk calls use diskcache's own table and encoding,
-so every entry stays readable through its API. A template script is stored without the fixed
-core it ends with (a digest of the core instead), a few hundred bytes rather than kilobytes.
+A whole file's entries are read with one query and written together (``*_many``, see
+``store``). A template script is stored without the fixed core it ends with (a digest of the
+core instead): a few hundred bytes rather than kilobytes.
 """
 
 from __future__ import annotations
@@ -33,18 +31,9 @@ import diskcache
 from . import scripts
 from .cache_shared import RedisShared
 from .scripts import Script
+from .store import Store
 
 DEFAULT_DIR = ".telemetry_cache"
-_CHUNK = 400  # keys per query, under SQLite's limit on bound parameters
-_COLUMNS = (
-    "key, raw, store_time, expire_time, access_time, access_count, tag, size, mode, filename, value"
-)
-_UPSERT = (
-    f"INSERT INTO Cache({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key, raw) DO UPDATE"
-    " SET store_time = excluded.store_time, expire_time = NULL, access_time = excluded.access_time,"
-    " access_count = 0, tag = NULL, size = excluded.size, mode = excluded.mode, filename = NULL,"
-    " value = excluded.value"
-)
 
 
 class CacheError(Exception):
@@ -85,14 +74,19 @@ class ScriptCache:
     """The local cache, optionally reading through to a shared one (see cache_shared)."""
 
     def __init__(
-        self, directory: str | os.PathLike[str], shared: RedisShared | None = None
+        self,
+        directory: str | os.PathLike[str],
+        shared: RedisShared | None = None,
+        hold: bool = False,
     ) -> None:
+        """``hold``: writes wait for a larger transaction (many files in a row; see store)."""
         self.directory = Path(directory)
         self.shared = shared
         self.warnings: list[str] = []
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._db = self._open()
+            self._store = Store(self._db, hold)
         except Exception as exc:  # sqlite3 and OS errors alike
             raise CacheError(
                 f"cannot use cache directory {self.directory}: {exc} "
@@ -111,7 +105,7 @@ class ScriptCache:
             return diskcache.Cache(str(self.directory), size_limit=2**31)
 
     def close(self) -> None:
-        self._db.close()
+        self._store.close()
         if self.shared is not None:
             self.shared.close()
 
@@ -124,15 +118,23 @@ class ScriptCache:
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Group many writes into one transaction (much faster for a whole file)."""
-        with self._db.transact():
+        hold, self._store.hold = self._store.hold, True
+        try:
             yield
+        finally:
+            self._store.hold = hold
+            if not hold:
+                self._store.flush()
+
+    def flush(self) -> None:
+        self._store.flush()
 
     def peek(self, key: str) -> ScriptEntry | None:
         return self.peek_many([key]).get(key)
 
     def peek_many(self, keys: list[str]) -> dict[str, ScriptEntry]:
         """The entries there are for keys, hit counts included, in one query."""
-        rows = self.get_many([*("s:" + k for k in keys), *("h:" + k for k in keys)])
+        rows = self._store.get_many([*("s:" + k for k in keys), *("h:" + k for k in keys)])
         out = {}
         for key in keys:
             entry = _entry(rows.get("s:" + key), rows.get("h:" + key, 0))
@@ -153,7 +155,7 @@ class ScriptCache:
             for key in found:
                 self.shared.hit(key)
         if found:
-            self.incr_many(["h:" + k for k in found])
+            self._store.incr_many(["h:" + k for k in found])
         return found
 
     def _keep(self, meta: dict[str, Any]) -> ScriptEntry:
@@ -170,8 +172,9 @@ class ScriptCache:
             "attempts": int(meta.get("attempts", 1)),
             "last_error": str(meta.get("last_error", "")),
         }
-        self._db.set("s:" + local["key"], local)
-        return ScriptEntry(hits=int(self._db.get("h:" + local["key"], 0)), **local)
+        rows = self._store.get_many(["h:" + local["key"]])
+        self._store.set_many([("s:" + local["key"], local)])
+        return ScriptEntry(hits=int(rows.get("h:" + local["key"], 0)), **local)
 
     def store(
         self,
@@ -207,7 +210,7 @@ class ScriptCache:
             if self.shared is not None:
                 self.shared.put(meta)
             entries.append(ScriptEntry(hits=0, **meta))  # type: ignore[arg-type]
-        self.set_many(rows)
+        self._store.set_many(rows)
         for entry in entries:
             if entry.source != "template":
                 self.materialize(entry)
@@ -229,7 +232,7 @@ class ScriptCache:
 
     def _entries(self) -> Iterator[ScriptEntry]:
         seen = set()
-        for k in self._db.iterkeys():
+        for k in self._store.iterkeys():
             if isinstance(k, str) and k.startswith("s:"):
                 entry = self.peek(k[2:])
                 if entry is not None:
@@ -273,91 +276,18 @@ class ScriptCache:
 
     def results_many(self, wanted: list[tuple[str, tuple[tuple[str, str], ...]]]) -> dict[str, str]:
         """Cached outputs by ``result_key(key, params)``, in one query."""
-        found = self.get_many([result_key(k, p) for k, p in wanted])
+        found = self._store.get_many([result_key(k, p) for k, p in wanted])
         return {k: v for k, v in found.items() if isinstance(v, str)}
 
     def store_result(self, key: str, params: tuple[tuple[str, str], ...], output: str) -> None:
-        self.set_many([(result_key(key, params), output)])
+        self._store.set_many([(result_key(key, params), output)])
 
     def store_results(self, items: list[tuple[str, tuple[tuple[str, str], ...], str]]) -> None:
-        self.set_many([(result_key(k, p), out) for k, p, out in items])
-
-    # -- bulk access to diskcache's table ---------------------------------------------------
-
-    def get_many(self, keys: list[str]) -> dict[str, Any]:
-        """Values of the keys that are there (string keys), in as few queries as can be."""
-        out: dict[str, Any] = {}
-        if not keys:
-            return out
-        con, disk, now = self._db._con, self._db.disk, time.time()
-        for i in range(0, len(keys), _CHUNK):
-            part = keys[i : i + _CHUNK]
-            query = (
-                "SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN "
-                f"({','.join('?' * len(part))}) AND (expire_time IS NULL OR expire_time > ?)"
-            )
-            for key, mode, filename, value in con.execute(query, (*part, now)):
-                try:
-                    out[key] = disk.fetch(mode, filename, value, False)
-                except OSError:  # its file was removed meanwhile: a miss
-                    continue
-        return out
-
-    def set_many(self, items: list[tuple[str, Any]]) -> None:
-        """Store values under keys in one transaction (an upsert, as diskcache's ``set``).
-
-        Values too large for the table take diskcache's own path, which manages their files;
-        files of values replaced here are removed once the transaction is done.
-        """
-        if not items:
-            return
-        now, disk, con = time.time(), self._db.disk, self._db._con
-        rows, large = [], []
-        for key, value in items:
-            size, mode, filename, db_value = disk.store(value, False, key=key)
-            if filename is not None:
-                disk.remove(filename)
-                large.append((key, value))
-                continue
-            rows.append((key, 1, now, None, now, 0, None, size, mode, None, db_value))
-        keys = [row[0] for row in rows]
-        old_files: list[str] = []
-        with self._db.transact(retry=True):
-            for i in range(0, len(keys), _CHUNK):
-                part = keys[i : i + _CHUNK]
-                query = (
-                    "SELECT filename FROM Cache WHERE raw = 1 AND filename IS NOT NULL AND key IN "
-                    f"({','.join('?' * len(part))})"
-                )
-                old_files += [name for (name,) in con.execute(query, part)]
-            con.executemany(_UPSERT, rows)
-            for key, value in large:
-                self._db.set(key, value, retry=True)
-        for name in old_files:
-            disk.remove(name)
-        if self._db.volume() > self._db.size_limit:
-            self._db.cull(retry=True)
-
-    def incr_many(self, keys: list[str]) -> None:
-        """Add one to each counter (a missing counter starts at zero)."""
-        now = time.time()
-        con = self._db._con
-        with self._db.transact(retry=True):
-            con.executemany(
-                f"INSERT OR IGNORE INTO Cache({_COLUMNS}) VALUES (?,1,?,NULL,?,0,NULL,0,1,NULL,0)",
-                [(key, now, now) for key in keys],
-            )
-            for i in range(0, len(keys), _CHUNK):
-                part = keys[i : i + _CHUNK]
-                con.execute(
-                    "UPDATE Cache SET value = value + 1 WHERE raw = 1 AND key IN "
-                    f"({','.join('?' * len(part))})",
-                    part,
-                )
+        self._store.set_many([(result_key(k, p), out) for k, p, out in items])
 
     def stats(self) -> dict[str, Any]:
         scripts = results = hits = 0
-        for k in self._db.iterkeys():
+        for k in self._store.iterkeys():
             if not isinstance(k, str):
                 continue
             if k.startswith("s:"):
@@ -371,14 +301,14 @@ class ScriptCache:
             "scripts": scripts,
             "results": results,
             "hits": hits,
-            "bytes": int(self._db.volume()),
+            "bytes": self._store.volume(),
         }
         if self.shared is not None:
             stats["shared"] = self.shared.stats()
         return stats
 
     def clear(self) -> int:
-        count = int(self._db.clear())
+        count = self._store.clear()
         if self.shared is not None:
             count += self.shared.clear()
         scripts = self.directory / "scripts"
@@ -402,6 +332,7 @@ def _compact(meta: dict[str, Any]) -> dict[str, Any]:
 def _entry(meta: object, hits: object) -> ScriptEntry | None:
     if not isinstance(meta, dict):
         return None
+    meta = dict(meta)  # may be the very dict waiting to be written
     core = meta.pop("core", None)
     if core is not None:
         if core != scripts.core_digest():

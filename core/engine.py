@@ -35,6 +35,7 @@ class Options:
     cache_url: str | None = None  # a shared cache (redis://HOST:PORT/DB) read through
     limits: Limits = field(default_factory=Limits)
     llm: Settings | None = None  # a model writes scripts templates cannot (None: off)
+    batch: bool = False  # many files in a row: cache writes wait and go out together (close)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Engine:
         if self.options.cache_dir:
             url = self.options.cache_url
             shared = RedisShared(url) if url else None
-            self.cache = ScriptCache(self.options.cache_dir, shared)
+            self.cache = ScriptCache(self.options.cache_dir, shared, hold=self.options.batch)
         self.llm = Generator(self.options.llm) if self.options.llm is not None else None
 
     @property

@@ -12,7 +12,8 @@ import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from multiprocessing.util import Finalize
 from pathlib import Path
 
 from . import language
@@ -44,6 +45,8 @@ _engine: Engine | None = None
 def _worker_init(options: Options) -> None:
     global _engine
     _engine = Engine(options)
+    # A pool worker ends with os._exit: close (flush the cache's waiting writes) before that.
+    Finalize(_engine, _engine.close, exitpriority=10)
 
 
 def run_task(task: Task, engine: Engine | None = None) -> TaskResult:
@@ -134,6 +137,7 @@ async def run_all(
     progress: Callable[[TaskResult], None] | None = None,
 ) -> list[TaskResult]:
     """Run tasks on up to `jobs` worker processes; results in task order."""
+    options = replace(options, batch=True)
     if jobs <= 1 or len(tasks) <= 1:
         engine = Engine(options)
         try:
