@@ -130,6 +130,10 @@ function spin(n) {
 function finish(how) {
   if (how === "throw") throw new TypeError("boom");
   if (how === "exit") process.exit(3);
+  if (how === "sigterm") {
+    process.kill(process.pid, "SIGTERM");
+    setTimeout(() => {}, 30000); // ended by the signal
+  }
 }
 
 function main(how) {
@@ -151,7 +155,12 @@ else main(process.argv[2]);
 
 @pytest.mark.parametrize(
     ("how", "code", "still_open"),
-    [("return", 0, []), ("throw", 1, []), ("exit", 3, ["main.done", "finish"])],
+    [
+        ("return", 0, []),
+        ("throw", 1, []),
+        ("exit", 3, ["main.done", "finish"]),
+        ("sigterm", -signal.SIGTERM, []),
+    ],
 )
 def test_javascript_workers_fork_and_every_exit(
     how: str, code: int, still_open: list[str], instrument_copy: Callable[..., Path], tmp_path: Path

@@ -61,7 +61,27 @@ function makeSink() {
   });
   // Runs before Node reports an uncaught exception, without changing how it is handled.
   process.on("uncaughtExceptionMonitor", flush);
+  for (const name of SIGNALS) onSignal(name, flush);
   return sink;
+}
+
+// SIGTERM, SIGINT and SIGHUP end Node without "exit" listeners. While the program has no
+// listener of its own, one writes the buffer, then lets the signal end the process as before.
+const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"];
+
+function onSignal(name, flush) {
+  try {
+    if (process.listenerCount(name) > 0) return;
+    const listener = () => {
+      flush();
+      if (process.listenerCount(name) > 1) return; // the program's own listener decides
+      process.removeListener(name, listener);
+      process.kill(process.pid, name);
+    };
+    process.on(name, listener);
+  } catch {
+    // Some platforms lack a signal: nothing to write on it.
+  }
 }
 
 function writeAll(fd, data) {
@@ -219,6 +239,7 @@ function fail(state, e) {
 
 function nop() {}
 
-module.exports = OFF
-  ? { enter: nop, exit: nop, fail: nop, flush: nop }
-  : { enter, exit, fail, flush: sink.flush };
+const api = OFF ? { enter: nop, exit: nop, fail: nop, flush: nop } : { enter, exit, fail, flush: sink.flush };
+// For instrumented code run as a script (no `require`): see the import line.
+if (!globalThis.__telemetryInjectV2) Object.defineProperty(globalThis, "__telemetryInjectV2", { value: api });
+module.exports = api;

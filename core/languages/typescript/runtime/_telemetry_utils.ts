@@ -23,6 +23,9 @@ interface NodeGlobals {
     env: { [name: string]: string | undefined };
     pid: number;
     on(event: string, listener: () => void): unknown;
+    removeListener(event: string, listener: () => void): unknown;
+    listenerCount(event: string): number;
+    kill(pid: number, signal: string): unknown;
   };
   performance: { now(): number; timeOrigin: number };
   Buffer: {
@@ -113,7 +116,27 @@ function makeSink(): Sink {
   });
   // Runs before Node reports an uncaught exception, without changing how it is handled.
   g.process.on("uncaughtExceptionMonitor", flush);
+  for (const name of SIGNALS) onSignal(name, flush);
   return sink;
+}
+
+// SIGTERM, SIGINT and SIGHUP end Node without "exit" listeners. While the program has no
+// listener of its own, one writes the buffer, then lets the signal end the process as before.
+const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"];
+
+function onSignal(name: string, flush: () => void): void {
+  try {
+    if (g.process.listenerCount(name) > 0) return;
+    const listener = (): void => {
+      flush();
+      if (g.process.listenerCount(name) > 1) return; // the program's own listener decides
+      g.process.removeListener(name, listener);
+      g.process.kill(g.process.pid, name);
+    };
+    g.process.on(name, listener);
+  } catch {
+    // Some platforms lack a signal: nothing to write on it.
+  }
 }
 
 function writeAll(fd: number, data: Uint8Array): void {
