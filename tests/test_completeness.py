@@ -43,7 +43,7 @@ def finish(how):
 
 
 def main(how):
-    threads = [threading.Thread(target=spin, args=(300,)) for _ in range(4)]
+    threads = [threading.Thread(target=spin, args=(2000,)) for _ in range(4)]  # many flushes
     for t in threads:
         t.start()
     spin(100)
@@ -104,7 +104,7 @@ def test_python_threads_fork_and_every_exit(
         ("exit", None),
     ]
     events = [e for e in events if e not in inherited]
-    calls = {"main": 1, "spin": 5, "work": 1300, "finish": 1}
+    calls = {"main": 1, "spin": 5, "work": 8100, "finish": 1}
     assert _enters(events, parent) == calls
     assert _open_frames(events) == Counter(still_open)
     if not still_open:

@@ -43,17 +43,21 @@ def _open():
 def flush():
     """Write buffered events: whole lines in one write, so writers never interleave."""
     with _lock:
-        n = len(_buf)
-        if not n:
-            return
-        data = "".join(_buf[:n]).encode("utf-8", "replace")
-        del _buf[:n]
-        try:
-            fd = _open()
-            while data:
-                data = data[os.write(fd, data) :]
-        except OSError:
-            pass
+        _write_buffer()
+
+
+def _write_buffer():
+    n = len(_buf)
+    if not n:
+        return
+    data = "".join(_buf[:n]).encode("utf-8", "replace")
+    del _buf[:n]
+    try:
+        fd = _open()
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:
+        pass
 
 
 def _after_fork():
@@ -80,7 +84,13 @@ sys.excepthook = _excepthook
 
 def _on_sigterm(signum, frame):
     """SIGTERM ends a Python process without atexit: write the events, then die of it as before."""
-    flush()
+    # The handler may interrupt a flush of this very thread: then the lock never comes free and
+    # the lines it holds are lost rather than written twice.
+    if _lock.acquire(True, 1.0):
+        try:
+            _write_buffer()
+        finally:
+            _lock.release()
     _signal.signal(signum, _signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
