@@ -23,6 +23,12 @@ FIXTURES = ROOT / "tests" / "fixtures" / "javascript"
 NPM_CACHE = ROOT / "tests" / ".cache" / "npm"
 RUNTIME = "_telemetry_utils.cjs"
 STAMP = re.compile(r"telemetry-inject:[0-9a-f]{8}")
+IMPORT = 'import __tel from "./_telemetry_utils.cjs";  // telemetry-inject\n'
+REQUIRE = (
+    'var __tel = typeof require === "function" ? require("./_telemetry_utils.cjs") : '
+    "globalThis.__telemetryInjectV2 || { enter: Function.prototype, fail: Function.prototype, "
+    "exit: Function.prototype };  // telemetry-inject\n"
+)
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -82,12 +88,9 @@ def test_example_behaves_the_same_and_reports_every_call(
     out = instrument_copy(src)
     # ESM files import the one CommonJS runtime; CommonJS files require it.
     head = {name: (out / name).read_text("utf-8") for name in ("main.mjs", "shop/cart.js")}
-    assert 'import __tel from "./_telemetry_utils.cjs";  // telemetry-inject\n' in head["main.mjs"]
-    required = 'const __tel = require("./_telemetry_utils.cjs");  // telemetry-inject\n'
-    assert (
-        head["shop/cart.js"].startswith('"use strict";\n// The cart')
-        and required in (head["shop/cart.js"])
-    )
+    assert IMPORT in head["main.mjs"]
+    assert head["shop/cart.js"].startswith('"use strict";\n// The cart')
+    assert REQUIRE in head["shop/cart.js"]
     assert (out / RUNTIME).is_file() and (out / "shop" / RUNTIME).is_file()
     events_file = tmp_path / "events.jsonl"
     run = run_program([node, "main.mjs"], out, events=events_file)
@@ -322,14 +325,11 @@ def test_module_system_decides_the_import(node: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     shutil.copytree(src, out)
     run_cli(out, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
-    marker = "  // telemetry-inject\n"
-    imported = 'import __tel from "./_telemetry_utils.cjs";' + marker
-    required = 'const __tel = require("./_telemetry_utils.cjs");' + marker
-    assert (out / "esm" / "lib.js").read_text("utf-8").startswith(imported)
-    assert (out / "esm" / "tla.js").read_text("utf-8").startswith(imported)
-    assert (out / "plain.mjs").read_text("utf-8").startswith(imported)
-    assert (out / "old.cjs").read_text("utf-8").startswith(required)
-    assert (out / "main.js").read_text("utf-8").startswith('"use strict";\n' + required)
+    assert (out / "esm" / "lib.js").read_text("utf-8").startswith(IMPORT)
+    assert (out / "esm" / "tla.js").read_text("utf-8").startswith(IMPORT)
+    assert (out / "plain.mjs").read_text("utf-8").startswith(IMPORT)
+    assert (out / "old.cjs").read_text("utf-8").startswith(REQUIRE)
+    assert (out / "main.js").read_text("utf-8").startswith('"use strict";\n' + REQUIRE)
     events_file = tmp_path / "events.jsonl"
     for script, printed in (("main.js", "8\n"), ("plain.mjs", "2\n"), ("esm/tla.js", "6\n")):
         assert run_program([node, script], src).stdout == printed
@@ -337,6 +337,28 @@ def test_module_system_decides_the_import(node: str, tmp_path: Path) -> None:
         assert (run.returncode, run.stdout) == (0, printed), run.stderr
     calls = check_pairs(read_events(events_file))
     assert dict(calls) == {"main": 1, "dec": 1, "twice": 1, "inc": 1, "show": 1}
+
+
+SCRIPT = "function square(x) {\n  return x * x;\n}\nconsole.log(square(7));\n"
+LOADER = """
+const fs = require("fs");
+if (process.argv[2] === "with-runtime") require("./lib/_telemetry_utils.cjs");
+new Function(fs.readFileSync(__dirname + "/lib/script.js", "utf8"))();
+"""
+
+
+def test_a_script_run_without_require_still_works(node: str, tmp_path: Path) -> None:
+    """Files that are scripts run by `new Function` (no `require`): recorded when a runtime is
+    loaded, silently not recorded when none is, never broken."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "script.js").write_text(SCRIPT, "utf-8")
+    run_cli(tmp_path / "lib", "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    (tmp_path / "loader.js").write_text(LOADER, "utf-8")
+    for how, calls in (("bare", {}), ("with-runtime", {"square": 1})):
+        events_file = tmp_path / f"{how}.jsonl"
+        run = run_program([node, "loader.js", how], tmp_path, events=events_file)
+        assert (run.returncode, run.stdout) == (0, "49\n"), run.stderr
+        assert dict(check_pairs(read_events(events_file))) == calls
 
 
 NAMES = [
@@ -378,7 +400,7 @@ def test_jsx_files_are_instrumented_and_strip_back(tmp_path: Path) -> None:
     shutil.copytree(src, out)
     run_cli(out, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
     text = (out / "App.jsx").read_text("utf-8")
-    assert text.startswith('import __tel from "./_telemetry_utils.cjs";')
+    assert text.startswith(IMPORT)
     assert '__tel.enter("App", "App.jsx", 2)' in text
     assert '__tel.enter("App.onClick", "App.jsx", 3)' in text
     spec = language.for_path("App.jsx")
@@ -388,12 +410,18 @@ def test_jsx_files_are_instrumented_and_strip_back(tmp_path: Path) -> None:
     assert tree(out) == tree(src)
 
 
-PACKAGES = {"lodash": "lodash@4.17.21", "semver": "semver@7.7.3", "marked": "marked@15.0.12"}
+PACKAGES = {
+    "lodash": "lodash@4.17.21",
+    "semver": "semver@7.7.3",
+    "marked": "marked@15.0.12",
+    "uglify-js": "uglify-js@3.19.3",
+}
 
 
 def test_real_npm_packages_behave_the_same(node: str, tmp_path: Path) -> None:
-    """lodash (one 17k-line UMD file), semver (CommonJS modules, classes, a CLI with a shebang)
-    and marked (ES module and CommonJS builds), from the registry, used as their users do."""
+    """lodash (one 17k-line UMD file), semver (CommonJS modules, classes, a CLI with a shebang),
+    marked (ES module and CommonJS builds) and uglify-js (whose files are scripts that it
+    concatenates and runs with `new Function`), from the registry, used as their users do."""
     work = tmp_path / "work"
     work.mkdir()
     for name, spec in PACKAGES.items():
@@ -434,6 +462,11 @@ def test_real_npm_packages_behave_the_same(node: str, tmp_path: Path) -> None:
             "marked/lib/marked.cjs"} <= {e["file"] for e in events}  # fmt: skip
     assert ("SemVer.constructor", "TypeError: Invalid Version: not-a-version") in errors_of(events)
     assert any(e[1] == "TypeError: nope" for e in errors_of(events))  # inside _.attempt
+    # uglify-js's files, concatenated and run by `new Function`, report through the runtime
+    # its instrumented loader brought in.
+    assert calls["minify"] >= 2 and calls["parse"] >= 2
+    assert ("parse", "JS_Parse_Error: Name expected") in errors_of(events)
+    assert "uglify-js/lib/parse.js" in {e["file"] for e in events}
     run = run_program(cli, work, events=tmp_path / "cli.jsonl")
     assert (run.returncode, run.stdout) == (0, plain_cli.stdout)
     assert check_pairs(read_events(tmp_path / "cli.jsonl"))["main"] == 1

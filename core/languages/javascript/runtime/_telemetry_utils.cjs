@@ -239,7 +239,11 @@ function fail(state, e) {
 
 function nop() {}
 
-const api = OFF ? { enter: nop, exit: nop, fail: nop, flush: nop } : { enter, exit, fail, flush: sink.flush };
-// For instrumented code run as a script (no `require`): see the import line.
-if (!globalThis.__telemetryInjectV2) Object.defineProperty(globalThis, "__telemetryInjectV2", { value: api });
+const api = OFF
+  ? { enter: nop, exit: nop, fail: nop, flush: nop }
+  : { enter, exit, fail, flush: sink.flush };
+// For instrumented code run as a script, where there is no `require`: see the import line.
+if (!globalThis.__telemetryInjectV2) {
+  Object.defineProperty(globalThis, "__telemetryInjectV2", { value: api });
+}
 module.exports = api;
