@@ -21,6 +21,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 from telemetry_inject.core import language
+from telemetry_inject.core.analyze import Analysis
 from telemetry_inject.core.cache import CacheError
 from telemetry_inject.core.engine import Engine
 
@@ -47,6 +48,8 @@ class TelemetryServer(LanguageServer):
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+        # Analyses run one at a time, newest wins: typing fast never piles them up.
+        self._analysis_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis")
 
     # -- workspace ---------------------------------------------------------------------------
 
@@ -131,6 +134,18 @@ class TelemetryServer(LanguageServer):
         if old is not None:
             self._engine_thread.submit(old.close)
 
+    async def analysis(self, snap: Snapshot) -> Analysis | None:
+        """The snapshot's analysis, off the event loop; None when a newer version of the
+        document arrived meanwhile (the editor asks again for that one)."""
+
+        def job() -> Analysis | None:
+            current = self.documents.get(snap.uri)
+            if current is not None and current.version != snap.version:
+                return None
+            return snap.analysis()
+
+        return await asyncio.get_running_loop().run_in_executor(self._analysis_thread, job)
+
     async def run_engine(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking engine work on the engine thread, in order."""
         loop = asyncio.get_running_loop()
@@ -142,6 +157,7 @@ class TelemetryServer(LanguageServer):
         if engine is not None:
             self._engine_thread.submit(engine.close).result(timeout=10)
         self._engine_thread.shutdown(wait=False)
+        self._analysis_thread.shutdown(wait=False)
 
     # -- client ------------------------------------------------------------------------------
 

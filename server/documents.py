@@ -66,12 +66,15 @@ class Snapshot:
         spec: LanguageSpec | None,
         location: Location,
         encoding: str,
+        trusted: bool = True,
     ) -> None:
         self.uri, self.version, self.source, self.lines = uri, version, source, lines
         self.spec, self.location, self.encoding = spec, location, encoding
         self._tree = tree
-        # An incremental parse with errors: the fresh parse is the truth, made on first use.
-        self._suspect = tree is not None and tree.root_node.has_error and spec is not None
+        # An incremental parse with errors, or one from such a tree (it may have reused a
+        # subtree a fresh parse would not make): a fresh parse is the truth, made on first use.
+        suspect = not trusted or (tree is not None and tree.root_node.has_error)
+        self._suspect = suspect and tree is not None and spec is not None
         self._analysis: Analysis | None = None
         self._full = False  # _analysis came from a full analysis, not a shifted one
         self._lock = threading.Lock()
@@ -150,7 +153,7 @@ class Document:
     def apply(self, changes: Sequence[lsp.TextDocumentContentChangeEvent], version: int) -> None:
         snap = self.snapshot
         source, lines = snap.source, snap.lines
-        exact = snap.exact_tree is not None  # the old tree is what its analysis saw
+        exact = snap.exact_tree is not None  # the old tree equals a fresh parse
         tree = snap._tree.copy() if snap._tree is not None else None  # the old one stays intact
         fresh = False
         delta: Delta | None = None
@@ -178,13 +181,13 @@ class Document:
         if self._parser is not None:
             edited = tree
             if fresh or edited is None:
-                tree = self._parser.parse(source)
+                tree, exact = self._parser.parse(source), True
             else:
                 tree = self._parser.parse(source, edited)
                 for r in edited.changed_ranges(tree):  # syntax that changed beyond the text
                     delta = delta.widen(r.start_byte, r.end_byte) if delta else None
         new = Snapshot(
-            snap.uri, version, source, lines, tree, snap.spec, snap.location, snap.encoding
+            snap.uri, version, source, lines, tree, snap.spec, snap.location, snap.encoding, exact
         )
         if not fresh and delta is not None and exact and new.exact_tree is not None:
             if snap.analyzed is not None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import tree_sitter as ts
 from telemetry_inject.core import markers
-from telemetry_inject.core.analyze import Analysis, detect_eol
+from telemetry_inject.core.analyze import Analysis, detect_eol, span_of
 from telemetry_inject.core.types import FunctionInfo, Span
 
 
@@ -72,8 +72,8 @@ def reuse(base: Analysis, delta: Delta, source: bytes, tree: ts.Tree) -> Analysi
     outer = _outermost_touching(base, d)
     if outer is None:
         return None
-    fn_nodes = _same_captures(base, tree, d, outer)
-    if fn_nodes is None or not _same_frame(base, tree, d, outer):
+    nodes = _same_captures(base, tree, d, outer)
+    if nodes is None or not _same_frame(base, tree, d, outer):
         return None
     old_row = bisect.bisect_right(base.line_starts, d.old_end) - 1
     rows = source.count(b"\n", d.start, d.new_end) - base.source.count(b"\n", d.start, d.old_end)
@@ -86,20 +86,19 @@ def reuse(base: Analysis, delta: Delta, source: bytes, tree: ts.Tree) -> Analysi
     functions = []
     for f in base.functions:
         g = shift.function(f)
-        if f.body.start < lo and hi <= f.body.end:  # its body holds the region: errors may change
-            node = fn_nodes.get((g.span.start, g.span.end))
-            if node is None or not _indent_kept(base, f, lo):
+        if f.body.start < lo and hi <= f.body.end:  # its body holds the region
+            node, body = nodes.get(("function", f.span.start)), nodes.get(("body", f.body.start))
+            if node is None or body is None or not _indent_kept(base, f, lo):
                 return None
-            g = replace(g, has_error=node.has_error)
+            # Where it ends and whether it has errors: as parsed (typing at the end of the
+            # last statement may or may not extend the body).
+            g = replace(g, span=span_of(node), body=span_of(body), has_error=node.has_error)
         functions.append(g)
     head = bisect.bisect_right(base.line_starts, d.start)
     tail = bisect.bisect_right(base.line_starts, d.old_end)
     inner = [i + 1 for i in range(d.start, d.new_end) if source[i] == 0x0A]
-    line_starts = [
-        *base.line_starts[:head],
-        *inner,
-        *(s + d.size for s in base.line_starts[tail:]),
-    ]
+    size = d.size
+    line_starts = base.line_starts[:head] + inner + [s + size for s in base.line_starts[tail:]]
     return replace(
         base,
         source=source,
@@ -125,14 +124,15 @@ class _Shift:
         return p if p < self.old_end else p + self.size
 
     def span(self, s: Span) -> Span:
-        def point(off: int, row: int, col: int) -> tuple[int, int]:
-            if off < self.old_end:
-                return row, col
-            return row + self.rows, col + (self.cols if row == self.row else 0)
-
-        sr, sc = point(s.start, s.start_row, s.start_col)
-        er, ec = point(s.end, s.end_row, s.end_col)
-        return Span(self.offset(s.start), self.offset(s.end), sr, sc, er, ec)
+        end, size, rows, cols, row = self.old_end, self.size, self.rows, self.cols, self.row
+        if s.end < end:
+            return s
+        if s.start < end:  # holds the edit: only its end moves
+            ec = s.end_col + (cols if s.end_row == row else 0)
+            return Span(s.start, s.end + size, s.start_row, s.start_col, s.end_row + rows, ec)
+        sc = s.start_col + (cols if s.start_row == row else 0)
+        ec = s.end_col + (cols if s.end_row == row else 0)
+        return Span(s.start + size, s.end + size, s.start_row + rows, sc, s.end_row + rows, ec)
 
     def function(self, f: FunctionInfo) -> FunctionInfo:
         if f.span.end < self.old_end:
@@ -183,29 +183,49 @@ def _outermost_touching(base: Analysis, d: Delta) -> FunctionInfo | None:
 
 def _same_captures(
     base: Analysis, tree: ts.Tree, d: Delta, outer: FunctionInfo
-) -> dict[tuple[int, int], ts.Node] | None:
+) -> dict[tuple[str, int], ts.Node] | None:
     """The language's queries capture the same nodes over the outermost function holding the
-    edit, before and after (positions shifted); then the new function nodes by range."""
-    shift = _Shift(d.old_end, d.size, 0, 0, 0)
-    functions: dict[tuple[int, int], ts.Node] = {}
+    edit, before and after (positions shifted); then the new function and body nodes, by
+    capture and start."""
+    found: dict[tuple[str, int], ts.Node] = {}
     for name in ("functions", "scopes", "file"):
         query = base.spec.query(name)
         if query is None:
             continue
         before = _captures(query, base.tree, outer.span.start, outer.span.end)
-        after = _captures(query, tree, outer.span.start, shift.offset(outer.span.end))
-        moved = [
-            (cap, shift.offset(s), shift.offset(e))
-            for cap, s, e, _node in before
-            if not (d.start <= s < d.old_end or d.start < e < d.old_end)
-            # A name, qualifier or flag the edit touches changes in text, not in position.
-            and (cap.split(".")[0] in _CONTAINERS or e < d.start or s > d.old_end)
-        ]
-        if len(moved) != len(before) or moved != [(c, s, e) for c, s, e, _n in after]:
+        after = _captures(query, tree, outer.span.start, outer.span.end + max(d.size, 0))
+        left = [(c, s, e) for c, s, e, _n in after]
+        for cap, s, e, _node in before:
+            kind = cap.split(".")[0]
+            if d.start < s < d.old_end or d.start < e < d.old_end:
+                return None  # a node that began or ended inside what was replaced
+            if kind not in _CONTAINERS and not (e < d.start or s > d.old_end):
+                return None  # a name, qualifier or flag the edit touches changes in text
+            match = next(
+                (x for x in left if x[0] == cap and x[1] in _moved(s, d) and x[2] in _moved(e, d)),
+                None,
+            )
+            if match is None:
+                return None
+            left.remove(match)
+        if left:
             return None
         if name == "functions":
-            functions = {(s, e): n for c, s, e, n in after if c.split(".")[0] == "function"}
-    return functions
+            for c, s, _e, n in after:
+                kind = c.split(".")[0]
+                if kind in ("function", "body"):
+                    found[(kind, s)] = n
+    return found
+
+
+def _moved(p: int, d: Delta) -> tuple[int, ...]:
+    """Where an old node boundary can be now: a boundary at the edit may or may not take in
+    what was typed there."""
+    if p < d.start:
+        return (p,)
+    if p > d.old_end:
+        return (p + d.size,)
+    return (d.start, d.new_end)
 
 
 _CONTAINERS = {"function", "body", "scope"}  # captures that may hold an edit inside them
@@ -214,20 +234,22 @@ _CONTAINERS = {"function", "body", "scope"}  # captures that may hold an edit in
 def _same_frame(base: Analysis, tree: ts.Tree, d: Delta, outer: FunctionInfo) -> bool:
     """Around the outermost function, up to the root, every node and its children are the same
     (shifted): the edit moved no boundary outside it (which changed ranges may not report)."""
-    shift = _Shift(d.old_end, d.size, 0, 0, 0)
     old = _node_at(base.tree, outer.span.start, outer.span.end)
-    new = _node_at(tree, outer.span.start, shift.offset(outer.span.end))
+    new = next(
+        (n for e in _moved(outer.span.end, d) if (n := _node_at(tree, outer.span.start, e))),
+        None,
+    )
     if old is None or new is None or old.type != new.type:
         return False
     while old.parent is not None:
         old, new = old.parent, new.parent
-        if new is None:
+        if new is None or old.type != new.type or len(old.children) != len(new.children):
             return False
-        kids = [
-            (c.type, shift.offset(c.start_byte), shift.offset(c.end_byte)) for c in old.children
-        ]
-        if kids != [(c.type, c.start_byte, c.end_byte) for c in new.children]:
-            return False
+        for a, b in zip(old.children, new.children, strict=True):
+            if a.type != b.type or b.start_byte not in _moved(a.start_byte, d):
+                return False
+            if b.end_byte not in _moved(a.end_byte, d):
+                return False
     return new.parent is None
 
 

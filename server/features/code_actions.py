@@ -4,8 +4,6 @@ resolves ``edit``; otherwise eagerly."""
 
 from __future__ import annotations
 
-import asyncio
-
 from lsprotocol import types as lsp
 
 from ..actions import Action, Offer, offers
@@ -27,7 +25,7 @@ def register(server: TelemetryServer) -> None:
         if snap is None:
             return None
         ls.documents.touch(snap.uri)
-        analysis = await asyncio.to_thread(snap.analysis)
+        analysis = await ls.analysis(snap)
         if analysis is None:
             return None
         start, end = snap.byte_range(params.range)

@@ -24,7 +24,7 @@ def register(server: TelemetryServer) -> None:
         snap = ls.documents.get(params.text_document.uri)
         if snap is None:
             return None
-        analysis = await asyncio.to_thread(snap.analysis)
+        analysis = await ls.analysis(snap)
         if analysis is None:
             return None
         f = signature_at(analysis, snap.offset(params.position))
