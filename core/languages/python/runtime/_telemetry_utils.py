@@ -25,6 +25,9 @@ _append = _buf.append
 _lock = _thread.allocate_lock()  # between flushers only
 _fd = -1
 _pid = os.getpid()
+# The pid's part of each line, formatted once (and again in a forked child).
+_ENTER_TAIL = f',"pid":{_pid}}}\n'
+_EXIT_MID = f',"pid":{_pid},"dur_ns":'
 _clock = time.perf_counter_ns
 # ts = monotonic reading + this offset: one clock call per event, and durations never go back.
 _EPOCH = time.time_ns() - _clock()
@@ -61,9 +64,10 @@ def _write_buffer():
 
 
 def _after_fork():
-    global _pid, _lock
+    global _pid, _lock, _ENTER_TAIL, _EXIT_MID
     # Lines another thread added after the pre-fork flush belong to the parent, which writes them.
     _pid, _lock = os.getpid(), _thread.allocate_lock()
+    _ENTER_TAIL, _EXIT_MID = f',"pid":{_pid}}}\n', f',"pid":{_pid},"dur_ns":'
     del _buf[:]
 
 
@@ -146,12 +150,12 @@ def probe(fn, file, line):
 
     def start():
         t0 = _clock()
-        _append(f'{enter}{t0 + _EPOCH},"pid":{_pid}}}\n')
+        _append(f"{enter}{t0 + _EPOCH}{_ENTER_TAIL}")
         return t0
 
     def finish(t0, exc=None):
         t1 = _clock()
-        tail = f'{t1 + _EPOCH},"pid":{_pid},"dur_ns":{t1 - t0}'
+        tail = f"{t1 + _EPOCH}{_EXIT_MID}{t1 - t0}"
         if exc is not None:
             _append(f'{error}{tail},"error":{_describe(exc)}}}\n')
         _append(f"{exit_}{tail}}}\n")
@@ -195,14 +199,14 @@ def probe(fn, file, line):
         # The hot path, written out: no call but the function's own and the clock's.
         def call(*args, **kwargs):
             t0 = _clock()
-            _append(f'{enter}{t0 + _EPOCH},"pid":{_pid}}}\n')
+            _append(f"{enter}{t0 + _EPOCH}{_ENTER_TAIL}")
             try:
                 result = func(*args, **kwargs)
             except BaseException as exc:
                 finish(t0, exc)
                 raise
             t1 = _clock()
-            _append(f'{exit_}{t1 + _EPOCH},"pid":{_pid},"dur_ns":{t1 - t0}}}\n')
+            _append(f"{exit_}{t1 + _EPOCH}{_EXIT_MID}{t1 - t0}}}\n")
             if len(_buf) >= _LINES:
                 flush()
             return result
