@@ -14,6 +14,7 @@ Prints a Markdown table and writes bench/results/overhead.json.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -180,6 +181,8 @@ def bench_language(lang: str, tmp: Path, repeats: int) -> dict[str, float | int 
         "target_ns": TARGETS.get(lang),
     }
     if lang == "python":
+        if importlib.util.find_spec("opentelemetry.sdk") is None:
+            raise RuntimeError("opentelemetry-sdk is missing: pip install -e '.[bench]'")
         otel = tmp / "otel"
         shutil.copytree(DRIVERS / "otel", otel)
         row["otel_ns"] = round(
