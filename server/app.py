@@ -1,8 +1,8 @@
 """The language server object: documents, settings, the engine, and what the client can do.
 
 Handlers live in ``features/``; this module only holds shared state and helpers. Engine work
-runs on one worker thread (the engine and its sandbox are used serially); analysis and hover
-run on the default thread pool; nothing blocking runs on the event loop.
+runs on one worker thread (the engine and its sandbox are used serially), analyses on another
+(newest first); nothing that can take long runs on the event loop.
 """
 
 from __future__ import annotations
