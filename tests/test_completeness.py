@@ -17,6 +17,7 @@ from telemetry import check_pairs, read_events
 GO_CACHE = ROOT / "tests" / ".cache" / "go"
 
 PYTHON = """\
+import multiprocessing
 import os
 import sys
 import threading
@@ -54,6 +55,9 @@ def main(how):
         spin(50)
         sys.exit(0)
     os.waitpid(pid, 0)
+    child = multiprocessing.get_context("fork").Process(target=spin, args=(30,))
+    child.start()
+    child.join()
     finish(how)
 
 
@@ -92,9 +96,13 @@ def test_python_threads_fork_and_every_exit(
     assert run.returncode == code, run.stderr
     events = read_events(events_file)
     pids = Counter(e["pid"] for e in events)
-    assert len(pids) == 2, pids  # the parent and its forked child
-    child = min(pids, key=lambda p: pids[p])
-    parent = next(p for p in pids if p != child)
+    assert len(pids) == 3, pids  # the parent, its forked child and a multiprocessing child
+    mp_child, child, parent = sorted(pids, key=lambda p: pids[p])
+    # multiprocessing's child leaves main's inherited frame by os._exit: no event for it.
+    assert _enters(events, mp_child) == {"spin": 1, "work": 30}
+    assert [e["fn"] for e in events if e["pid"] == mp_child and e["ev"] != "enter"] == [
+        "work"
+    ] * 30 + ["spin"]
     # The child makes its own calls, each once, and leaves main (entered before the fork) by
     # sys.exit: that frame's error and exit carry the child's pid.
     assert _enters(events, child) == {"spin": 1, "work": 50}

@@ -69,6 +69,12 @@ def _after_fork():
     _pid, _lock = os.getpid(), _thread.allocate_lock()
     _ENTER_TAIL, _EXIT_MID = f',"pid":{_pid}}}\n', f',"pid":{_pid},"dur_ns":'
     del _buf[:]
+    # A multiprocessing child ends with os._exit (no atexit) after threading._shutdown().
+    threading = sys.modules.get("threading")
+    try:
+        threading._register_atexit(flush)
+    except Exception:
+        pass
 
 
 atexit.register(flush)
