@@ -104,6 +104,8 @@ def test_vscode_hover_code_action_palette_save(tmp_path: Path) -> None:
         seen,
         proc.stderr,
         (tmp_path / "code-server.log").read_text("utf-8")[-3000:],
+        # The extension's output channel (interpreter, server messages, cache commands).
+        [p.read_text("utf-8") for p in data.glob("logs/*/exthost*/telemetry-inject.*/*.log")],
     )
     for shot in shots.iterdir():  # only a scenario that passed updates the README's pictures
         shutil.copyfile(shot, DOCS / shot.name)

@@ -7,6 +7,7 @@
 # A plain `npm install code-server` fails here three ways (root needs --unsafe-perm; kerberos
 # needs gssapi headers; @vscode/ripgrep downloads rg from GitHub), so its install scripts are
 # skipped and code-server's postinstall.sh is redone by hand with Debian's rg and Node headers.
+# It is built in a scratch folder and moved into place when complete.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
@@ -40,20 +41,28 @@ started=$SECONDS
 tmp="$CACHE/code-server.partial"
 rm -rf "$tmp" "$DEST"
 mkdir -p "$tmp"
+export JOBS=max  # node-gyp: compile on every core
 (
   cd "$tmp"
   echo '{"private": true}' >package.json
   npm install --ignore-scripts --no-save "code-server@$VERSION" >/dev/null
-  npm rebuild argon2 >/dev/null
+  npm rebuild argon2 >/dev/null &
+  argon2=$!
   cd node_modules/code-server/lib/vscode
+  (cd extensions && npm install --omit=dev >/dev/null) &
+  extensions=$!
   npm install --omit=dev --ignore-scripts >/dev/null
-  npm rebuild kerberos @parcel/watcher node-pty @vscode/spdlog @vscode/deviceid native-watchdog >/dev/null
+  # Only the native modules VS Code needs here: file events, its log files (the test shows
+  # them when it fails) and the extension host's watchdog. Not built: kerberos (proxy
+  # authentication), node-pty (terminals), @vscode/deviceid (telemetry).
+  npm rebuild @parcel/watcher @vscode/spdlog native-watchdog >/dev/null
   mkdir -p node_modules/@vscode/ripgrep/bin
   cp "$(command -v rg)" node_modules/@vscode/ripgrep/bin/rg
   ln -sfn node_modules node_modules.asar
   (cd bin/remote-cli && ln -sfn code-linux.sh code-server)
   (cd bin/helpers && ln -sfn browser-linux.sh browser.sh)
-  (cd extensions && npm install --omit=dev >/dev/null)
+  wait "$argon2"
+  wait "$extensions"
 )
 mv "$tmp" "$DEST"
 touch "$STAMP"

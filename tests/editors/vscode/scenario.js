@@ -119,6 +119,7 @@ async function scenario(page) {
   step('editor');
   // Nothing set, and the workspace's .venv has no telemetry-inject: the user is told what to do.
   out.not_installed = await notification(page, 'cannot run');
+  step('notification');
   out.status_not_installed = await until('the error in the status bar', async () => {
     const text = await statusText(page);
     return text && !text.includes(':') ? text : null;
@@ -134,12 +135,13 @@ async function scenario(page) {
   await input.fill(process.env.INTERPRETER, { timeout: WAIT });
   await until('the setting saved', () => fs.readFileSync(SETTINGS, 'utf8').includes(process.env.INTERPRETER));
   await page.keyboard.press('Control+W'); // back to main.py
+  step('interpreter setting');
   // The extension restarts the server with that Python; its status item then counts functions.
   out.status_before = await until('the server', async () => {
     const text = await statusText(page);
     return /Telemetry: \d/.test(text) ? text : null;
   });
-  step('interpreter setting, server');
+  step('server');
 
   await goTo(page, 'def add', 5);
   out.hover_before = await hover(page);
