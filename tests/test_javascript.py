@@ -26,7 +26,8 @@ STAMP = re.compile(r"telemetry-inject:[0-9a-f]{8}")
 IMPORT = 'import __tel from "./_telemetry_utils.cjs";  // telemetry-inject\n'
 REQUIRE = (
     'var __tel = typeof require === "function" ? require("./_telemetry_utils.cjs") : '
-    "globalThis.__telemetryInjectV2 || { enter: Function.prototype, fail: Function.prototype, "
+    "/** @type {any} */ (globalThis).__telemetryInjectV2 || "
+    "{ enter: Function.prototype, fail: Function.prototype, "
     "exit: Function.prototype };  // telemetry-inject\n"
 )
 
@@ -359,6 +360,25 @@ def test_a_script_run_without_require_still_works(node: str, tmp_path: Path) -> 
         run = run_program([node, "loader.js", how], tmp_path, events=events_file)
         assert (run.returncode, run.stdout) == (0, "49\n"), run.stderr
         assert dict(check_pairs(read_events(events_file))) == calls
+
+
+@pytest.mark.parametrize(
+    ("source", "import_before"),
+    [
+        ('"use strict";\n/** @param {number} x */\nfunction f(x) {}\n', "/** @param"),
+        ("// header\n\n// @ts-ignore\nconst a = require('x');\n", "// @ts-ignore"),
+        ("/* eslint-disable-next-line */\nvar x = 1;\n", "/* eslint-disable-next-line"),
+        ("/** @jsx h */\nimport h from 'h';\n", "import h"),  # a file pragma stays first
+        ("// @ts-nocheck\n/* license */\nconst a = 1;\n", "const a"),
+        ('#!/usr/bin/env node\n"use strict"; // trailing\nf();\n', "f();"),
+    ],
+    ids=["jsdoc", "ts-ignore", "eslint", "jsx-pragma", "ts-nocheck", "shebang-directive"],
+)
+def test_imports_go_above_comments_that_belong_to_the_first_statement(
+    source: str, import_before: str
+) -> None:
+    analysis = analyze.analyze(language.get("javascript"), source.encode("utf-8"))
+    assert source.splitlines()[analysis.prologue_row].startswith(import_before)
 
 
 NAMES = [

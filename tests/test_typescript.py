@@ -176,6 +176,11 @@ MODULE_SETUPS = {
     "nodenext-esm": ({"module": "nodenext", "target": "es2022"}, "module"),
     "nodenext-cjs": ({"module": "nodenext", "target": "es2022"}, "commonjs"),
     "es5": ({"module": "es2015", "target": "es5", "lib": ["es5"]}, "module"),
+    "isolated": (
+        {"module": "nodenext", "target": "es2022", "verbatimModuleSyntax": True,
+         "isolatedDeclarations": True, "declaration": True, "erasableSyntaxOnly": True},
+        "module",
+    ),
     "types-node": (
         {"module": "commonjs", "target": "es2022", "types": ["node"],
          "typeRoots": [str(NODE_TYPES)], "esModuleInterop": True},
@@ -188,7 +193,8 @@ def test_runtime_compiles_everywhere_and_passes_the_shared_vectors(
     node: str, tsc: Tsc, tmp_path: Path
 ) -> None:
     """Strictest flags; CommonJS, nodenext (ESM and CommonJS packages), an ES5 target with
-    ES5's library only, and a project with @types/node: one tsc run builds them all."""
+    ES5's library only, isolated declarations with verbatim module syntax, and a project with
+    @types/node: one tsc run builds them all."""
     runtime = plan.runtime_files(language.get("typescript"), "tel", "driver.ts", {})
     assert [r.path for r in runtime] == [RUNTIME]
     roots = []
@@ -264,38 +270,57 @@ def test_edge_cases_match_the_golden_file_compile_and_run_the_same(
             assert tree(out) == {k: v for k, v in tree(plain).items() if "dist/" not in k}
 
 
-def test_module_flavours_and_declaration_files(node: str, tsc: Tsc, tmp_path: Path) -> None:
+LEGACY_JS = """\
+"use strict";
+/** @param {number} x @returns {number} */
+function twice(x) {
+  return 2 * x;
+}
+module.exports = { twice };
+"""
+
+
+def test_module_flavours_checked_javascript_and_declaration_files(
+    node: str, tsc: Tsc, tmp_path: Path
+) -> None:
     """.mts (an ES module importing the runtime compiled as CommonJS), .cts and .ts in a
-    CommonJS package under nodenext; declaration files are left alone."""
+    CommonJS package under nodenext, with JavaScript (CommonJS and ESM) that tsc type-checks
+    (allowJs, checkJs, strict); declaration files are left alone."""
+    shapes_d_ts = "export interface Shape {\n  area(): number;\n}\n"
     files = {
         "package.json": '{"private": true}',
-        "src/env.d.ts": ENV_D_TS,
+        "src/shapes.d.ts": shapes_d_ts,
         "src/lower.mts": "export function lower(s: string): string {\n  return s.toLowerCase();\n}",
         "src/upper.cts": "export function upper(s: string): string { return s.toUpperCase(); }\n",
+        "src/legacy.js": LEGACY_JS,
+        "src/shout.mjs": '/** @param {string} s */\nexport function shout(s) { return s + "!"; }\n',
         "src/main.ts": (
             'import { upper } from "./upper.cjs";\n'
+            'import { twice } from "./legacy.js";\n'
             "async function main(): Promise<void> {\n"
             '  const { lower } = await import("./lower.mjs");\n'
-            '  console.log(upper("a"), lower("B"));\n'
+            '  const { shout } = await import("./shout.mjs");\n'
+            '  console.log(upper("a"), lower("B"), twice(21), shout("hi"));\n'
             "}\n"
             "void main();\n"
         ),
     }
     options = {**STRICTEST, "module": "nodenext", "target": "es2022", "rootDir": "src",
-               "outDir": "dist"}  # fmt: skip
+               "outDir": "dist", "allowJs": True, "checkJs": True, "types": ["node"],
+               "typeRoots": [str(NODE_TYPES)]}  # fmt: skip
     src = _project(tmp_path / "src", options, files)
     out = tmp_path / "out"
     shutil.copytree(src, out)
     run_cli(out, "--in-place", "--jobs", "1", "--cache-dir", tmp_path / "cache")
-    assert (out / "src" / "env.d.ts").read_text("utf-8") == ENV_D_TS
-    assert (out / "src" / RUNTIME).is_file()
+    assert (out / "src" / "shapes.d.ts").read_text("utf-8") == shapes_d_ts
+    assert (out / "src" / RUNTIME).is_file() and (out / "src" / "_telemetry_utils.cjs").is_file()
     tsc("-b", src, out)
     plain = run_program([node, "dist/main.js"], src)
     events_file = tmp_path / "events.jsonl"
     run = run_program([node, "dist/main.js"], out, events=events_file)
-    assert (run.returncode, run.stdout) == (0, plain.stdout) == (0, "A b\n"), run.stderr
+    assert (run.returncode, run.stdout) == (0, plain.stdout) == (0, "A b 42 hi!\n"), run.stderr
     calls = check_pairs(read_events(events_file))
-    assert dict(calls) == {"main": 1, "upper": 1, "lower": 1}
+    assert dict(calls) == {"main": 1, "upper": 1, "lower": 1, "twice": 1, "shout": 1}
 
 
 NAMES = [
