@@ -362,6 +362,30 @@ def test_a_script_run_without_require_still_works(node: str, tmp_path: Path) -> 
         assert dict(check_pairs(read_events(events_file))) == calls
 
 
+def test_a_bundle_on_one_line_is_instrumented_and_runs(node: str, tmp_path: Path) -> None:
+    """Minified code: hundreds of functions on one line, each wrapped at both ends in place."""
+    chain = "".join(f"function f{i}(x){{return f{i - 1}(x)+1}}" for i in range(1, 300))
+    bundle = f'"use strict";function f0(x){{return x}}{chain}console.log(f299(0));'
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "bundle.js").write_text(bundle, "utf-8")  # no final newline either
+    out = tmp_path / "out"
+    shutil.copytree(src, out)
+    report = json.loads(
+        run_cli(out, "--in-place", "--json", "--jobs", "1", "--cache-dir", tmp_path / "c").stdout
+    )
+    assert (report["instrumented"], report["failures"]) == (300, [])
+    text = (out / "bundle.js").read_text("utf-8")
+    assert text.count("\n") == 1  # the import line; the bundle stays one line
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([node, "bundle.js"], out, events=events_file)
+    assert (run.returncode, run.stdout) == (0, "299\n"), run.stderr
+    calls = check_pairs(read_events(events_file))
+    assert len(calls) == 300 and set(calls.values()) == {1}
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == tree(src)
+
+
 @pytest.mark.parametrize(
     ("source", "import_before"),
     [
