@@ -37,6 +37,7 @@ RESULTS = Path(__file__).with_name("results") / "lsp.json"
 SERVER = [sys.executable, "-m", "telemetry_inject.server.cli", "lsp"]
 _EOL = re.compile(r"\r\n|\r|\n")
 INSTRUMENT = "refactor.rewrite.telemetry-inject.instrument"
+NAME, PLUS = "esult_value", " + 1"  # typed after `return r`: a longer name; an addition
 
 
 def big_file() -> str:
@@ -59,6 +60,8 @@ def position_of(text: str, index: int) -> lsp.Position:
 
 
 def stats(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {"n": 0, "p50_ms": float("nan"), "p99_ms": float("nan")}
     ms = sorted(s * 1000 for s in samples)
     p99 = ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))]
     return {"n": len(ms), "p50_ms": round(statistics.median(ms), 3), "p99_ms": round(p99, 3)}
@@ -182,29 +185,28 @@ async def over_stdio(text: str, root: Path, n: int) -> dict[str, dict[str, float
     results["code action resolve, script cache miss (sandbox run)"] = stats(misses)
     results["code action resolve, script cache hit"] = stats(hits)
 
-    # Keystrokes: type at the end of a statement, one character per didChange, each followed
-    # by the code action request an editor sends for the new cursor position. Half of them
-    # leave a transient syntax error ("x +"): those need a fresh parse and a full analysis.
-    version, typed = 1, {True: [], False: []}
-    where = typing_spot(text, len(text) // 2)
-    parser = language.get("python").parser()
-    for ch in (" + 1" * n)[:n]:
-        version += 1
-        at = position_of(text, where)
-        start = time.perf_counter()
-        c.text_document_did_change(
-            lsp.DidChangeTextDocumentParams(
-                lsp.VersionedTextDocumentIdentifier(version=version, uri=uri),
-                [lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text=ch)],
+    # Keystrokes, one character per didChange, each followed by the code action request an
+    # editor sends for the new cursor position: first a name (the text always parses), then
+    # " + 1" (half the keystrokes leave a transient syntax error, "x +").
+    version = 1
+    for label, typing in (("typing a name", NAME), ("typing ' + 1'", PLUS)):
+        where = typing_spot(text, len(text) // 2)
+        typed = []
+        for ch in (typing * n)[:n]:
+            version += 1
+            at = position_of(text, where)
+            start = time.perf_counter()
+            c.text_document_did_change(
+                lsp.DidChangeTextDocumentParams(
+                    lsp.VersionedTextDocumentIdentifier(version=version, uri=uri),
+                    [lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text=ch)],
+                )
             )
-        )
-        text = text[:where] + ch + text[where:]
-        where += 1
-        await actions_at(where)
-        elapsed = time.perf_counter() - start
-        typed[not parser.parse(text.encode()).root_node.has_error].append(elapsed)
-    results["keystroke: didChange + code actions, text parses"] = stats(typed[True])
-    results["keystroke: didChange + code actions, syntax error"] = stats(typed[False])
+            text = text[:where] + ch + text[where:]
+            where += 1
+            await actions_at(where)
+            typed.append(time.perf_counter() - start)
+        results[f"keystroke, {label}: didChange + code actions"] = stats(typed)
     await c.shutdown_async(None)
     c.exit(None)
     await c.stop()
@@ -217,25 +219,31 @@ def in_process(text: str, n: int) -> dict[str, dict[str, float]]:
         "file:///big.py", 1, text, language.get("python"), Location(None, None, "big.py")
     )
     doc.snapshot.analysis()
-    where = typing_spot(text, len(text) // 2)
     reparse: list[float] = []
-    index: dict[bool, list[float]] = {True: [], False: []}
-    for k, ch in enumerate((" + 1" * n)[:n]):
-        at = position_of(text, where)
-        change = lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text=ch)
-        text, where = text[:where] + ch + text[where:], where + 1
-        start = time.perf_counter()
-        doc.apply([change], k + 2)
-        reparse.append(time.perf_counter() - start)
-        clean = doc.snapshot.exact_tree is not None
-        start = time.perf_counter()
-        doc.snapshot.analysis()
-        index[clean].append(time.perf_counter() - start)
+    index: dict[str, list[float]] = {"shifted": [], "full": [], "error": []}
+    version = 1
+    for typing in (NAME, PLUS):
+        where = typing_spot(text, len(text) // 2)
+        for ch in (typing * n)[:n]:
+            version += 1
+            at = position_of(text, where)
+            change = lsp.TextDocumentContentChangePartial(range=lsp.Range(at, at), text=ch)
+            text, where = text[:where] + ch + text[where:], where + 1
+            start = time.perf_counter()
+            doc.apply([change], version)
+            reparse.append(time.perf_counter() - start)
+            snap = doc.snapshot
+            clean = snap.exact_tree is not None
+            start = time.perf_counter()
+            snap.analysis()
+            took = time.perf_counter() - start
+            index["error" if not clean else "full" if snap._full else "shifted"].append(took)
     return {
         "keystroke: incremental reparse (in-process)": stats(reparse),
-        "keystroke: function index after it, text parses (shifted)": stats(index[True]),
-        "keystroke: function index after it, syntax error (fresh parse + full)": stats(
-            index[False]
+        "keystroke: function index, shifted (in-process)": stats(index["shifted"]),
+        "keystroke: function index, full analysis, text parses (in-process)": stats(index["full"]),
+        "keystroke: function index, syntax error: fresh parse + full (in-process)": stats(
+            index["error"]
         ),
     }
 
