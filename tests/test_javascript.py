@@ -362,6 +362,28 @@ def test_a_script_run_without_require_still_works(node: str, tmp_path: Path) -> 
         assert dict(check_pairs(read_events(events_file))) == calls
 
 
+def test_bodies_that_would_clash_in_a_block_are_skipped_and_still_run(
+    node: str, tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy2(FIXTURES / "redeclared.js", src / "redeclared.js")
+    out = tmp_path / "out"
+    shutil.copytree(src, out)
+    proc = run_cli(out, "--in-place", "--json", "-v", "--cache-dir", tmp_path / "c")
+    report = json.loads(proc.stdout)
+    skipped = dict(
+        line.split(": ", 1)[1].split(": skipped: ") for line in report["skipped_functions"]
+    )
+    assert sorted(skipped) == ["a", "b", "c"]
+    assert "SyntaxError" in skipped["a"] and "declared twice" in skipped["c"]
+    plain = run_program([node, "redeclared.js"], src)
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([node, "redeclared.js"], out, events=events_file)
+    assert (run.returncode, run.stdout) == (0, plain.stdout) == (0, "number function 2 3\n")
+    assert dict(check_pairs(read_events(events_file))) == {"c.z": 1, "d": 1, "d.inner": 1}
+
+
 def test_a_bundle_on_one_line_is_instrumented_and_runs(node: str, tmp_path: Path) -> None:
     """Minified code: hundreds of functions on one line, each wrapped at both ends in place."""
     chain = "".join(f"function f{i}(x){{return f{i - 1}(x)+1}}" for i in range(1, 300))
