@@ -57,7 +57,7 @@ case "${1:-}" in
     exit "$status"
     ;;
   bench)
-    python_env "[test]"
+    python_env "[test,bench]"
     "$PY" bench/run.py
     ;;
   *)
