@@ -31,7 +31,7 @@ apt_install() {
 toolchains() {
   apt_install gcc g++ neovim emacs-nox elpa-eglot ruby php-cli redis-server \
     libkrb5-dev pkg-config ripgrep chromium
-  npm install --prefix tests/toolchains --no-audit --no-fund --loglevel=error
+  npm ci --prefix tests/toolchains --no-audit --no-fund --loglevel=error
   bash tests/editors/vscode/install.sh
   bash editors/vscode/build.sh >/dev/null
 }
