@@ -63,3 +63,44 @@ def test_stale_functions_are_found_and_updated(tmp_path: Path) -> None:
     run_cli("strip", tree, "--in-place")
     expected = (EXAMPLES / "python" / "shop" / "cart.py").read_text().replace(old, new)
     assert cart.read_text() == expected
+
+
+def _edit_one_function(tree: Path) -> tuple[Path, str, str]:
+    """Put a comment line at the top of the last instrumented function's body; returns
+    (file, that function's qualified name, the edited original text)."""
+    from telemetry_inject.core import language
+    from telemetry_inject.core.analyze import analyze
+    from telemetry_inject.core.strip import strip_text
+
+    for path in sorted(tree.rglob("*")):
+        spec = language.for_path(path.name)
+        if spec is None or not path.is_file() or "telemetry_inject" in path.name.lower():
+            continue
+        source = path.read_bytes()
+        analysis = analyze(spec, source)
+        done = [f for f in analysis.functions if f.instrumented and f.depth == 0]
+        if not done:
+            continue
+        f = done[-1]
+        # the line after the body's last line break before its end: inside the body
+        cut = source.rindex(b"\n", f.body.start, f.body.end) + 1
+        comment = f"{spec.line_comment} edited{spec.line_comment_end}\n".encode()
+        edited = source[:cut] + f.body_indent.encode() + comment + source[cut:]
+        path.write_bytes(edited)
+        return path, str(f.id), strip_text(spec, edited.decode())
+    raise AssertionError(f"no instrumented function under {tree}")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_stale_and_update_in_every_language(language: str, tmp_path: Path) -> None:
+    tree = _example(language, tmp_path)
+    run_cli(tree, "--in-place", "--cache-dir", tmp_path / "cache")
+    assert run_cli("check", "--stale", tree, check=False).returncode == 0
+    path, name, expected = _edit_one_function(tree)
+    stale = run_cli("check", "--stale", tree, check=False)
+    assert stale.returncode == 1 and f": {name}: stale instrumentation" in stale.stdout
+    run_cli("update", tree, "--in-place", "--cache-dir", tmp_path / "cache")
+    assert run_cli("check", "--stale", tree, check=False).returncode == 0
+    assert run_cli("check", tree, check=False).returncode == 1  # still instrumented
+    run_cli("strip", tree, "--in-place")
+    assert path.read_text() == expected
