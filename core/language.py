@@ -23,7 +23,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 LANGUAGES_DIR = Path(__file__).with_name("languages")
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # bump when script_core or the markers change meaning
 
 
 class LanguageError(Exception):
