@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import analyze as analyze_mod
-from . import heal, language, markers, plan, reconstruct, scripts, strip
+from . import heal, language, markers, memo, plan, reconstruct, scripts, strip
 from .analyze import Analysis
 from .cache import ScriptCache, ScriptEntry, result_key
 from .cache_shared import RedisShared
@@ -88,10 +88,17 @@ class Engine:
         select: Select | None = None,
         analysis: Analysis | None = None,
     ) -> FileOutcome:
+        spec = spec or _spec_for(relpath)
+        memo_key = ""
+        if self.cache is not None and select is None and analysis is None and self.llm is None:
+            memo_key = memo.key(spec, self.options.profile, relpath, source)
+            kept = memo.load(self.cache, memo_key, source, relpath)
+            if kept is not None:
+                return kept
         if source.startswith(BOM) and analysis is None:
             # A byte order mark must stay first: instrument what follows it.
             inner = self._instrument(source[len(BOM) :], relpath, spec, select, None)
-            return replace(
+            outcome = replace(
                 inner,
                 old_text="\ufeff" + inner.old_text,
                 new_text="\ufeff" + inner.new_text,
@@ -99,7 +106,11 @@ class Engine:
                     Edit(e.start + len(BOM), e.end + len(BOM), e.text) for e in inner.edits
                 ),
             )
-        return self._instrument(source, relpath, spec, select, analysis)
+        else:
+            outcome = self._instrument(source, relpath, spec, select, analysis)
+        if memo_key and self.cache is not None:
+            memo.save(self.cache, memo_key, source, outcome)
+        return outcome
 
     def _instrument(
         self,
@@ -119,7 +130,11 @@ class Engine:
             f = fp.function
             if error is None:
                 try:
-                    per_function[f.id] = reconstruct.function_insertions(analysis, f, output)
+                    found = reconstruct.function_insertions(analysis, f, output)
+                    if found or not fp.ops:
+                        per_function[f.id] = found
+                    else:  # a script that was to insert something and did not
+                        error = "the script changed nothing"
                 except reconstruct.ReconstructError as exc:
                     error = str(exc)
             status = Status.FAILED if error else Status.INSTRUMENTED

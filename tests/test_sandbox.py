@@ -444,3 +444,40 @@ def test_as_an_unprivileged_user_it_degrades_and_still_contains() -> None:
         assert not (home / "pwned").exists()
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+PIPELINE_SOURCE = b"def target(x):\n    return x + 1\n\n\ndef bystander(y):\n    return y * 2\n"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hostile_script_through_the_whole_pipeline(
+    name: str, sandbox: Sandbox, world: World, tmp_path: Path
+) -> None:
+    """A hostile script planted in the cache for one function: that function fails with a
+    reason, the other is instrumented, and the world is untouched."""
+    from telemetry_inject.core import language
+    from telemetry_inject.core.engine import Engine, Options
+    from telemetry_inject.core.scripts import Script
+    from telemetry_inject.core.types import Status
+
+    script = (HOSTILE / f"{name}.py").read_text()
+    for key, value in world.params:  # the engine passes its own params: bake the test's in
+        script = script.replace(f'params["{key}"]', repr(value))
+        script = script.replace(f"params['{key}']", repr(value))
+    world.reset()
+    spec = language.get("python")
+    engine = Engine(Options(cache_dir=tmp_path / "cache", limits=LIMITS))
+    try:
+        first = engine.instrument(PIPELINE_SOURCE, "m.py", spec)
+        key = next(o.key for o in first.functions if str(o.id) == "target")
+        engine.cache.clear()
+        engine.cache.store(Script(key, script, "template"), "target", "python")
+        out = engine.instrument(PIPELINE_SOURCE, "m.py", spec)
+        by = {str(o.id): o for o in out.functions}
+        assert by["target"].status is Status.FAILED, by["target"]
+        assert by["target"].reason and "\n" not in by["target"].reason
+        assert by["bystander"].status is Status.INSTRUMENTED
+        assert "PWNED" not in out.new_text and '"target"' not in out.new_text
+        world.assert_untouched()
+    finally:
+        engine.close()
