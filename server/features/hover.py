@@ -80,8 +80,9 @@ def _cache_line(status: ScriptStatus, cached: bool) -> str:
         return f"cache **miss** · `{short}` (made and cached on first use)"
     created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created))
     hits = f"{e.hits} hit" + ("" if e.hits == 1 else "s")
+    source = "template" if e.source == "template" else f"model {e.source}"
     return (
-        f"cache **hit** · `{short}` · created {created} · source {e.source} · {hits} · `{e.path}`"
+        f"cache **hit** · `{short}` · created {created} · source: {source} · {hits} · `{e.path}`"
     )
 
 

@@ -79,7 +79,7 @@ async def test_hover_miss_then_hit_then_stale(client: LanguageClient, editor: Ed
     after = await hover_text(client, uri, editor.pos(editor.text(uri), "add(a"))
     assert after is not None
     assert "`add` (python): instrumented (current)" in after
-    assert "cache **hit**" in after and "source template" in after
+    assert "cache **hit**" in after and "source: template" in after
     key = before.split("cache **miss** · `")[1][:12]
     assert f"`{key}`" in after  # the same script: the key of the text before instrumenting
     # Instrumenting again (same function text) takes the script from the cache: hits count.
