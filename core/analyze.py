@@ -184,8 +184,8 @@ def _outline(language: str) -> _Outline | None:
     spec = get_language(language)
     sources = []
     for name in _OWN_PARTS:
-        path = spec.folder / f"{name}.scm"
-        if path.is_file():
+        path = spec.find(f"{name}.scm")
+        if path is not None:
             sources.append((name, path.read_text(encoding="utf-8")))
     rules = {rule.when for p in spec.profiles.values() for rule in p.imports if rule.when}
     rules.update(query for query, _reason in spec.exclude_when)

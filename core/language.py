@@ -78,6 +78,7 @@ class LanguageSpec:
     prologue_skip: tuple[str, ...]  # leading top-level statements the imports go after
     exclude: tuple[str, ...]  # file name globs never instrumented (e.g. Go tests)
     profiles: dict[str, Profile]
+    search: tuple[Path, ...] = ()  # where data files are looked up: the folder, then its base
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     # Ends a snippet spliced into a line with other code, where a newline ends statements (Go ";").
     inline_end: str = ""
@@ -114,8 +115,18 @@ class LanguageSpec:
         """Some profile inserts lines above definitions (decorators), part of their region."""
         return any("before_def" in p.snippets for p in self.profiles.values())
 
+    def find(self, relpath: str) -> Path | None:
+        """A data file of this language: its own folder first, then the folder it is based on."""
+        for folder in self.search:
+            if (folder / relpath).is_file():
+                return folder / relpath
+        return None
+
     def read(self, relpath: str) -> str:
-        return (self.folder / relpath).read_text(encoding="utf-8")
+        path = self.find(relpath)
+        if path is None:
+            raise LanguageError(f"{self.name}: no data file {relpath!r}")
+        return path.read_text(encoding="utf-8")
 
     @property
     def template_version(self) -> str:
@@ -123,11 +134,21 @@ class LanguageSpec:
         return _folder_hash(self.name)
 
 
-def _load(folder: Path) -> LanguageSpec:
+def _read_toml(folder: Path) -> tuple[dict[str, Any], tuple[Path, ...]]:
+    """A folder's settings; with ``base = "other"`` they extend that language's (top-level keys
+    override), and its queries and files are found there when the folder has none of its own."""
     try:
         data = tomllib.loads((folder / "language.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise LanguageError(f"{folder.name}: cannot read language.toml: {exc}") from exc
+    if "base" not in data:
+        return data, (folder,)
+    base, search = _read_toml(LANGUAGES_DIR / str(data["base"]))
+    return {**base, **data}, (folder, *search)
+
+
+def _load(folder: Path) -> LanguageSpec:
+    data, search = _read_toml(folder)
     body = data.get("body", {})
     profiles = {}
     for pname, p in data.get("profiles", {}).items():
@@ -164,6 +185,7 @@ def _load(folder: Path) -> LanguageSpec:
         prologue_skip=tuple(data.get("prologue_skip", ())),
         exclude=tuple(data.get("exclude", ())),
         profiles=profiles,
+        search=search,
         raw=data,
         inline_end=body.get("inline_end", ""),
         exclude_when=tuple((e["query"], e["reason"]) for e in data.get("exclude_when", ())),
@@ -217,8 +239,8 @@ def _ts_language(grammar: str) -> ts.Language:
 @cache
 def _query(language: str, name: str) -> ts.Query | None:
     spec = get(language)
-    path = spec.folder / f"{name}.scm"
-    if not path.is_file():
+    path = spec.find(f"{name}.scm")
+    if path is None:
         return None
     return ts.Query(spec.language, path.read_text(encoding="utf-8"))
 
@@ -227,7 +249,8 @@ def _query(language: str, name: str) -> ts.Query | None:
 def _folder_hash(language: str) -> str:
     spec = get(language)
     h = hashlib.sha256(ENGINE_VERSION.encode())
-    for path in sorted(p for p in spec.folder.rglob("*") if p.is_file()):
-        h.update(path.relative_to(spec.folder).as_posix().encode())
-        h.update(path.read_bytes())
+    for folder in spec.search:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            h.update(path.relative_to(LANGUAGES_DIR).as_posix().encode())
+            h.update(path.read_bytes())
     return h.hexdigest()[:16]

@@ -15,13 +15,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 
 import tree_sitter as ts
 
 from . import markers, strip
 from .analyze import Analysis, matches_rule
 from .language import ImportRule, LanguageSpec
+from .language import get as language_named
 from .types import (
     Anchor,
     AnchorKind,
@@ -234,8 +234,8 @@ def compiled(language: ts.Language, source: str) -> ts.Query:
 
 
 @cache
-def _runtime_text(folder: Path, source: str) -> str:
-    return (folder / source).read_text(encoding="utf-8")
+def _runtime_text(name: str, source: str) -> str:
+    return language_named(name).read(source)
 
 
 def choose_import(
@@ -279,7 +279,7 @@ def runtime_files(
     return [
         ExtraFile(
             posixpath.join(folder, render(r.target, captures)),
-            render(_runtime_text(spec.folder, r.source), captures),
+            render(_runtime_text(spec.name, r.source), captures),
         )
         for r in spec.profile(profile_name).runtime
         if not r.files or path_matches(relpath, r.files)

@@ -336,9 +336,9 @@ def test_functions_found_and_named_the_same_in_tsx() -> None:
     for name in ("typescript", "tsx"):
         functions = analyze.analyze(language.get(name), source).functions
         assert [(str(f.id), f.line) for f in functions] == NAMES, name
-    ts_folder, tsx_folder = language.get("typescript").folder, language.get("tsx").folder
-    for query in ("functions.scm", "scopes.scm"):
-        assert (tsx_folder / query).read_bytes() == (ts_folder / query).read_bytes()
+    ts, tsx = language.get("typescript"), language.get("tsx")
+    for query in ("functions.scm", "scopes.scm"):  # TSX is TypeScript's data on another grammar
+        assert tsx.find(query) == ts.find(query)
     tsx = language.for_path("view.tsx")
     assert tsx is not None and tsx.name == "tsx"
     ts = language.for_path("a.d.ts")
