@@ -267,9 +267,13 @@ def test_go_goroutines_and_every_exit(
     events = read_events(events_file)
     calls = _enters(events)
     assert (calls["work"], calls["spin"], calls["main"], calls["finish"]) == (2500, 9, 1, 1)
-    assert _open_frames(events) == Counter(still_open)
-    if not still_open:
-        check_pairs(events)
+    assert calls["main.<anonymous>"] == 8
+    # A goroutine's exit event is written by the first defer it registered, which runs after its
+    # own `defer wg.Done()`: main may return first. That event can be lost (README says so).
+    open_frames = _open_frames(events)
+    assert open_frames["main.<anonymous>"] <= 8
+    del open_frames["main.<anonymous>"]
+    assert open_frames == Counter(still_open)
     errors = [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
     boom = "string: boom"
     assert errors == ([("finish", boom), ("main", boom)] if how == "panic" else [])
