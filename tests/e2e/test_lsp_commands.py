@@ -156,3 +156,42 @@ async def test_edit_refused_by_the_editor_is_reported_not_summarized(
     assert isinstance(reports[-1], lsp.WorkDoneProgressEnd)
     assert reports[-1].message == "not applied"
     assert not (workspace / "_telemetry_utils.py").exists()
+
+
+async def test_server_and_cli_share_one_cache(
+    client: LanguageClient, editor: Editor, workspace: Path
+) -> None:
+    """Two CLI runs write the cache (.cache, as the server's cacheDir) while the server works."""
+    import asyncio
+    import sys
+
+    (workspace / "cli").mkdir()
+    (workspace / "cli" / "main.py").write_text(PYTHON, "utf-8")
+    (workspace / "cli2").mkdir()
+    (workspace / "cli2" / "main.py").write_text(PYTHON, "utf-8")
+    cli = [sys.executable, "-m", "telemetry_inject.server.cli"]
+    runs = [
+        await asyncio.create_subprocess_exec(
+            *cli,
+            str(workspace / d),
+            "--in-place",
+            "--jobs",
+            "1",
+            "--cache-dir",
+            str(workspace / ".cache"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for d in ("cli", "cli2")
+    ]
+    uri = editor.open("main.py", PYTHON)
+    result = await command(client, INSTRUMENT_FILE, uri)
+    outputs = [await run.communicate() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert result["instrumented"] == 4 and result["failed"] == 0
+    for d in ("cli", "cli2"):
+        assert (workspace / d / "main.py").read_text("utf-8").count("@_tel.probe(") == 4
+    # Whoever came first, the cache now serves all three: the server instruments with hits.
+    await command(client, REMOVE_FILE, uri)
+    await command(client, INSTRUMENT_FILE, uri)
+    assert client.messages[-1].message.endswith("(4 cache hits)")
