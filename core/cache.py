@@ -87,6 +87,7 @@ class ScriptCache:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._db = self._open()
             self._store = Store(self._db, hold)
+            self._texts: dict[str, str] = {}
         except Exception as exc:  # sqlite3 and OS errors alike
             raise CacheError(
                 f"cannot use cache directory {self.directory}: {exc} "
@@ -285,6 +286,28 @@ class ScriptCache:
     def store_results(self, items: list[tuple[str, tuple[tuple[str, str], ...], str]]) -> None:
         self._store.set_many([(result_key(k, p), out) for k, p, out in items])
 
+    # -- whole files (see memo) ---------------------------------------------------------------
+
+    def memo(self, key: str) -> Any:
+        return self._store.get_many(["f:" + key]).get("f:" + key)
+
+    def memo_texts(self, digests: list[str]) -> dict[str, str]:
+        """Texts kept once by digest (runtime files), remembered in memory once read."""
+        missing = [d for d in digests if d not in self._texts]
+        if missing:
+            found = self._store.get_many(["t:" + d for d in missing])
+            self._texts.update((k[2:], v) for k, v in found.items() if isinstance(v, str))
+        return {d: self._texts[d] for d in digests if d in self._texts}
+
+    def keep_memo(self, key: str, value: dict[str, Any], texts: dict[str, str]) -> None:
+        new = {d: t for d, t in texts.items() if d not in self._texts}
+        self._texts.update(new)
+        self._store.set_many([("f:" + key, value), *(("t:" + d, t) for d, t in new.items())])
+
+    def count_hits(self, keys: list[str]) -> None:
+        if keys:
+            self._store.incr_many(["h:" + k for k in keys])
+
     def stats(self) -> dict[str, Any]:
         scripts = results = hits = 0
         for k in self._store.iterkeys():
@@ -309,6 +332,7 @@ class ScriptCache:
 
     def clear(self) -> int:
         count = self._store.clear()
+        self._texts.clear()
         if self.shared is not None:
             count += self.shared.clear()
         scripts = self.directory / "scripts"
