@@ -58,7 +58,9 @@ case "${1:-}" in
     ;;
   bench)
     python_env "[test,bench]"
-    "$PY" bench/run.py
+    toolchains
+    for script in bench/sandbox.py bench/lsp.py bench/overhead.py; do "$PY" "$script"; done
+    if [ -f bench/run.py ]; then "$PY" bench/run.py; fi  # the corpus benchmark
     ;;
   *)
     echo "usage: bash tasks.sh demo|test|bench" >&2
