@@ -81,9 +81,7 @@ def _cache_line(status: ScriptStatus, cached: bool) -> str:
     created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.created))
     hits = f"{e.hits} hit" + ("" if e.hits == 1 else "s")
     source = "template" if e.source == "template" else f"model {e.source}"
-    return (
-        f"cache **hit** · `{short}` · created {created} · source: {source} · {hits} · `{e.path}`"
-    )
+    return f"cache **hit** · `{short}` · created {created} · source: {source} · {hits} · `{e.path}`"
 
 
 def _plain(text: str) -> str:
