@@ -175,6 +175,7 @@ class _Outline:
 class _Found:
     functions: dict[int, dict[str, ts.Node | str]] = field(default_factory=dict)
     scopes: dict[int, str] = field(default_factory=dict)
+    scope_nodes: dict[int, ts.Node] = field(default_factory=dict)
     captures: dict[str, str] = field(default_factory=dict)
     rules: dict[str, bool] = field(default_factory=dict)
 
@@ -222,7 +223,9 @@ def _walk(spec: LanguageSpec, tree: ts.Tree) -> _Found:
             _function_match(found.functions, caps)
         elif part == "scopes":
             if "scope" in caps and "name" in caps:
-                found.scopes[caps["scope"][0].id] = _dotted(caps["name"])
+                scope = caps["scope"][0]
+                found.scopes[scope.id] = _dotted(caps["name"])
+                found.scope_nodes[scope.id] = scope
         elif part == "file":
             for name, nodes in caps.items():
                 node = min(nodes, key=lambda n: n.start_byte)
@@ -299,7 +302,8 @@ def _functions(
     analysis: Analysis, outline: _Found, inline_marks: list[tuple[int, str | None]]
 ) -> list[FunctionInfo]:
     found, scopes = outline.functions, outline.scopes
-    ordered = sorted(found.values(), key=lambda e: _node(e, "node").start_byte)
+    order, enclosing = _nesting(found, outline.scope_nodes)
+    ordered = [found[nid] for nid in order]
     names: dict[int, str] = {}
     infos: dict[int, FunctionInfo] = {}
     counts: dict[str, int] = {}
@@ -311,16 +315,14 @@ def _functions(
         qualifier = entry.get("qualifier")
         own = f"{qualifier}.{name}" if isinstance(qualifier, str) else name
         parts, parent, depth = [own], None, 0
-        anc = node.parent
-        while anc is not None:
-            if anc.id in found:
+        for anc in reversed(enclosing[node.id]):  # innermost first
+            if anc in found:
                 if parent is None:
-                    parent = infos[anc.id].id
+                    parent = infos[anc].id
                 depth += 1
-                parts.append(names[anc.id])
-            elif anc.id in scopes:
-                parts.append(scopes[anc.id])
-            anc = anc.parent
+                parts.append(names[anc])
+            elif anc in scopes:
+                parts.append(scopes[anc])
         qualname = ".".join(reversed(parts))
         names[node.id] = own
         ordinal = counts.get(qualname, 0)
@@ -351,6 +353,49 @@ def _functions(
         analysis.body_nodes[infos[node.id].id] = _node(entry, "body")
     functions = list(infos.values())
     return _attach_markers(analysis, functions, stamped_rows, inline_marks)
+
+
+def _nesting(
+    found: dict[int, dict[str, ts.Node | str]], scope_nodes: dict[int, ts.Node]
+) -> tuple[list[int], dict[int, list[int]]]:
+    """Functions in source order (outer first), and the functions and scopes around each one.
+
+    From byte ranges, not ``Node.parent``: tree-sitter finds a parent by descending from the
+    root through every sibling on the way, so asking it for each of 20,000 functions in one
+    200,000-line file takes minutes. Nodes with the same range are ordered by the tree.
+    """
+    nodes = {nid: _node(e, "node") for nid, e in found.items()}
+    nodes.update((nid, n) for nid, n in scope_nodes.items() if nid not in nodes)
+    spans = sorted(nodes, key=lambda nid: (nodes[nid].start_byte, -nodes[nid].end_byte))
+    for i in range(len(spans) - 1):  # rare: several nodes over one range
+        a, b = nodes[spans[i]], nodes[spans[i + 1]]
+        if (a.start_byte, a.end_byte) == (b.start_byte, b.end_byte):
+            spans.sort(
+                key=lambda nid: (nodes[nid].start_byte, -nodes[nid].end_byte, _same(nodes[nid]))
+            )
+            break
+    order, enclosing = [], {}
+    stack: list[tuple[int, int]] = []  # (end byte, node id) of the ranges around the current one
+    for nid in spans:
+        node = nodes[nid]
+        while stack and stack[-1][0] < node.end_byte:
+            stack.pop()
+        if nid in found:
+            order.append(nid)
+            enclosing[nid] = [anc for _end, anc in stack]
+        stack.append((node.end_byte, nid))
+    return order, enclosing
+
+
+def _same(node: ts.Node) -> int:
+    """How many ancestors share this node's range (0 for the outermost of them)."""
+    count, parent = 0, node.parent
+    while parent is not None and (parent.start_byte, parent.end_byte) == (
+        node.start_byte,
+        node.end_byte,
+    ):
+        count, parent = count + 1, parent.parent
+    return count
 
 
 def _attach_markers(

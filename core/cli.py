@@ -246,7 +246,7 @@ def _report(
         o = r.outcome
         if o is None:
             continue
-        totals["changed"] += int(o.changed)
+        totals["changed"] += int(r.changed or o.changed)
         warnings.update(dict.fromkeys(o.warnings))
         for key in ("instrumented", "skipped", "failed", "cache_hits", "removed", "updated"):
             totals[key] += o.stats.get(key, 0)
