@@ -22,6 +22,7 @@ import tree_sitter as ts
 from . import markers
 from .language import LanguageSpec
 from .language import get as get_language
+from .probes import Sites, find_sites
 from .types import FunctionId, FunctionInfo, Span
 
 
@@ -41,6 +42,14 @@ class Analysis:
     body_nodes: dict[FunctionId, ts.Node] = field(repr=False, default_factory=dict)
     # language.toml queries (import `when`, `exclude_when`) -> whether they match this file
     rule_matches: dict[str, bool] = field(repr=False, default_factory=dict)
+    _sites: dict[FunctionId, Sites] | None = field(repr=False, default=None)
+
+    def sites(self, fid: FunctionId) -> Sites:
+        """The function's loops, assignments and parameters (probes.scm), found on first use."""
+        if self._sites is None:
+            query = self.spec.query("probes")
+            self._sites = find_sites(query, self.tree.root_node, self.functions)
+        return self._sites.get(fid) or Sites()
 
     @property
     def text(self) -> str:

@@ -11,17 +11,18 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from . import heal, language, llm
+from . import config, heal, language, llm, plan
 from .cache import DEFAULT_DIR, CacheError, ScriptCache
 from .cache_shared import RedisShared, SharedCacheError
 from .engine import Options
 from .process import Task, TaskResult, run_all
-from .scan import scan
-from .types import Status
+from .scan import Found, scan
+from .types import Status, parse_probes
 
-USAGE = """telemetry-inject PATH... [--out DIR | --in-place | --dry-run] [-v] [--jobs N] [--json]
+USAGE = """telemetry-inject PATH... [--out DIR | --in-place | --dry-run] [--probes LIST] [-v]
        telemetry-inject strip|update PATH... [--out DIR | --in-place | --dry-run]
        telemetry-inject check PATH... [--stale]
        telemetry-inject cache stats|clear|export [DIR] [--cache-dir DIR]
@@ -60,7 +61,13 @@ def _parser(prog: str, mode: str) -> argparse.ArgumentParser:
         "$TELEMETRY_INJECT_CACHE_SECRET)",
     )
     if mode in ("instrument", "update"):
-        p.add_argument("--profile", default="tel", help="telemetry profile (default: tel)")
+        p.add_argument("--profile", help="telemetry profile (default: tel)")
+        p.add_argument(
+            "--probes",
+            metavar="LIST",
+            help="what to record: function (entry and exit), loop, var, args, return; "
+            "comma-separated (default: function, or the project file's probes)",
+        )
         p.add_argument(
             "--llm-instructions",
             metavar="TEXT",
@@ -82,7 +89,13 @@ def main(argv: list[str] | None = None, prog: str = "telemetry-inject") -> int:
             raise UsageError("give one or more files or directories (see --help)")
         args = _parser(prog, mode).parse_args(argv)
         return _run(args, mode)
-    except (UsageError, CacheError, SharedCacheError, language.LanguageError) as exc:
+    except (
+        UsageError,
+        CacheError,
+        SharedCacheError,
+        language.LanguageError,
+        config.ConfigError,
+    ) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -114,14 +127,26 @@ def _run(args: argparse.Namespace, mode: str) -> int:
             print(f"warning: {warning}", file=sys.stderr)
         probe.close()
     args.llm = _llm_settings(args, mode)
+    project = config.find(args.paths[0])
+    profile = getattr(args, "profile", None) or project.profile or "tel"
+    probes = project.probes or plan.DEFAULT_PROBES
+    if getattr(args, "probes", None):
+        try:
+            probes = parse_probes(args.probes)
+        except ValueError as exc:
+            raise UsageError(f"--probes: {exc}") from None
     options = Options(
-        profile=getattr(args, "profile", "tel"), cache_dir=cache_dir, cache_url=url, llm=args.llm
+        profile=profile,
+        cache_dir=cache_dir,
+        cache_url=url,
+        llm=args.llm,
+        probes=probes,
+        config=project,
     )
-    if getattr(args, "profile", None):
-        for spec in language.all_languages().values():
-            spec.profile(args.profile)
+    for spec in language.all_languages().values():
+        spec.profile(profile)
     started = time.perf_counter()
-    found = list(scan(args.paths, base))
+    found = [_project_excluded(f, project) for f in scan(args.paths, base)]
     skipped = [f for f in found if f.skip]
     if mode == "strip":
         skipped = [f for f in skipped if f.skip != "telemetry runtime"]
@@ -132,6 +157,20 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     removed = _remove_runtimes(found, args) if mode == "strip" else []
     elapsed = time.perf_counter() - started
     return _report(args, mode, results, skipped, removed, elapsed)
+
+
+def _project_excluded(found: Found, project: config.Config) -> Found:
+    """A file the project file's ``exclude`` names is left out, with that reason."""
+    root = project.root
+    if found.skip or root is None or not project.exclude:
+        return found
+    try:
+        rel = found.path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return found
+    if project.excludes(rel):
+        return replace(found, skip=f"excluded by {project.path.name if project.path else ''}")
+    return found
 
 
 def _llm_settings(args: argparse.Namespace, mode: str) -> llm.Settings | None:

@@ -12,6 +12,7 @@ from . import heal, language, markers, memo, plan, reconstruct, scripts, strip
 from .analyze import Analysis
 from .cache import ScriptCache, ScriptEntry, result_key
 from .cache_shared import RedisShared
+from .config import Config
 from .language import LanguageSpec
 from .llm import Generator, Settings
 from .sandbox import Job, Limits, Sandbox
@@ -36,6 +37,8 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     llm: Settings | None = None  # a model writes scripts templates cannot (None: off)
     batch: bool = False  # many files in a row: cache writes wait and go out together (close)
+    probes: frozenset[str] = plan.DEFAULT_PROBES  # docs/probes.md
+    config: Config = field(default_factory=Config)  # the project's telemetry-inject.toml
 
 
 @dataclass(frozen=True)
@@ -87,17 +90,20 @@ class Engine:
         spec: LanguageSpec | None = None,
         select: Select | None = None,
         analysis: Analysis | None = None,
+        probes: frozenset[str] | None = None,
     ) -> FileOutcome:
         spec = spec or _spec_for(relpath)
+        probes = probes or self.options.probes
         memo_key = ""
         if self.cache is not None and select is None and analysis is None and self.llm is None:
-            memo_key = memo.key(spec, self.options.profile, relpath, source)
+            variant = f"{self.options.profile}:{','.join(sorted(probes))}:"
+            memo_key = memo.key(spec, variant + self.options.config.digest, relpath, source)
             kept = memo.load(self.cache, memo_key, source, relpath)
             if kept is not None:
                 return kept
         if source.startswith(BOM) and analysis is None:
             # A byte order mark must stay first: instrument what follows it.
-            inner = self._instrument(source[len(BOM) :], relpath, spec, select, None)
+            inner = self._instrument(source[len(BOM) :], relpath, spec, select, None, probes)
             outcome = replace(
                 inner,
                 old_text="\ufeff" + inner.old_text,
@@ -107,7 +113,7 @@ class Engine:
                 ),
             )
         else:
-            outcome = self._instrument(source, relpath, spec, select, analysis)
+            outcome = self._instrument(source, relpath, spec, select, analysis, probes)
         if memo_key and self.cache is not None:
             memo.save(self.cache, memo_key, source, outcome)
         return outcome
@@ -119,11 +125,13 @@ class Engine:
         spec: LanguageSpec | None,
         select: Select | None,
         analysis: Analysis | None,
+        probes: frozenset[str] = plan.DEFAULT_PROBES,
     ) -> FileOutcome:
         spec = spec or _spec_for(relpath)
         analysis = analysis or analyze_mod.analyze(spec, source)
         old_text = source.decode("utf-8")
-        file_plan = plan.plan(analysis, self.options.profile, relpath, select)
+        templates = self.options.config.for_language(spec.name)
+        file_plan = plan.plan(analysis, self.options.profile, relpath, select, probes, templates)
         outcomes: dict[FunctionId, FunctionOutcome] = {o.id: o for o in file_plan.skipped}
         per_function: dict[FunctionId, list[Insertion]] = {}
         for fp, key, output, cache_state, error in self._run_scripts(analysis, file_plan.functions):
@@ -313,11 +321,27 @@ class Engine:
         spec = spec or _spec_for(relpath)
         analysis = analyze_mod.analyze(spec, source)
         stale = {f.id for f in analysis.functions if is_stale(analysis, f)}
+        return self.redo(source, relpath, spec, stale, analysis=analysis)
+
+    def redo(
+        self,
+        source: bytes,
+        relpath: str,
+        spec: LanguageSpec,
+        ids: set[FunctionId],
+        probes: frozenset[str] | None = None,
+        analysis: Analysis | None = None,
+    ) -> FileOutcome:
+        """Instrument these functions afresh (with these probes): their old lines go first."""
+        analysis = analysis or analyze_mod.analyze(spec, source)
+        stale = ids
         if not stale:
             text = source.decode("utf-8")
             return FileOutcome(relpath, spec.name, text, text, stats={"updated": 0})
         stripped = self.strip(source, relpath, spec, lambda f: f.id in stale, analysis)
-        redone = self.instrument(stripped.new_text.encode(), relpath, spec, lambda f: f.id in stale)
+        redone = self.instrument(
+            stripped.new_text.encode(), relpath, spec, lambda f: f.id in stale, probes=probes
+        )
         # One set of edits against the original: the removals, then the new insertions.
         new_source = redone.new_text.encode("utf-8")
         start, end = _common_affixes(source, new_source)

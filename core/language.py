@@ -61,6 +61,8 @@ class Profile:
     snippets: dict[str, str]  # AnchorKind value -> code template
     imports: tuple[ImportRule, ...] = ()
     runtime: tuple[RuntimeFile, ...] = ()
+    # How loop variables, parameters and return values are written into snippets (docs/probes.md).
+    values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -147,11 +149,25 @@ def _read_toml(folder: Path) -> tuple[dict[str, Any], tuple[Path, ...]]:
     return {**base, **data}, (folder, *search)
 
 
+def _profile_tables(data: dict[str, Any], search: tuple[Path, ...]) -> dict[str, Any]:
+    """``[profiles.NAME]`` of language.toml, plus one ``profile.NAME.toml`` file per profile
+    (the folder's own first, then its base's), so a profile can live in a file of its own."""
+    tables = dict(data.get("profiles", {}))
+    for folder in reversed(search):
+        for path in sorted(folder.glob("profile.*.toml")):
+            name = path.name[len("profile.") : -len(".toml")]
+            try:
+                tables[name] = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise LanguageError(f"{folder.name}: cannot read {path.name}: {exc}") from exc
+    return tables
+
+
 def _load(folder: Path) -> LanguageSpec:
     data, search = _read_toml(folder)
     body = data.get("body", {})
     profiles = {}
-    for pname, p in data.get("profiles", {}).items():
+    for pname, p in _profile_tables(data, search).items():
         profiles[pname] = Profile(
             name=pname,
             snippets=dict(p.get("snippets", {})),
@@ -169,6 +185,7 @@ def _load(folder: Path) -> LanguageSpec:
                 RuntimeFile(r["source"], r["target"], tuple(r.get("files", ())))
                 for r in p.get("runtime", ())
             ),
+            values=dict(p.get("values", {})),
         )
     block = data.get("block_comment")
     return LanguageSpec(

@@ -70,6 +70,41 @@ class AnchorKind(str, Enum):
     BODY_START = "body_start"  # first statement of the body (after directives, docstrings)
     BODY_END = "body_end"  # just before the body's closing delimiter
     FILE_TOP = "file_top"  # file prologue (imports), after shebangs, directives, __future__
+    LOOP_BEFORE = "loop_before"  # a line before a loop statement: the loop's state
+    LOOP_BODY = "loop_body"  # the start of each iteration
+    VAR_AFTER = "var_after"  # a line after an assignment, per assigned name
+
+
+PROBES = ("function", "loop", "var", "args", "return")
+PROBE_ALIASES = {
+    "entry": "function",
+    "exit": "function",
+    "functions": "function",
+    "loops": "loop",
+    "vars": "var",
+    "variables": "var",
+    "arguments": "args",
+    "ret": "return",
+    "returns": "return",
+}
+
+
+def parse_probes(text: str | list[str] | tuple[str, ...]) -> frozenset[str]:
+    """``"entry,exit,loop"`` or a list of names -> probe names; ValueError names a bad one."""
+    names = text.split(",") if isinstance(text, str) else list(text)
+    out = set()
+    for raw in names:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        name = PROBE_ALIASES.get(name, name)
+        if name not in PROBES:
+            known = ", ".join((*PROBES, "entry", "exit"))
+            raise ValueError(f"unknown probe {raw.strip()!r} (known: {known})")
+        out.add(name)
+    if not out:
+        raise ValueError("no probe chosen (known: " + ", ".join(PROBES) + ")")
+    return frozenset(out)
 
 
 @dataclass(frozen=True, slots=True)
