@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guards import KINDS, cases, check
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
@@ -173,6 +174,74 @@ def test_runtime_passes_the_shared_vectors(ruby: Ruby, tmp_path: Path) -> None:
     assert [(e["fn"], e["file"]) for e in read_events(odd)] == [
         ("bad\ufffdname\x01", "odd\x01\x7f.rb")
     ] * 2
+
+
+GUARD_DRIVER = r"""
+require_relative "_telemetry_utils"
+require "json"
+
+# A loop as the loop probe instruments it: its state before it, a sampled call per iteration.
+def run_loop(n)
+  __tel_l1_1 = ::TelemetryInject.loop("run_loop", "driver.rb", 6, "while")
+  i = 0
+  while i < n
+    ::TelemetryInject.iter(__tel_l1_1, "i" => i) if __tel_l1_1.tick
+    i += 1
+  end
+end
+
+# A method as the function probe instruments it.
+def call(fn, sleep_ms = 0)
+  _tel = ::TelemetryInject.enter(fn, "driver.rb", 15, "sleep_ms" => sleep_ms); begin; begin
+  sleep(sleep_ms / 1000.0) if sleep_ms.positive?
+  ; end; rescue ::Exception => _tel_e; ::TelemetryInject.error(_tel, _tel_e); raise
+  ensure; ::TelemetryInject.exit(_tel); end
+end
+
+kind, path = ARGV
+c = JSON.parse(File.read(path))
+case kind
+when "loops" then c["runs"].times { run_loop(c["iterations"]) }
+when "calls" then c["calls"].times { call("work") }
+when "durations"
+  call("fast")
+  call("slow", c["sleep_ms"])
+when "values"
+  c["values"].each_with_index do |(name, value, _expected), k|
+    ::TelemetryInject.var("values", "driver.rb", k + 1, name, value)
+  end
+end
+"""
+
+
+def guard_env(case: dict[str, Any], events: Path) -> dict[str, str]:
+    """The case's environment alone: no guard variable of the caller's leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    return {**env, **case["env"], "TELEMETRY_INJECT_OUT": str(events)}
+
+
+GUARD_CASES = [(kind, n) for kind in KINDS for n in range(len(cases(kind)))]
+
+
+@pytest.mark.parametrize(("kind", "n"), GUARD_CASES, ids=[f"{k}-{n}" for k, n in GUARD_CASES])
+def test_runtime_passes_the_guard_vectors(kind: str, n: int, tmp_path: Path) -> None:
+    spec = language.get("ruby")
+    for extra in plan.runtime_files(spec, "tel", "driver.rb", {}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    (tmp_path / "driver.rb").write_text(GUARD_DRIVER, "utf-8")
+    case = cases(kind)[n]
+    (tmp_path / "case.json").write_text(json.dumps(case), "utf-8")
+    events_file = tmp_path / "events.jsonl"
+    run = subprocess.run(
+        [require("ruby"), "-w", "driver.rb", kind, "case.json"],
+        cwd=tmp_path, env=guard_env(case, events_file), capture_output=True, text=True,
+    )  # fmt: skip
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    events = read_events(events_file)
+    check(kind, case, events)
+    for e in events:
+        if e["ev"] == "enter":  # the args probe's field, with its value rendered
+            assert e["args"] == {"sleep_ms": case.get("sleep_ms", 0) if e["fn"] == "slow" else 0}
 
 
 CRASH = """def inner(xs)

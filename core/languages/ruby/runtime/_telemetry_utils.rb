@@ -4,10 +4,19 @@
 # Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
 #
 # Each instrumented method starts with
-#   _tel = ::TelemetryInject.enter(fn, file, line); begin; begin
+#   _tel = ::TelemetryInject.enter(fn, file, line[, "arg" => arg, ...]); begin; begin
 # and ends with `rescue ::Exception` (error event, then `raise`) and `ensure` (exit event).
-# Events: enter, exit (with dur_ns) and error (with dur_ns and "Class: message") before the exit.
-# TELEMETRY_INJECT=off (0, false, no) makes every call a no-op.
+# Events: enter (with args), exit (with dur_ns) and error (with dur_ns and "Class: message")
+# before the exit. A loop gets `__tel_lD_N = ::TelemetryInject.loop(fn, file, line, kind)` before
+# it and `::TelemetryInject.iter(__tel_lD_N[, "x" => x]) if __tel_lD_N.tick` at the start of each
+# iteration (loop events, sampled); an assignment gets `::TelemetryInject.var(fn, file, line,
+# name, value)` after it (var events).
+#
+# Guards (docs/probes.md), read once: TELEMETRY_INJECT=off (0, false, no) makes every call a
+# no-op; TELEMETRY_INJECT_LOOP_FIRST/_EVERY sample iterations; _RATE limits calls per function
+# and var events per site per second (a call is kept or dropped whole); _MIN_DURATION_US drops
+# the exit events of short calls that did not raise; _MAX_LEN/_MAX_DEPTH/_MAX_ITEMS bound values;
+# _REDACT lists name parts whose values are written as "<redacted>".
 #
 # Events are buffered and written as whole lines under one lock: at 64 KiB and at exit (at_exit
 # also runs for an uncaught exception). A forked child drops what its parent had buffered.
@@ -16,24 +25,77 @@
 return if defined?(::TelemetryInject)
 
 module TelemetryInject
+  # A non-negative integer from the environment, or the default.
+  def self.setting(name, default)
+    text = ENV.fetch(name, "").strip
+    text.match?(/\A\d+\z/) ? Integer(text, 10) : default
+  end
+
   OFF = %w[off 0 false no].include?(ENV.fetch("TELEMETRY_INJECT", "").downcase)
   PATH = ENV.fetch("TELEMETRY_INJECT_OUT", "")
   LIMIT = 64 * 1024
+  LOOP_FIRST = setting("TELEMETRY_INJECT_LOOP_FIRST", 10)
+  LOOP_EVERY = setting("TELEMETRY_INJECT_LOOP_EVERY", 100)
+  RATE = setting("TELEMETRY_INJECT_RATE", 0)
+  MIN_NS = setting("TELEMETRY_INJECT_MIN_DURATION_US", 0) * 1000
+  MAX_LEN = setting("TELEMETRY_INJECT_MAX_LEN", 200)
+  MAX_DEPTH = setting("TELEMETRY_INJECT_MAX_DEPTH", 3)
+  MAX_ITEMS = setting("TELEMETRY_INJECT_MAX_ITEMS", 20)
+  REDACT = ENV.fetch(
+    "TELEMETRY_INJECT_REDACT",
+    "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session"
+  ).downcase.split(",").map(&:strip).reject(&:empty?).map(&:freeze).freeze
   ESCAPES = { '"' => '\\"', "\\" => "\\\\", "\n" => "\\n", "\r" => "\\r", "\t" => "\\t" }.freeze
+  MORE = %("\u2026")
+  REDACTED = %("<redacted>")
+  SECOND = 1_000_000_000
+  # ts = monotonic reading + this offset: one clock read per event, durations never go back.
+  EPOCH = Process.clock_gettime(Process::CLOCK_REALTIME, :nanosecond) -
+          Process.clock_gettime(Process::CLOCK_MONOTONIC, :nanosecond)
+
+  # One execution of a loop: counts its iterations; `tick` says whether this one is recorded.
+  class Loop
+    attr_reader :head, :index
+
+    def initialize(head)
+      @head = head
+      @index = -1
+    end
+
+    def tick
+      i = @index += 1
+      i < LOOP_FIRST || (LOOP_EVERY > 0 && (i % LOOP_EVERY).zero?)
+    end
+  end
+
+  # What `loop` returns when telemetry is off: no iteration is recorded.
+  class NoLoop
+    def tick
+      false
+    end
+  end
+  NO_LOOP = NoLoop.new.freeze
 
   @buf = +""
   @lock = Mutex.new
   @pid = Process.pid
   @out = nil
   @sites = {} # file => line => fn => the pre-escaped `"fn":..,"file":..,"line":..` part
+  @loops = {} # file => line => fn => kind => `"fn":..,"file":..,"line":..` and `,"kind":..,"i":`
+  @vars = {} # file => line => fn => name => [head and name part, redacted?, window start, count]
+  @rates = {}.compare_by_identity # a function's head => [window start, count]
+  @names = {} # name => whether its value is redacted
 
   class << self
-    def enter(fn, file, line)
+    def enter(fn, file, line, args = nil)
       return nil if OFF
 
       head = site(fn, file, line)
-      emit(%({"ev":"enter",#{head},"ts":#{now},"pid":#{Process.pid}}\n))
-      [head, clock]
+      t0 = clock
+      return nil if RATE.positive? && !admit(@rates[head] ||= [0, 0], t0)
+
+      emit(%({"ev":"enter",#{head},"ts":#{t0 + EPOCH},"pid":#{pid}#{fields(",\"args\":", args)}}\n))
+      [head, t0]
     rescue StandardError # e.g. in a non-main Ractor, which cannot reach the buffer: no events
       nil
     end
@@ -41,8 +103,11 @@ module TelemetryInject
     def exit(tel)
       return unless tel
 
-      head, t0 = tel
-      emit(%({"ev":"exit",#{head},"ts":#{now},"pid":#{Process.pid},"dur_ns":#{clock - t0}}\n))
+      head, t0, raised = tel
+      t1 = clock
+      return if t1 - t0 < MIN_NS && !raised
+
+      emit(%({"ev":"exit",#{head},"ts":#{t1 + EPOCH},"pid":#{pid},"dur_ns":#{t1 - t0}}\n))
     rescue StandardError
       nil
     end
@@ -51,10 +116,48 @@ module TelemetryInject
       return unless tel
 
       head, t0 = tel
+      tel[2] = true
+      t1 = clock
       text = json("#{exc.class}: #{message(exc)}")
-      emit(%({"ev":"error",#{head},"ts":#{now},"pid":#{Process.pid},"dur_ns":#{clock - t0},) +
+      emit(%({"ev":"error",#{head},"ts":#{t1 + EPOCH},"pid":#{pid},"dur_ns":#{t1 - t0},) +
            %("error":#{text}}\n))
     rescue ::Exception # rubocop:disable Lint/RescueException -- never replace the user's error
+      nil
+    end
+
+    # The state of one execution of a loop (before the loop statement).
+    def loop(fn, file, line, kind)
+      return NO_LOOP if OFF
+
+      by_fn = ((@loops[file] ||= {})[line] ||= {})
+      by_kind = (by_fn[fn] ||= {})
+      Loop.new(by_kind[kind] ||= [site(fn, file, line), %(,"kind":#{json(kind)},"i":)].freeze)
+    rescue StandardError
+      NO_LOOP
+    end
+
+    # A recorded iteration (the loop's `tick` said so), with the loop variables' values.
+    def iter(state, vars = nil)
+      head, kind = state.head
+      emit(%({"ev":"loop",#{head},"ts":#{clock + EPOCH},"pid":#{pid}#{kind}#{state.index}) +
+           %(#{fields(",\"vars\":", vars)}}\n))
+    rescue StandardError
+      nil
+    end
+
+    # A variable's new value, after the assignment at `line`.
+    def var(fn, file, line, name, value)
+      return if OFF
+
+      by_fn = ((@vars[file] ||= {})[line] ||= {})
+      at = ((by_fn[fn] ||= {})[name] ||= [site(fn, file, line), redacted?(name), 0, 0])
+      t = clock
+      return if RATE.positive? && !admit(at, t, 2)
+
+      text = at[1] ? REDACTED : render(value, 0)
+      emit(%({"ev":"var",#{at[0]},"ts":#{t + EPOCH},"pid":#{pid},"name":#{json(name)},) +
+           %("value":#{text}}\n))
+    rescue StandardError
       nil
     end
 
@@ -62,6 +165,13 @@ module TelemetryInject
       @lock.synchronize { flush_locked }
     rescue ThreadError # in a trap handler, where a Mutex cannot be taken
       flush_locked
+    end
+
+    # After a fork, in the child: what is buffered is the parent's to write.
+    def forked
+      @pid = Process.pid
+      @buf = +""
+      @out = nil
     end
 
     private
@@ -72,8 +182,84 @@ module TelemetryInject
       by_fn[fn] ||= %("fn":#{json(fn)},"file":#{json(file)},"line":#{Integer(line)}).freeze
     end
 
-    def now
-      Process.clock_gettime(Process::CLOCK_REALTIME, :nanosecond)
+    # Whether the rate window `at[from]` (start, count) takes one more event at `t`.
+    def admit(at, t, from = 0)
+      count = at[from + 1]
+      if count.zero? || t - at[from] >= SECOND
+        at[from] = t
+        at[from + 1] = 1
+      elsif count < RATE
+        at[from + 1] = count + 1
+      else
+        false
+      end
+    end
+
+    def redacted?(name)
+      @names.fetch(name) do
+        lower = name.to_s.downcase
+        @names[name] = REDACT.any? { |part| lower.include?(part) }
+      end
+    end
+
+    # `,"key":{"name":value,...}` for a hash of names and values, or nothing.
+    def fields(key, pairs)
+      return "" if pairs.nil? || pairs.empty?
+
+      items = pairs.map do |name, value|
+        "#{json(name)}:#{redacted?(name) ? REDACTED : render(value, 0)}"
+      end
+      "#{key}{#{items.join(',')}}"
+    end
+
+    # A value as JSON: numbers, booleans, nil, strings, arrays/sets and hashes (walked up to
+    # MAX_DEPTH levels and MAX_ITEMS items), anything else as its `inspect` text.
+    def render(value, depth)
+      case value
+      when Integer then value.to_s
+      when Float then value.finite? ? value.to_s : json(value.to_s)
+      when true then "true"
+      when false then "false"
+      when nil then "null"
+      when String, Symbol then json(value)
+      when Array, Hash then container(value, depth)
+      else defined?(::Set) && value.is_a?(::Set) ? container(value, depth) : json(text_of(value))
+      end
+    end
+
+    def container(value, depth)
+      return MORE if depth >= MAX_DEPTH
+
+      items = []
+      if value.is_a?(Hash)
+        value.each do |key, item|
+          break items << %(#{MORE}:#{MORE}) if items.size >= MAX_ITEMS
+
+          items << "#{json(key.is_a?(String) || key.is_a?(Symbol) ? key : text_of(key))}:" \
+                   "#{render(item, depth + 1)}"
+        end
+        return "{#{items.join(',')}}"
+      end
+      value.each do |item|
+        break items << MORE if items.size >= MAX_ITEMS
+
+        items << render(item, depth + 1)
+      end
+      "[#{items.join(',')}]"
+    end
+
+    def text_of(value)
+      value.inspect.to_s
+    rescue ::Exception # rubocop:disable Lint/RescueException -- a broken inspect
+      begin
+        value.class.name.to_s
+      rescue ::Exception # rubocop:disable Lint/RescueException
+        "?"
+      end
+    end
+
+    def pid
+      FORK_HOOK ? @pid : Process.pid
     end
 
     def clock
@@ -86,12 +272,24 @@ module TelemetryInject
       "(message unavailable)"
     end
 
+    # A JSON string literal (UTF-8 kept as is), cut to MAX_LEN characters.
     def json(value)
       text = value.to_s
       unless text.encoding == Encoding::UTF_8 && text.valid_encoding?
-        text = text.dup.force_encoding(Encoding::UTF_8).scrub
+        text = utf8(text)
       end
+      text = "#{text[0, MAX_LEN]}\u2026" if text.length > MAX_LEN
       %("#{text.gsub(/["\\\x00-\x1f]/) { |c| ESCAPES[c] || format('\u%04x', c.ord) }}")
+    end
+
+    def utf8(text)
+      if text.encoding == Encoding::BINARY || text.encoding == Encoding::UTF_8
+        text.dup.force_encoding(Encoding::UTF_8).scrub
+      else
+        text.encode(Encoding::UTF_8, invalid: :replace, undef: :replace)
+      end
+    rescue EncodingError
+      text.dup.force_encoding(Encoding::UTF_8).scrub
     end
 
     def emit(line)
@@ -101,19 +299,21 @@ module TelemetryInject
     end
 
     def append(line)
-      pid = Process.pid
-      if pid != @pid # a forked child: what is buffered is the parent's to write
-        @pid = pid
-        @buf = +""
-        @out = nil
+      unless FORK_HOOK
+        pid = Process.pid
+        forked if pid != @pid # a forked child: what is buffered is the parent's to write
       end
       @buf << line
       flush_locked if @buf.bytesize >= LIMIT
     end
 
     def flush_locked
-      return if @buf.empty? || Process.pid != @pid
+      return if @buf.empty?
 
+      if Process.pid != @pid # a fork no hook saw (Process.daemon): the buffer is the parent's
+        forked
+        return
+      end
       data = @buf
       @buf = +""
       out = output
@@ -134,6 +334,18 @@ module TelemetryInject
       nil
     end
   end
+
+  # Ruby >= 3.1 calls Process._fork for every fork: the pid is then known without asking the
+  # system at each event. Older Rubies compare Process.pid at each event instead.
+  module ForkHook
+    def _fork
+      pid = super
+      ::TelemetryInject.forked if pid.zero?
+      pid
+    end
+  end
+  FORK_HOOK = Process.respond_to?(:_fork)
+  Process.singleton_class.prepend(ForkHook) if FORK_HOOK
 
   at_exit { flush }
 end
