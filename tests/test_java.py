@@ -4,6 +4,7 @@ run them with java, and check their output, events, idempotency and byte-exact r
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guards import KINDS
+from guards import cases as guard_cases
+from guards import check as guard_check
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
@@ -433,3 +437,147 @@ def test_a_real_library_compiles_and_behaves_the_same_instrumented(
     assert json.loads(again.stdout)["changed"] == 0
     run_cli("strip", org_json, "--in-place")
     assert tree(org_json) == original
+
+
+# -- runtime guards (docs/probes.md, tests/vectors/guards.json) --------------------------------
+
+GUARDS_DRIVER = """import java.util.*;
+
+public class Guards {{
+    static final String FILE = "Guards.java";
+
+    static List<Object> list(Object... items) {{
+        return new ArrayList<Object>(Arrays.asList(items));
+    }}
+
+    static Map<String, Object> map(Object... kv) {{
+        Map<String, Object> m = new LinkedHashMap<String, Object>();
+        for (int k = 0; k < kv.length; k += 2) m.put((String) kv[k], kv[k + 1]);
+        return m;
+    }}
+
+    static void call(String fn, int line, long sleepMs) throws InterruptedException {{
+        final TelemetryInject.Call t = TelemetryInject.enter(fn, FILE, line);
+        try {{
+            if (sleepMs > 0) Thread.sleep(sleepMs);
+        }} catch (Throwable e) {{
+            TelemetryInject.error(t, e);
+            throw e;
+        }} finally {{
+            TelemetryInject.exit(t);
+        }}
+    }}
+
+    static void loops(int runs, int iterations) {{
+        for (int r = 0; r < runs; r++) {{
+            final TelemetryInject.Loop l = TelemetryInject.loop("loops", FILE, "for", 40);
+            for (int i = 0; i < iterations; i++) {{
+                TelemetryInject.iter(l, "i", i);
+            }}
+        }}
+    }}
+
+    public static void main(String[] args) throws Exception {{
+        switch (args[0]) {{
+{cases}
+            default:
+                throw new IllegalArgumentException(args[0]);
+        }}
+    }}
+}}
+"""
+
+
+def _java_value(spec: language.LanguageSpec, v: Any, arrays: bool) -> str:
+    """A Java expression for a JSON value: boxed numbers, strings, Lists (or Object[]), Maps."""
+    if v is None:
+        return "(Object) null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v) if -(2**31) <= v < 2**31 else f"{v}L"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        return plan.string_literal(spec, v)
+    if isinstance(v, list):
+        items = ", ".join(_java_value(spec, x, arrays) for x in v)
+        return f"new Object[] {{{items}}}" if arrays else f"list({items})"
+    assert isinstance(v, dict), v
+    pairs = (
+        f"{plan.string_literal(spec, k)}, {_java_value(spec, x, arrays)}" for k, x in v.items()
+    )
+    return f"map({', '.join(pairs)})"
+
+
+def _guard_runs() -> list[tuple[str, int, bool]]:
+    """(kind, case index, containers as arrays): container cases run as Lists and as arrays."""
+    runs = []
+    for kind in KINDS:
+        for n, case in enumerate(guard_cases(kind)):
+            runs.append((kind, n, False))
+            if case.get("containers"):
+                runs.append((kind, n, True))
+    return runs
+
+
+def _guard_case_code(
+    spec: language.LanguageSpec, kind: str, case: dict[str, Any], arrays: bool
+) -> str:
+    if kind == "loops":
+        return f"loops({case['runs']}, {case['iterations']});"
+    if kind == "calls":
+        return f'for (int k = 0; k < {case["calls"]}; k++) call("f", 20, 0);'
+    if kind == "durations":
+        return f'call("fast", 30, 0); call("slow", 31, {case["sleep_ms"]});'
+    lines = [
+        f'TelemetryInject.assign("values", FILE, {50 + k}, {plan.string_literal(spec, name)},'
+        f" {_java_value(spec, value, arrays)});"
+        for k, (name, value, _expected) in enumerate(case["values"])
+    ]
+    return " ".join(lines)
+
+
+@pytest.fixture(scope="module")
+def guards_driver(jdk: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One driver program: its argument names the guard case it runs."""
+    spec = language.get("java")
+    root = tmp_path_factory.mktemp("guards")
+    cases = []
+    for kind, n, arrays in _guard_runs():
+        code = _guard_case_code(spec, kind, guard_cases(kind)[n], arrays)
+        label = f"{kind}-{n}-{'arrays' if arrays else 'lists'}"
+        cases.append(f'            case "{label}": {{ {code} break; }}')
+    (root / "Guards.java").write_text(GUARDS_DRIVER.format(cases="\n".join(cases)), "utf-8")
+    for extra in plan.runtime_files(spec, "tel", "Guards.java", {"package": ""}):
+        (root / extra.path).write_text(extra.text, "utf-8")
+    return javac(jdk, root, root / "classes", "--release", "8", *STRICT)
+
+
+def guard_env(case_env: dict[str, str], events: Path) -> dict[str, str]:
+    """The process's environment: no guard variable of ours but the case's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    return {**env, **case_env, "TELEMETRY_INJECT_OUT": str(events)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "arrays"),
+    _guard_runs(),
+    ids=[f"{k}-{n}{'-arrays' if a else ''}" for k, n, a in _guard_runs()],
+)
+def test_runtime_passes_every_guard_case(
+    jdk: tuple[str, str], guards_driver: Path, tmp_path: Path, kind: str, n: int, arrays: bool
+) -> None:
+    case = guard_cases(kind)[n]
+    events_file = tmp_path / "events.jsonl"
+    label = f"{kind}-{n}-{'arrays' if arrays else 'lists'}"
+    proc = subprocess.run(
+        [jdk[1], "-cp", str(guards_driver), "Guards", label],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=guard_env(case["env"], events_file),
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    events = read_events(events_file)
+    guard_check(kind, case, events)
+    if case["env"].get("TELEMETRY_INJECT") == "off":
+        assert not events_file.exists()

@@ -7,9 +7,19 @@
  * <p>Each instrumented body reads {@code final TelemetryInject.Call t = TelemetryInject.enter(fn,
  * file, line); try { ... } catch (Throwable e) { TelemetryInject.error(t, e); throw e; } finally
  * { TelemetryInject.exit(t); }}, the local named after the nesting depth so that a lambda never
- * redeclares one of its enclosing method. Lines are buffered and written whole under one lock; a
- * shutdown hook writes the rest at exit, also after an uncaught exception. A failure inside the
- * runtime (a stack overflow in deep recursion) loses that event, never changes the program.
+ * redeclares one of its enclosing method. With the args probe, enter also takes the parameters
+ * as name/value pairs: {@code enter(fn, file, line, "a", a, "b", b)}.
+ *
+ * <p>Loops: {@code final TelemetryInject.Loop l = TelemetryInject.loop(fn, file, kind, line);}
+ * before the loop (a fresh state per execution of the loop statement) and {@code
+ * TelemetryInject.iter(l, "i", i);} at the start of each iteration; iterations {@code i < FIRST}
+ * and then every EVERY-th are written. Variables: {@code TelemetryInject.assign(fn, file, line,
+ * "x", x);} after an assignment.
+ *
+ * <p>Lines are buffered and written whole under one lock; a shutdown hook writes the rest at
+ * exit, also after an uncaught exception. A failure inside the runtime (a stack overflow in deep
+ * recursion, a value whose toString throws) loses that event or value, never changes the
+ * program. The guards (docs/probes.md) are read from the environment once, at class loading;
  * {@code TELEMETRY_INJECT=off} makes every call return at once.
  */
 public final class TelemetryInject {
@@ -17,6 +27,16 @@ public final class TelemetryInject {
 
     private static final boolean OFF = isOff(System.getenv("TELEMETRY_INJECT"));
     private static final String PATH = System.getenv("TELEMETRY_INJECT_OUT");
+    private static final long FIRST = number("TELEMETRY_INJECT_LOOP_FIRST", 10);
+    private static final long EVERY = number("TELEMETRY_INJECT_LOOP_EVERY", 100);
+    private static final int RATE = (int) Math.min(Integer.MAX_VALUE, number("TELEMETRY_INJECT_RATE", 0));
+    private static final long MIN_NS = number("TELEMETRY_INJECT_MIN_DURATION_US", 0) * 1000L;
+    private static final int MAX_LEN = (int) Math.min(Integer.MAX_VALUE, number("TELEMETRY_INJECT_MAX_LEN", 200));
+    private static final int MAX_DEPTH = (int) Math.min(1000, number("TELEMETRY_INJECT_MAX_DEPTH", 3));
+    private static final int MAX_ITEMS = (int) Math.min(Integer.MAX_VALUE, number("TELEMETRY_INJECT_MAX_ITEMS", 20));
+    private static final String[] REDACT = redactions(System.getenv("TELEMETRY_INJECT_REDACT"));
+    private static final String ELLIPSIS = "\u2026";
+    private static final String REDACTED = "\"<redacted>\"";
     private static final int LIMIT = 64 * 1024; // characters buffered before a write
     private static final Object LOCK = new Object();
     private static final StringBuilder BUF = new StringBuilder(LIMIT + 1024);
@@ -27,6 +47,7 @@ public final class TelemetryInject {
     private static final java.util.concurrent.ConcurrentHashMap<String, Site> SITES =
             new java.util.concurrent.ConcurrentHashMap<>();
     private static final Call NONE = new Call(null, 0L);
+    private static final Loop NO_LOOP = new Loop(null);
 
     static {
         if (!OFF) {
@@ -34,10 +55,11 @@ public final class TelemetryInject {
         }
     }
 
-    /** One open call: where it is and when it began. */
+    /** One open call: where it is, when it began, whether it raised. */
     public static final class Call {
         final Site site;
         final long start;
+        boolean raised;
 
         Call(Site site, long start) {
             this.site = site;
@@ -45,22 +67,72 @@ public final class TelemetryInject {
         }
     }
 
+    /** One execution of a loop statement: its place and the iteration it is at. */
+    public static final class Loop {
+        final Point point;
+        long i;
+
+        Loop(Point point) {
+            this.point = point;
+        }
+    }
+
+    /** A rate window: at most RATE admissions a second, from the first admission counted. */
+    static class Window {
+        private int count;
+        private long since;
+
+        final synchronized boolean admit(long now) {
+            if (count == 0 || now - since >= 1_000_000_000L) {
+                since = now;
+                count = 0;
+            }
+            if (count >= RATE) return false;
+            count++;
+            return true;
+        }
+    }
+
     /** One instrumented function: its event prefixes, JSON-escaped once. */
-    static final class Site {
+    static final class Site extends Window {
         final String file;
         final int line;
+        final String head; // "fn":...,"file":...,
         final String enter;
         final String exit;
         final String error;
         Site next; // another site with the same fn name (overloads)
+        volatile Point points; // its loops and variables
 
         Site(String fn, String file, int line) {
             this.file = file;
             this.line = line;
-            String head = "\"fn\":" + quote(fn) + ",\"file\":" + quote(file) + ",\"line\":" + line + ",\"ts\":";
-            enter = "{\"ev\":\"enter\"," + head;
-            exit = "{\"ev\":\"exit\"," + head;
-            error = "{\"ev\":\"error\"," + head;
+            head = "\"fn\":" + quote(fn) + ",\"file\":" + quote(file) + ",";
+            String rest = head + "\"line\":" + line + ",\"ts\":";
+            enter = "{\"ev\":\"enter\"," + rest;
+            exit = "{\"ev\":\"exit\"," + rest;
+            error = "{\"ev\":\"error\"," + rest;
+        }
+    }
+
+    /** One loop or variable of a function: its event prefix and, for a variable, its rate. */
+    static final class Point extends Window {
+        final boolean loop;
+        final String key; // the loop's kind or the variable's name
+        final int line;
+        final String prefix; // {"ev":...,"fn":...,"file":...,"line":N,"ts":
+        final String middle; // ,"kind":"for","i": or ,"name":"x","value":
+        final boolean redacted;
+        final Point next;
+
+        Point(Site site, boolean loop, String key, int line, Point next) {
+            this.loop = loop;
+            this.key = key;
+            this.line = line;
+            this.next = next;
+            prefix = "{\"ev\":\"" + (loop ? "loop" : "var") + "\"," + site.head + "\"line\":" + line + ",\"ts\":";
+            middle = loop ? ",\"kind\":" + quote(key) + ",\"i\":" : ",\"name\":" + quote(key) + ",\"value\":";
+            redacted = !loop && redacts(key);
         }
     }
 
@@ -69,8 +141,27 @@ public final class TelemetryInject {
         try {
             Site site = site(fn, file, line);
             long t0 = System.nanoTime();
+            if (RATE > 0 && !site.admit(t0)) return NONE;
             Call call = new Call(site, t0);
             emit(site.enter + (EPOCH0 + (t0 - NANO0)) + ",\"pid\":" + PID + "}\n");
+            return call;
+        } catch (Throwable t) {
+            return NONE;
+        }
+    }
+
+    /** enter with the parameters, as name/value pairs: {@code "a", a, "b", b}. */
+    public static Call enter(String fn, String file, int line, Object... args) {
+        if (OFF) return NONE;
+        try {
+            Site site = site(fn, file, line);
+            long t0 = System.nanoTime();
+            if (RATE > 0 && !site.admit(t0)) return NONE;
+            Call call = new Call(site, t0);
+            StringBuilder b = new StringBuilder(site.enter);
+            b.append(EPOCH0 + (t0 - NANO0)).append(",\"pid\":").append(PID).append(",\"args\":");
+            pairs(b, args);
+            emit(b.append("}\n").toString());
             return call;
         } catch (Throwable t) {
             return NONE;
@@ -80,6 +171,7 @@ public final class TelemetryInject {
     public static void error(Call call, Throwable t) {
         if (call.site == null) return;
         try {
+            call.raised = true;
             long now = System.nanoTime();
             String msg = t.getMessage();
             String what = quote(t.getClass().getName() + ": " + (msg == null ? "" : msg));
@@ -94,8 +186,69 @@ public final class TelemetryInject {
         if (call.site == null) return;
         try {
             long now = System.nanoTime();
+            if (MIN_NS > 0 && now - call.start < MIN_NS && !call.raised) return;
             emit(call.site.exit + (EPOCH0 + (now - NANO0)) + ",\"pid\":" + PID
                     + ",\"dur_ns\":" + (now - call.start) + "}\n");
+        } catch (Throwable ignored) {
+            // lost event; the program goes on as it would have
+        }
+    }
+
+    /** The state of one execution of a loop statement (made where the loop begins). */
+    public static Loop loop(String fn, String file, String kind, int line) {
+        if (OFF) return NO_LOOP;
+        try {
+            return new Loop(point(fn, file, true, kind, line));
+        } catch (Throwable t) {
+            return NO_LOOP;
+        }
+    }
+
+    /** The start of an iteration of a loop that binds no variable. */
+    public static void iter(Loop loop) {
+        if (loop.point == null) return;
+        long i = loop.i++;
+        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) iteration(loop.point, i, null);
+    }
+
+    /** The start of an iteration; the loop binds one variable. */
+    public static void iter(Loop loop, String name, Object value) {
+        if (loop.point == null) return;
+        long i = loop.i++;
+        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) iteration(loop.point, i, new Object[] {name, value});
+    }
+
+    /** The start of an iteration; the loop binds two variables. */
+    public static void iter(Loop loop, String name, Object value, String name2, Object value2) {
+        if (loop.point == null) return;
+        long i = loop.i++;
+        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) {
+            iteration(loop.point, i, new Object[] {name, value, name2, value2});
+        }
+    }
+
+    /** The start of an iteration; the loop's variables as name/value pairs. */
+    public static void iter(Loop loop, Object... vars) {
+        if (loop.point == null) return;
+        long i = loop.i++;
+        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) iteration(loop.point, i, vars);
+    }
+
+    /** A variable's new value, right after the assignment or declaration on {@code line}. */
+    public static void assign(String fn, String file, int line, String name, Object value) {
+        if (OFF) return;
+        try {
+            Point p = point(fn, file, false, name, line);
+            long now = System.nanoTime();
+            if (RATE > 0 && !p.admit(now)) return;
+            StringBuilder b = new StringBuilder(p.prefix.length() + 64).append(p.prefix);
+            b.append(EPOCH0 + (now - NANO0)).append(",\"pid\":").append(PID).append(p.middle);
+            if (p.redacted) {
+                b.append(REDACTED);
+            } else {
+                value(b, value);
+            }
+            emit(b.append("}\n").toString());
         } catch (Throwable ignored) {
             // lost event; the program goes on as it would have
         }
@@ -105,6 +258,21 @@ public final class TelemetryInject {
     public static void flush() {
         synchronized (LOCK) {
             writeLocked();
+        }
+    }
+
+    private static void iteration(Point p, long i, Object[] vars) {
+        try {
+            StringBuilder b = new StringBuilder(p.prefix.length() + 64).append(p.prefix);
+            b.append(EPOCH0 + (System.nanoTime() - NANO0)).append(",\"pid\":").append(PID);
+            b.append(p.middle).append(i);
+            if (vars != null && vars.length > 0) {
+                b.append(",\"vars\":");
+                pairs(b, vars);
+            }
+            emit(b.append("}\n").toString());
+        } catch (Throwable ignored) {
+            // lost event; the program goes on as it would have
         }
     }
 
@@ -123,6 +291,155 @@ public final class TelemetryInject {
             SITES.put(fn, s);
             return s;
         }
+    }
+
+    /** A loop or variable site, keyed by the function's fn and file (line 0: not a function's). */
+    private static Point point(String fn, String file, boolean loop, String key, int line) {
+        Site site = site(fn, file, 0);
+        for (Point p = site.points; p != null; p = p.next) {
+            if (p.line == line && p.loop == loop && (p.key == key || p.key.equals(key))) return p;
+        }
+        synchronized (site) {
+            for (Point p = site.points; p != null; p = p.next) {
+                if (p.line == line && p.loop == loop && p.key.equals(key)) return p;
+            }
+            Point p = new Point(site, loop, key, line, site.points);
+            site.points = p;
+            return p;
+        }
+    }
+
+    /** {"name":value,...} from name/value pairs; names matching REDACT hide their value. */
+    private static void pairs(StringBuilder b, Object[] kv) {
+        b.append('{');
+        for (int k = 0; k + 1 < kv.length; k += 2) {
+            if (k > 0) b.append(',');
+            String name = String.valueOf(kv[k]);
+            b.append(quote(name)).append(':');
+            if (redacts(name)) {
+                b.append(REDACTED);
+            } else {
+                value(b, kv[k + 1]);
+            }
+        }
+        b.append('}');
+    }
+
+    /** A value as JSON; whatever goes wrong while rendering it, its type name instead. */
+    private static void value(StringBuilder b, Object v) {
+        int mark = b.length();
+        try {
+            render(b, v, 1);
+        } catch (Throwable t) {
+            b.setLength(mark);
+            b.append(quote(cut(v == null ? "null" : v.getClass().getName())));
+        }
+    }
+
+    private static void render(StringBuilder b, Object v, int depth) {
+        if (v == null) {
+            b.append("null");
+        } else if (v instanceof String) {
+            b.append(quote(cut((String) v)));
+        } else if (v instanceof Integer || v instanceof Long || v instanceof Short || v instanceof Byte
+                || v instanceof java.math.BigInteger || v instanceof java.math.BigDecimal
+                || v instanceof java.util.concurrent.atomic.AtomicInteger
+                || v instanceof java.util.concurrent.atomic.AtomicLong) {
+            b.append(v.toString());
+        } else if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            String text = v.toString();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                b.append(quote(text));
+            } else {
+                b.append(text);
+            }
+        } else if (v instanceof Boolean) {
+            b.append(((Boolean) v).booleanValue() ? "true" : "false");
+        } else if (v instanceof Character || v instanceof CharSequence) {
+            b.append(quote(cut(v.toString())));
+        } else if (v instanceof java.util.Map) {
+            if (depth > MAX_DEPTH) {
+                b.append('"').append(ELLIPSIS).append('"');
+                return;
+            }
+            b.append('{');
+            int n = 0;
+            for (java.util.Map.Entry<?, ?> e : ((java.util.Map<?, ?>) v).entrySet()) {
+                if (n > 0) b.append(',');
+                if (n == MAX_ITEMS) {
+                    b.append('"').append(ELLIPSIS).append("\":\"").append(ELLIPSIS).append('"');
+                    break;
+                }
+                Object key = e.getKey();
+                b.append(quote(cut(key == null ? "null" : text(key)))).append(':');
+                render(b, e.getValue(), depth + 1);
+                n++;
+            }
+            b.append('}');
+        } else if (v instanceof java.util.Collection) {
+            if (depth > MAX_DEPTH) {
+                b.append('"').append(ELLIPSIS).append('"');
+                return;
+            }
+            b.append('[');
+            int n = 0;
+            for (Object item : (java.util.Collection<?>) v) {
+                if (n > 0) b.append(',');
+                if (n == MAX_ITEMS) {
+                    b.append('"').append(ELLIPSIS).append('"');
+                    break;
+                }
+                render(b, item, depth + 1);
+                n++;
+            }
+            b.append(']');
+        } else if (v.getClass().isArray()) {
+            if (depth > MAX_DEPTH) {
+                b.append('"').append(ELLIPSIS).append('"');
+                return;
+            }
+            b.append('[');
+            int length = java.lang.reflect.Array.getLength(v);
+            for (int n = 0; n < length; n++) {
+                if (n > 0) b.append(',');
+                if (n == MAX_ITEMS) {
+                    b.append('"').append(ELLIPSIS).append('"');
+                    break;
+                }
+                render(b, java.lang.reflect.Array.get(v, n), depth + 1);
+            }
+            b.append(']');
+        } else {
+            b.append(quote(cut(text(v))));
+        }
+    }
+
+    /** The object's own text (toString), or its type name when it has none. */
+    private static String text(Object v) {
+        String s;
+        try {
+            s = v.toString();
+        } catch (Throwable t) {
+            s = null;
+        }
+        return s != null ? s : v.getClass().getName();
+    }
+
+    /** At most MAX_LEN characters (code points), then "…". */
+    private static String cut(String s) {
+        if (s.length() <= MAX_LEN) return s;
+        if (s.codePointCount(0, s.length()) <= MAX_LEN) return s;
+        return s.substring(0, s.offsetByCodePoints(0, MAX_LEN)) + ELLIPSIS;
+    }
+
+    private static boolean redacts(String name) {
+        if (REDACT.length == 0) return false;
+        String low = name.toLowerCase(java.util.Locale.ROOT);
+        for (String r : REDACT) {
+            if (low.contains(r)) return true;
+        }
+        return false;
     }
 
     /** Appends one whole line: a failure inside append leaves the buffer as it was. */
@@ -154,6 +471,28 @@ public final class TelemetryInject {
         if (v == null) return false;
         v = v.trim().toLowerCase(java.util.Locale.ROOT);
         return v.equals("off") || v.equals("0") || v.equals("false") || v.equals("no");
+    }
+
+    /** A non-negative whole number from the environment, or the default. */
+    private static long number(String name, long fallback) {
+        String v = System.getenv(name);
+        if (v == null) return fallback;
+        try {
+            long n = Long.parseLong(v.trim());
+            return n >= 0 ? n : fallback;
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+
+    private static String[] redactions(String v) {
+        if (v == null) v = "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session";
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (String part : v.split(",")) {
+            String p = part.trim().toLowerCase(java.util.Locale.ROOT);
+            if (!p.isEmpty()) out.add(p);
+        }
+        return out.toArray(new String[0]);
     }
 
     /** The process id, read reflectively: ProcessHandle (Java 9+), else the JVM's name "pid@host". */
