@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guards import KINDS, cases, check
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
@@ -174,6 +175,80 @@ def test_runtime_passes_the_shared_vectors(php: Php, tmp_path: Path) -> None:
     assert [(e["fn"], e["file"]) for e in read_events(odd)] == [
         ("bad\ufffdname\x01", "odd\x01\x7f.php")
     ] * 2
+
+
+GUARD_DRIVER = r"""<?php
+require_once __DIR__ . '/_telemetry_utils.php';
+
+// A loop as the loop probe instruments it: its state before it, a sampled call per iteration.
+function run_loop(int $n): void
+{
+    $__tel_l1_1 = \_tel_loop('run_loop', 'driver.php', 7, 'for');
+    for ($i = 0; $i < $n; $i++) {
+        if ($__tel_l1_1->tick()) { \_tel_iter($__tel_l1_1, 'i', $i); }
+    }
+}
+
+// A function as the function probe instruments it.
+function call(string $fn, int $sleep_ms = 0): void
+{
+    $__tel = \_tel_enter($fn, 'driver.php', 15, 'sleep_ms', $sleep_ms); try {
+    if ($sleep_ms > 0) {
+        usleep($sleep_ms * 1000);
+    }
+    } catch (\Throwable $__tel_e) { \_tel_error($__tel, $__tel_e); throw $__tel_e; }
+    finally { \_tel_exit($__tel); }
+}
+
+$kind = $argv[1];
+$c = json_decode(file_get_contents($argv[2]), true);
+if ($kind === 'loops') {
+    for ($r = 0; $r < $c['runs']; $r++) {
+        run_loop($c['iterations']);
+    }
+} elseif ($kind === 'calls') {
+    for ($k = 0; $k < $c['calls']; $k++) {
+        call('work');
+    }
+} elseif ($kind === 'durations') {
+    call('fast');
+    call('slow', $c['sleep_ms']);
+} else {
+    foreach ($c['values'] as $k => [$name, $value, $expected]) {
+        \_tel_var('values', 'driver.php', $k + 1, $name, $value);
+    }
+}
+"""
+
+
+def guard_env(case: dict[str, Any], events: Path) -> dict[str, str]:
+    """The case's environment alone: no guard variable of the caller's leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    return {**env, **case["env"], "TELEMETRY_INJECT_OUT": str(events)}
+
+
+GUARD_CASES = [(kind, n) for kind in KINDS for n in range(len(cases(kind)))]
+
+
+@pytest.mark.parametrize(("kind", "n"), GUARD_CASES, ids=[f"{k}-{n}" for k, n in GUARD_CASES])
+def test_runtime_passes_the_guard_vectors(kind: str, n: int, tmp_path: Path) -> None:
+    spec = language.get("php")
+    for extra in plan.runtime_files(spec, "tel", "driver.php", {}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    (tmp_path / "driver.php").write_text(GUARD_DRIVER, "utf-8")
+    case = cases(kind)[n]
+    (tmp_path / "case.json").write_text(json.dumps(case), "utf-8")
+    events_file = tmp_path / "events.jsonl"
+    run = subprocess.run(
+        [require("php"), "driver.php", kind, "case.json"],
+        cwd=tmp_path, env=guard_env(case, events_file), capture_output=True, text=True,
+    )  # fmt: skip
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    events = read_events(events_file)
+    check(kind, case, events)
+    for e in events:
+        if e["ev"] == "enter":  # the args probe's field, with its value rendered
+            assert e["args"] == {"sleep_ms": case.get("sleep_ms", 0) if e["fn"] == "slow" else 0}
 
 
 CRASH = """<?php
