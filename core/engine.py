@@ -153,6 +153,13 @@ class Engine:
             file_plan.file_insertions if per_function or not file_plan.functions else []
         )
         new_source, edits, failed = self._assemble(analysis, file_insertions, per_function)
+        if templates is not None and templates.snippets:  # the user's templates may be at fault
+            failed = {
+                fid: f"{why} (the templates of {templates.source} are in use)"
+                if why.startswith("verification failed")
+                else why
+                for fid, why in failed.items()
+            }
         model = heal.Report()
         if self.llm is not None:  # a model writes what templates did not (core/heal.py)
             model = heal.fallback(

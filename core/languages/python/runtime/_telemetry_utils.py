@@ -2,8 +2,10 @@
 """Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
 
 Each instrumented function carries ``@_tel.probe(fn, file, line)``. Events:
-enter, exit (with dur_ns) and error (with dur_ns and the exception), one JSON object a line.
-``TELEMETRY_INJECT=off`` makes ``probe`` return the function untouched.
+enter, exit (with dur_ns) and error (with dur_ns and the exception), one JSON object a line;
+loop (``loop(...)`` before a loop, ``.it(...)`` per iteration) and var (``var(...)``) events.
+Guards (docs/probes.md) come from the environment, read once: ``TELEMETRY_INJECT=off`` makes
+every probe a no-op (``probe`` returns the function untouched).
 """
 
 # Only builtin modules: the runtime must import cleanly even inside a copy of the stdlib
@@ -18,6 +20,30 @@ import time
 _OFF = os.environ.get("TELEMETRY_INJECT", "").lower() in ("off", "0", "false", "no")
 _PATH = os.environ.get("TELEMETRY_INJECT_OUT", "")
 _LINES = 512  # events buffered before a write (~60 KB)
+
+
+def _int_env(name, default):
+    try:
+        return max(0, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+_LOOP_FIRST = _int_env("TELEMETRY_INJECT_LOOP_FIRST", 10)
+_LOOP_EVERY = _int_env("TELEMETRY_INJECT_LOOP_EVERY", 100)
+_RATE = _int_env("TELEMETRY_INJECT_RATE", 0)
+_MIN_NS = _int_env("TELEMETRY_INJECT_MIN_DURATION_US", 0) * 1000
+_MAX_LEN = _int_env("TELEMETRY_INJECT_MAX_LEN", 200)
+_MAX_DEPTH = _int_env("TELEMETRY_INJECT_MAX_DEPTH", 3)
+_MAX_ITEMS = _int_env("TELEMETRY_INJECT_MAX_ITEMS", 20)
+_REDACT = tuple(
+    part.strip().lower()
+    for part in os.environ.get(
+        "TELEMETRY_INJECT_REDACT",
+        "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session",
+    ).split(",")
+    if part.strip()
+)
 # One list for the whole process, never replaced: appending is atomic, so the fast path takes
 # no lock; flush writes and removes only the lines it saw, so none appended meanwhile is lost.
 _buf = []
@@ -129,6 +155,162 @@ def _describe(exc):
     return _q(f"{type(exc).__name__}: {message}")
 
 
+# -- values ------------------------------------------------------------------------------
+
+_ELLIPSIS = '"\u2026"'
+
+
+def _cut(text):
+    return text if len(text) <= _MAX_LEN else text[:_MAX_LEN] + "\u2026"
+
+
+def _redacted(name):
+    low = name.lower()
+    return any(part in low for part in _REDACT)
+
+
+def _value(v, depth=0):
+    """A value as JSON text: scalars as themselves, containers walked (bounded), else repr."""
+    t = type(v)
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        try:
+            return str(v)
+        except ValueError:  # more digits than int->str allows
+            return _q("<int>")
+    if t is float:
+        return repr(v) if v == v and v not in (float("inf"), float("-inf")) else _q(repr(v))
+    if t is str:
+        return _q(_cut(v))
+    if isinstance(v, (list, tuple, set, frozenset, dict)):
+        if depth >= _MAX_DEPTH:
+            return _ELLIPSIS
+        parts = []
+        items = v.items() if isinstance(v, dict) else v
+        try:
+            for k, item in enumerate(items):
+                if k >= _MAX_ITEMS:
+                    parts.append(f"{_ELLIPSIS}:{_ELLIPSIS}" if isinstance(v, dict) else _ELLIPSIS)
+                    break
+                if isinstance(v, dict):
+                    key, val = item
+                    parts.append(_q(_cut(str(key))) + ":" + _value(val, depth + 1))
+                else:
+                    parts.append(_value(item, depth + 1))
+        except Exception:  # changed size while walked, or a broken __iter__
+            return _q("<unreadable>")
+        inner = ",".join(parts)
+        return "{" + inner + "}" if isinstance(v, dict) else "[" + inner + "]"
+    try:
+        text = repr(v)
+    except Exception:
+        text = f"<{t.__name__}>"
+    return _q(_cut(text))
+
+
+def _named(name, v):
+    return '"<redacted>"' if _redacted(name) else _value(v)
+
+
+def _fields(pairs):
+    """("a", 1, "b", 2) -> "a":1,"b":2"""
+    return ",".join(
+        _q(pairs[k]) + ":" + _named(pairs[k], pairs[k + 1]) for k in range(0, len(pairs) - 1, 2)
+    )
+
+
+# -- rate limit: per function (calls) and per var site -----------------------------------
+
+_windows = {}  # site -> [window start ns, count]
+
+
+def _allowed(site, now):
+    w = _windows.get(site)
+    if w is None or now - w[0] >= 1_000_000_000:
+        _windows[site] = [now, 1]
+        return True
+    if w[1] >= _RATE:
+        return False
+    w[1] += 1
+    return True
+
+
+# -- loops and variables ---------------------------------------------------------------------
+
+
+class _Loop:
+    """One execution of a loop: counts its iterations, records the sampled ones."""
+
+    __slots__ = ("head", "i")
+
+    def __init__(self, head):
+        self.head, self.i = head, 0
+
+    def it(self, *pairs):
+        i = self.i
+        self.i = i + 1
+        if i >= _LOOP_FIRST and (not _LOOP_EVERY or i % _LOOP_EVERY):
+            return
+        extra = ',"vars":{' + _fields(pairs) + "}" if pairs else ""
+        _append(f'{self.head}{_clock() + _EPOCH},"pid":{_pid},"i":{i}{extra}}}\n')
+        if len(_buf) >= _LINES:
+            flush()
+
+
+class _NoLoop:
+    __slots__ = ()
+
+    def it(self, *pairs):
+        pass
+
+
+_NO_LOOP = _NoLoop()
+
+
+def loop(fn, file, line, kind):
+    """State of one execution of a loop (created by the line before it)."""
+    if _OFF:
+        return _NO_LOOP
+    return _Loop(
+        '{"ev":"loop","fn":'
+        + _q(fn)
+        + ',"file":'
+        + _q(file)
+        + ',"line":'
+        + str(int(line))
+        + ',"kind":'
+        + _q(kind)
+        + ',"ts":'
+    )
+
+
+def var(fn, file, line, name, value):
+    """A var event: the value a name was just given."""
+    if _OFF:
+        return
+    now = _clock()
+    if _RATE and not _allowed((fn, file, line, name), now):
+        return
+    _append(
+        '{"ev":"var","fn":'
+        + _q(fn)
+        + ',"file":'
+        + _q(file)
+        + ',"line":'
+        + str(int(line))
+        + f',"ts":{now + _EPOCH},"pid":{_pid},"name":'
+        + _q(name)
+        + ',"value":'
+        + _named(name, value)
+        + "}\n"
+    )
+    if len(_buf) >= _LINES:
+        flush()
+
+
 # Code flags tell what kind of function a decorator receives (no inspect import needed).
 _GENERATOR, _COROUTINE, _ASYNC_GENERATOR = 0x20, 0x80, 0x200
 _WRAPPED = ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__")
@@ -145,52 +327,90 @@ def _wraps(wrapper, func):
     return wrapper
 
 
-def probe(fn, file, line):
-    """Decorator recording enter/exit/error of the function it wraps."""
+def probe(fn, file, line, args=False, ret=False):
+    """Decorator recording enter/exit/error of the function it wraps (with its arguments and
+    result when asked)."""
     if _OFF:
         return lambda func: func
     head = '"fn":' + _q(fn) + ',"file":' + _q(file) + ',"line":' + str(int(line))
     enter = '{"ev":"enter",' + head + ',"ts":'
     exit_ = '{"ev":"exit",' + head + ',"ts":'
     error = '{"ev":"error",' + head + ',"ts":'
+    site = (fn, file, line)
+    guarded = bool(_RATE or _MIN_NS or args or ret)
+    names = []
+    defaults = {}
 
-    def start():
+    def start(a=(), kw=None):
         t0 = _clock()
-        _append(f"{enter}{t0 + _EPOCH}{_ENTER_TAIL}")
+        if _RATE and not _allowed(site, t0):
+            return None  # the whole call is left out
+        if args:
+            fields = _arguments(names, defaults, a, kw)
+            _append(f'{enter}{t0 + _EPOCH},"pid":{_pid},"args":{{{fields}}}}}\n')
+        else:
+            _append(f"{enter}{t0 + _EPOCH}{_ENTER_TAIL}")
         return t0
 
-    def finish(t0, exc=None):
+    def finish(t0, exc=None, result=None):
+        if t0 is None:
+            return
         t1 = _clock()
+        if exc is None and t1 - t0 < _MIN_NS:
+            return
         tail = f"{t1 + _EPOCH}{_EXIT_MID}{t1 - t0}"
         if exc is not None:
             _append(f'{error}{tail},"error":{_describe(exc)}}}\n')
-        _append(f"{exit_}{tail}}}\n")
+        if ret and exc is None:
+            _append(f'{exit_}{tail},"ret":{_value(result)}}}\n')
+        else:
+            _append(f"{exit_}{tail}}}\n")
         if len(_buf) >= _LINES:
             flush()
 
     def decorate(func):
-        flags = getattr(getattr(func, "__code__", None), "co_flags", 0)
+        code = getattr(func, "__code__", None)
+        flags = getattr(code, "co_flags", 0)
+        if code is not None:
+            names.extend(_parameters(code))
+            plain = [n for n in names if not n.startswith("*")][: code.co_argcount]
+            given = getattr(func, "__defaults__", None) or ()
+            defaults.update(zip(plain[len(plain) - len(given) :], given))  # noqa: B905 (3.8+)
+            defaults.update(getattr(func, "__kwdefaults__", None) or {})
+        if guarded and not flags & (_ASYNC_GENERATOR | _COROUTINE | _GENERATOR):
+
+            def guarded_call(*a, **kw):
+                t0 = start(a, kw)
+                try:
+                    result = func(*a, **kw)
+                except BaseException as exc:
+                    finish(t0, exc)
+                    raise
+                finish(t0, None, result)
+                return result
+
+            return _wraps(guarded_call, func)
         if flags & _ASYNC_GENERATOR:
             return _wraps(_async_gen(func, start, finish), func)
         if flags & _COROUTINE:
 
-            async def coroutine(*args, **kwargs):
-                t0 = start()
+            async def coroutine(*a, **kw):
+                t0 = start(a, kw)
                 try:
-                    result = await func(*args, **kwargs)
+                    result = await func(*a, **kw)
                 except BaseException as exc:
                     finish(t0, exc)
                     raise
-                finish(t0)
+                finish(t0, None, result)
                 return result
 
             return _wraps(coroutine, func)
         if flags & _GENERATOR:
 
-            def generator(*args, **kwargs):
-                t0 = start()
+            def generator(*a, **kw):
+                t0 = start(a, kw)
                 try:
-                    result = yield from func(*args, **kwargs)
+                    result = yield from func(*a, **kw)
                 except GeneratorExit:
                     finish(t0)
                     raise
@@ -223,9 +443,9 @@ def probe(fn, file, line):
 
 
 def _async_gen(func, start, finish):
-    async def agen(*args, **kwargs):
-        inner = func(*args, **kwargs)
-        t0 = start()
+    async def agen(*a, **kw):
+        inner = func(*a, **kw)
+        t0 = start(a, kw)
         try:
             item = await inner.__anext__()
             while True:
@@ -245,3 +465,40 @@ def _async_gen(func, start, finish):
             raise
 
     return agen
+
+
+_VARARGS, _VARKEYWORDS = 0x04, 0x08
+
+
+def _parameters(code):
+    """Parameter names in order, *args and **kwargs last (from the code object alone)."""
+    n = code.co_argcount + code.co_kwonlyargcount
+    names = list(code.co_varnames[:n])
+    if code.co_flags & _VARARGS:
+        names.append("*" + code.co_varnames[n])
+        n += 1
+    if code.co_flags & _VARKEYWORDS:
+        names.append("**" + code.co_varnames[n])
+    return names
+
+
+def _arguments(names, defaults, a, kw):
+    """The call's arguments by parameter name, defaults filled in, in the signature's order."""
+    kw = kw or {}
+    plain = [n for n in names if not n.startswith("*")]
+    star = next((n[1:] for n in names if n.startswith("*") and not n.startswith("**")), None)
+    stars = next((n[2:] for n in names if n.startswith("**")), None)
+    pairs = []
+    for k, name in enumerate(plain):
+        if k < len(a):
+            pairs += [name, a[k]]
+        elif name in kw:
+            pairs += [name, kw[name]]
+        elif name in defaults:
+            pairs += [name, defaults[name]]
+    if star is not None and len(a) > len(plain):
+        pairs += [star, a[len(plain) :]]
+    extra = {key: value for key, value in kw.items() if key not in plain}
+    if extra and stars is not None:
+        pairs += [stars, extra]
+    return _fields(pairs)
