@@ -5,6 +5,7 @@ idempotency and byte-exact removal; real code: bzip2 as bundled by the bzip2-sys
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import guards
 import pytest
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
@@ -213,6 +215,112 @@ def test_runtime_passes_the_shared_vectors(tmp_path: Path) -> None:
         events = read_events(events_file)
         check_vectors(events)
         assert {e["error"] for e in events if e["ev"] == "error"} == {"RuntimeError: boom"}
+
+
+def _c_value(spec: Any, value: Any) -> str:
+    """A C expression of the guard value (C has no containers the runtime walks)."""
+    if value is None:
+        return "((void *)0)"
+    if isinstance(value, bool):
+        return "TRUE_" if value else "FALSE_"
+    if isinstance(value, int):
+        return f"({value})"
+    if isinstance(value, float):
+        return repr(value)
+    assert isinstance(value, str), value
+    return plan.string_literal(spec, value)
+
+
+def _guards_driver(spec: Any) -> str:
+    """Calls the runtime's API as inserted code does: one entry point per guard case."""
+    enter = spec.profile("tel").snippets["body_start"]
+
+    def body(fn: str, line: int) -> str:
+        site = {"fn": plan.string_literal(spec, fn), "file": '"guards.c"', "line": str(line)}
+        return plan.render(enter, {**site, "args": ""})
+
+    parts = [
+        "#define _POSIX_C_SOURCE 199309L\n#include <stdlib.h>\n#include <string.h>\n",
+        f'#include <time.h>\n#include "{RUNTIME}"\n',
+        "#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L\n",
+        "#define TRUE_ ((_Bool)1)\n#define FALSE_ ((_Bool)0)\n#else\n",
+        "#define TRUE_ (__extension__ (_Bool)1)\n#define FALSE_ (__extension__ (_Bool)0)\n",
+        "#endif\n",
+        f"static void fast(void)\n{{\n    {body('fast', 1)}\n}}\n",
+        f"static void slow(long ms)\n{{\n    {body('slow', 2)}\n    struct timespec t;\n",
+        "    t.tv_sec = ms / 1000;\n    t.tv_nsec = ms % 1000 * 1000000L;\n",
+        "    nanosleep(&t, (struct timespec *)0);\n}\n",
+        f"static void work(void)\n{{\n    {body('work', 3)}\n}}\n",
+        "static void loops(long iterations, long runs)\n{\n    long r, i;\n",
+        "    for (r = 0; r < runs; r++) {\n",
+        '        _TEL_LOOP(__tel_l0_1, _TEL_SITE("loops", "guards.c", 4), "for");\n',
+        "        for (i = 0; i < iterations; i++) {\n",
+        '            _TEL_ITER(__tel_l0_1, "i", _TEL_V(i));\n        }\n    }\n}\n',
+    ]
+    for n, case in enumerate(guards.cases("values", containers=False)):
+        parts.append(f"static void values{n}(void)\n{{\n")
+        for k, (name, value, _expected) in enumerate(case["values"]):
+            site = f'_TEL_SITE("values", "guards.c", {10 + k})'
+            call = f"_TEL_VAR({site}, {plan.string_literal(spec, name)}, {_c_value(spec, value)});"
+            parts.append(f"    {call}\n")
+        parts.append("}\n")
+    parts.append(
+        "int main(int argc, char **argv)\n{\n"
+        "    long n, a = argc > 2 ? atol(argv[2]) : 0, b = argc > 3 ? atol(argv[3]) : 0;\n"
+        '    if (strcmp(argv[1], "loops") == 0)\n        loops(a, b);\n'
+        '    else if (strcmp(argv[1], "calls") == 0)\n'
+        "        for (n = 0; n < a; n++)\n            work();\n"
+        '    else if (strcmp(argv[1], "durations") == 0) {\n'
+        "        fast();\n        slow(a);\n    }\n"
+    )
+    for n, _case in enumerate(guards.cases("values", containers=False)):
+        parts.append(f'    else if (strcmp(argv[1], "values{n}") == 0)\n        values{n}();\n')
+    parts.append("    return 0;\n}\n")
+    return "".join(parts)
+
+
+def _guard_args(kind: str, n: int, case: dict[str, Any]) -> list[str]:
+    if kind == "loops":
+        return ["loops", str(case["iterations"]), str(case["runs"])]
+    if kind == "calls":
+        return ["calls", str(case["calls"])]
+    if kind == "durations":
+        return ["durations", str(case["sleep_ms"])]
+    return [f"values{n}"]
+
+
+def run_guard_cases(exe: Path, cwd: Path, argv: Callable[..., list[str]], containers: bool) -> int:
+    """Every case of the shared guard vectors, each in a fresh process with its env only."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    ran = 0
+    for kind in guards.KINDS:
+        for n, case in enumerate(guards.cases(kind, containers=containers)):
+            out = cwd / f"{kind}{n}.jsonl"
+            out.unlink(missing_ok=True)
+            env = {**base, **case["env"], "TELEMETRY_INJECT_OUT": str(out)}
+            proc = subprocess.run(
+                [str(exe), *argv(kind, n, case)],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), (kind, case)
+            guards.check(kind, case, read_events(out))
+            ran += 1
+    return ran
+
+
+@pytest.mark.parametrize("flags", [STRICT, C11], ids=["c89", "c11"])
+def test_runtime_passes_the_guard_vectors(tmp_path: Path, flags: list[str]) -> None:
+    spec = language.get("c")
+    shutil.copy2(spec.folder / "runtime" / RUNTIME, tmp_path / RUNTIME)
+    (tmp_path / "guards.c").write_text(_guards_driver(spec), "utf-8")
+    exe = gcc(["guards.c"], tmp_path / "guards", tmp_path, flags)
+    ran = run_guard_cases(exe, tmp_path, _guard_args, containers=False)
+    expected = sum(len(guards.cases(k, containers=False)) for k in guards.KINDS)
+    assert ran == expected == len(guards.cases("values", containers=False)) + 10
 
 
 THREADS = r"""/* Feature macros after the injected #include must still take effect. */

@@ -20,14 +20,38 @@
  * On GCC/Clang for Linux, macOS and the BSDs the header includes no system header: the few
  * libc functions it calls are declared under private names (asm labels), so it may come
  * before or after a file's own feature-test macros (_GNU_SOURCE ...) without changing them.
+ *
+ * Probes (docs/probes.md) beyond enter/exit, each a macro the inserted lines call:
+ *     _tel_enter(site, "a", _TEL_V(a), ...)      enter with args (the parameters)
+ *     _TEL_LOOP(__tel_l0_1, site, "for");        before a loop: its per-execution state
+ *     _TEL_ITER(__tel_l0_1, "i", _TEL_V(i));     first line of each iteration (sampled)
+ *     _TEL_VAR(site, "x", x);                    after an assignment or initialised declaration
+ * _TEL_V renders a value through C11 _Generic (GCC and Clang accept it in C89 mode too):
+ * integers, floating point, _Bool, char * as text, NULL as null, other pointers as their
+ * address, anything else (structs, unions) as "?". Every inserted line is a declaration, so
+ * it never turns a following declaration into "mixed declarations and code" (C89); those
+ * after a statement hold the C89 warning off for themselves only. Guards, read once from
+ * the environment: TELEMETRY_INJECT_LOOP_FIRST/EVERY (loop sampling), _RATE (calls of a
+ * function and var events of a site per second, a call kept or dropped as a whole),
+ * _MIN_DURATION_US (shorter calls write no exit), _MAX_LEN (strings), _REDACT (names whose
+ * value is written as "<redacted>").
  */
 #ifndef TELEMETRY_INJECT_H
 #define TELEMETRY_INJECT_H
 
+#ifdef __GNUC__
+/* The probes' macros expand to C99/C11 forms inside user code: no pedantic warnings. */
+#pragma GCC system_header
+#endif
+
 #define _TEL_SITE(fn, file, line) "\"fn\":" #fn ",\"file\":" #file ",\"line\":" #line
 #define _TEL_XSTR(x) _TEL_STR(x)
 #define _TEL_STR(x) #x
+#define _TEL_CAT(a, b) _TEL_CAT2(a, b)
+#define _TEL_CAT2(a, b) a##b
 #define _TEL_BUF 16384
+#define _TEL_RATES 1024 /* functions and var sites with a rate window */
+#define _TEL_MAX_KV 32 /* args / loop variables written per event */
 
 #if defined(__GNUC__) && !defined(_WIN32)                                                 \
     && (defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__)                 \
@@ -42,6 +66,7 @@
 #ifdef __GNUC__
 #define _TEL_API static __inline__ __attribute__((unused))
 __extension__ typedef long long _tel_i64;
+__extension__ typedef unsigned long long _tel_u64;
 #else
 #ifndef __attribute__
 #define __attribute__(x) /* no cleanup attribute: enter events only */
@@ -49,19 +74,58 @@ __extension__ typedef long long _tel_i64;
 #if defined(_MSC_VER)
 #define _TEL_API static __inline
 typedef __int64 _tel_i64;
+typedef unsigned __int64 _tel_u64;
 #elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
 #define _TEL_API static inline
 typedef long long _tel_i64;
+typedef unsigned long long _tel_u64;
 #else
 #define _TEL_API static
 typedef long _tel_i64;
+typedef unsigned long _tel_u64;
 #endif
 #endif
 
+#ifdef __COUNTER__
+#define _TEL_UNIQ(prefix) _TEL_CAT(prefix, __COUNTER__)
+#else
+#define _TEL_UNIQ(prefix) _TEL_CAT(prefix, __LINE__)
+#endif
+
 #ifndef _TEL_POSIX
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#define _TEL_VA_LIST va_list
+#define _TEL_VA_START(ap, last) va_start(ap, last)
+#define _TEL_VA_ARG(ap, type) va_arg(ap, type)
+#define _TEL_VA_END(ap) va_end(ap)
+#else
+#define _TEL_VA_LIST __builtin_va_list
+#define _TEL_VA_START(ap, last) __builtin_va_start(ap, last)
+#define _TEL_VA_ARG(ap, type) __builtin_va_arg(ap, type)
+#define _TEL_VA_END(ap) __builtin_va_end(ap)
+#endif
+
+/* A declaration after a statement, without the C89 "mixed declarations" warning for it. */
+#if defined(__cplusplus)
+#define _TEL_MIXED_BEGIN
+#define _TEL_MIXED_END
+#elif defined(__clang__)
+#define _TEL_MIXED_BEGIN                                                                  \
+    _Pragma("clang diagnostic push")                                                      \
+    _Pragma("clang diagnostic ignored \"-Wdeclaration-after-statement\"")                 \
+    _Pragma("clang diagnostic ignored \"-Wc99-extensions\"")
+#define _TEL_MIXED_END _Pragma("clang diagnostic pop")
+#elif defined(__GNUC__) && (__GNUC__ > 4 || (__GNUC__ == 4 && __GNUC_MINOR__ >= 6))
+#define _TEL_MIXED_BEGIN                                                                  \
+    _Pragma("GCC diagnostic push")                                                        \
+    _Pragma("GCC diagnostic ignored \"-Wdeclaration-after-statement\"")
+#define _TEL_MIXED_END _Pragma("GCC diagnostic pop")
+#else
+#define _TEL_MIXED_BEGIN
+#define _TEL_MIXED_END
 #endif
 
 #ifdef __cplusplus
@@ -91,15 +155,58 @@ extern int _tel_open(const char *, int, ...) _TEL_ASM("open");
 extern long _tel_write(int, const void *, unsigned long) _TEL_ASM("write");
 extern int _tel_getpid(void) _TEL_ASM("getpid");
 extern int _tel_clock_gettime(int, struct _tel_timespec *) _TEL_ASM("clock_gettime");
+extern int _tel_snprintf(char *, unsigned long, const char *, ...) _TEL_ASM("snprintf");
+extern double _tel_strtod(const char *, char **) _TEL_ASM("strtod");
+#define _TEL_GETENV _tel_getenv
+#else
+#define _TEL_GETENV getenv
 #endif
 
 struct _tel_span {
-    const char *site; /* null when telemetry is off */
+    const char *site; /* null when telemetry is off or the call is dropped (rate) */
     _tel_i64 t0;
+    int err; /* an error event was written: the exit event is always written */
+};
+
+/* One execution of a loop: its iteration counter and the next iteration to record. */
+struct _tel_loop {
+    const char *site; /* null when telemetry is off */
+    const char *kind;
+    _tel_i64 i;
+    _tel_i64 next; /* -1: none */
+};
+
+/* A value as _TEL_V captured it. */
+struct _tel_val {
+    int kind; /* one of the _TEL_K_ below */
+    _tel_i64 i;
+    _tel_u64 u;
+    double d;
+    const void *p;
+};
+#define _TEL_K_UNKNOWN 0
+#define _TEL_K_INT 1
+#define _TEL_K_UINT 2
+#define _TEL_K_DOUBLE 3
+#define _TEL_K_FLOAT 4
+#define _TEL_K_BOOL 5
+#define _TEL_K_STR 6
+#define _TEL_K_PTR 7
+
+struct _tel_kv {
+    const char *name;
+    struct _tel_val v;
+};
+
+/* A per-second window of one function (calls) or one var site (events). */
+struct _tel_window {
+    _tel_u64 h; /* hash of the site (and name); 0: free */
+    _tel_i64 start;
+    long count;
 };
 
 struct _tel_state {
-    int mode; /* 0: not read yet, 1: on, 2: off */
+    volatile int mode; /* 0: not read yet, 1: on, 2: off */
     int exiting; /* after the exit flush every line is written at once */
     volatile int lock;
     long pid;
@@ -109,6 +216,10 @@ struct _tel_state {
 #else
     FILE *out;
 #endif
+    /* The guards, read once. */
+    _tel_i64 first, every, rate, min_ns, max_len;
+    char redact[512]; /* lowercase names, each followed by a comma */
+    struct _tel_window windows[_TEL_RATES];
     char buf[_TEL_BUF];
 };
 
@@ -225,27 +336,124 @@ _TEL_API int _tel_is_off(const char *v)
     return 0;
 }
 
+/* A non-negative integer from the environment, else the default. */
+_TEL_API _tel_i64 _tel_env_int(const char *name, _tel_i64 fallback)
+{
+    const char *v = _TEL_GETENV(name);
+    _tel_i64 n = 0;
+    int digits = 0;
+    if (v == 0)
+        return fallback;
+    while (*v == ' ')
+        v++;
+    for (; *v >= '0' && *v <= '9' && digits < 18; v++, digits++)
+        n = n * 10 + (*v - '0');
+    while (*v == ' ')
+        v++;
+    return digits > 0 && *v == 0 ? n : fallback;
+}
+
+_TEL_API void _tel_read_guards(void)
+{
+    const char *r = _TEL_GETENV("TELEMETRY_INJECT_REDACT");
+    unsigned long n = 0;
+    _tel_g.first = _tel_env_int("TELEMETRY_INJECT_LOOP_FIRST", 10);
+    _tel_g.every = _tel_env_int("TELEMETRY_INJECT_LOOP_EVERY", 100);
+    _tel_g.rate = _tel_env_int("TELEMETRY_INJECT_RATE", 0);
+    _tel_g.min_ns = _tel_env_int("TELEMETRY_INJECT_MIN_DURATION_US", 0) * 1000;
+    _tel_g.max_len = _tel_env_int("TELEMETRY_INJECT_MAX_LEN", 200);
+    if (r == 0)
+        r = "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,"
+            "session";
+    for (; *r && n + 2 < sizeof _tel_g.redact; r++) {
+        char c = *r >= 'A' && *r <= 'Z' ? (char)(*r + 32) : *r;
+        if (c == ' ' || (c == ',' && (n == 0 || _tel_g.redact[n - 1] == ',')))
+            continue;
+        _tel_g.redact[n++] = c;
+    }
+    if (n > 0 && _tel_g.redact[n - 1] != ',')
+        _tel_g.redact[n++] = ',';
+    _tel_g.redact[n] = 0;
+}
+
 _TEL_API int _tel_on(void)
 {
     if (_tel_g.mode == 0) {
         _TEL_LOCK();
         if (_tel_g.mode == 0) {
+            int off = _tel_is_off(_TEL_GETENV("TELEMETRY_INJECT"));
+            if (!off) {
+                _tel_read_guards();
 #ifdef _TEL_POSIX
-            _tel_g.mode = _tel_is_off(_tel_getenv("TELEMETRY_INJECT")) ? 2 : 1;
-            if (_tel_g.mode == 1) {
                 _tel_g.pid = _tel_getpid();
                 _tel_atexit(_tel_at_exit);
                 _tel_atfork(_tel_before_fork, _tel_after_fork_parent, _tel_after_fork_child);
-            }
 #else
-            _tel_g.mode = _tel_is_off(getenv("TELEMETRY_INJECT")) ? 2 : 1;
-            if (_tel_g.mode == 1)
                 atexit(_tel_at_exit);
 #endif
+            }
+#ifdef __GNUC__
+            __sync_synchronize(); /* the guards are visible before the mode */
+#endif
+            _tel_g.mode = off ? 2 : 1;
         }
         _TEL_UNLOCK();
     }
     return _tel_g.mode == 1;
+}
+
+/* Whether the call (name null) or var event of this site is within its rate. */
+_TEL_API int _tel_admit(const char *site, const char *name)
+{
+    _tel_u64 h = 1469598103934665603u;
+    _tel_i64 now = _tel_clock(0);
+    const unsigned char *p;
+    unsigned long i;
+    int keep = 1; /* a full table limits nothing */
+    for (p = (const unsigned char *)site; *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    for (p = (const unsigned char *)(name ? name : ""); *p; p++)
+        h = (h ^ *p) * 1099511628211u;
+    if (name)
+        h = (h ^ 0xff) * 1099511628211u;
+    if (h == 0)
+        h = 1;
+    _TEL_LOCK();
+    for (i = 0; i < _TEL_RATES; i++) {
+        struct _tel_window *w = &_tel_g.windows[(unsigned long)(h + i) % _TEL_RATES];
+        if (w->h != h && w->h != 0)
+            continue;
+        w->h = h;
+        if (w->count == 0 || now - w->start >= 1000000000) {
+            w->start = now;
+            w->count = 0;
+        }
+        keep = w->count < _tel_g.rate;
+        if (keep)
+            w->count++;
+        break;
+    }
+    _TEL_UNLOCK();
+    return keep;
+}
+
+_TEL_API int _tel_redacted(const char *name)
+{
+    const char *t = _tel_g.redact;
+    while (*t) {
+        const char *s;
+        for (s = name; *s; s++) {
+            int j = 0;
+            while (t[j] != ',' && (s[j] | (s[j] >= 'A' && s[j] <= 'Z' ? 0x20 : 0)) == t[j])
+                j++;
+            if (t[j] == ',')
+                return 1;
+        }
+        while (*t != ',')
+            t++;
+        t++;
+    }
+    return 0;
 }
 
 /* Appends within the buffer's room; a line longer than the buffer goes out in pieces. */
@@ -263,42 +471,72 @@ _TEL_API void _tel_put(const char *s, unsigned long len)
     }
 }
 
-_TEL_API void _tel_puts(const char *s)
+_TEL_API unsigned long _tel_len(const char *s)
 {
     unsigned long len = 0;
     while (s[len])
         len++;
-    _tel_put(s, len);
+    return len;
 }
 
-_TEL_API void _tel_put_int(_tel_i64 v)
+_TEL_API void _tel_puts(const char *s) { _tel_put(s, _tel_len(s)); }
+
+_TEL_API void _tel_put_uint(_tel_u64 v, int negative)
 {
     char digits[24];
     int i = (int)sizeof digits;
-    int neg = v < 0;
-    if (neg)
-        v = -v;
     do {
         digits[--i] = (char)('0' + (int)(v % 10));
         v /= 10;
     } while (v > 0);
-    if (neg)
+    if (negative)
         digits[--i] = '-';
     _tel_put(digits + i, (unsigned long)(sizeof digits - (unsigned long)i));
 }
 
-/* A JSON string of text that is not a constant: quotes, backslashes and controls escaped. */
-_TEL_API void _tel_put_json(const char *s)
+_TEL_API void _tel_put_int(_tel_i64 v)
+{
+    _tel_put_uint(v < 0 ? (_tel_u64)0 - (_tel_u64)v : (_tel_u64)v, v < 0);
+}
+
+/*
+ * A JSON string of text that is not a constant: quotes, backslashes and controls escaped,
+ * bytes that are not UTF-8 as U+FFFD; with max >= 0, cut after max characters and ending
+ * with "…".
+ */
+_TEL_API void _tel_put_text(const char *text, _tel_i64 max)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)text;
     char esc[6];
+    _tel_i64 count = 0;
     _tel_put("\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
+    while (*s) {
+        unsigned char c = *s;
+        int len = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3
+                : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+        int k;
+        if (max >= 0 && count == max) {
+            _tel_put("\xe2\x80\xa6", 3);
+            break;
+        }
+        count++;
+        for (k = 1; k < len; k++) {
+            if ((s[k] & 0xc0) != 0x80)
+                len = 0;
+        }
+        if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
+            len = 0; /* overlong, surrogate */
+        if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+            len = 0;
+        if (len == 0) {
+            _tel_put("\\ufffd", 6);
+            s++;
+        } else if (c == '"' || c == '\\') {
             esc[0] = '\\';
             esc[1] = (char)c;
             _tel_put(esc, 2);
+            s++;
         } else if (c < 0x20) {
             esc[0] = '\\';
             esc[1] = 'u';
@@ -307,25 +545,120 @@ _TEL_API void _tel_put_json(const char *s)
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
             _tel_put(esc, 6);
+            s++;
         } else {
-            _tel_put(s, 1);
+            _tel_put((const char *)s, (unsigned long)len);
+            s += len;
         }
     }
     _tel_put("\"", 1);
 }
 
-/* One whole event line; `error` is null except for error events. */
-_TEL_API void _tel_event(const char *ev, const char *site, _tel_i64 dur, const char *error)
+/* Kept for code instrumented by earlier versions. */
+_TEL_API void _tel_put_json(const char *s) { _tel_put_text(s, -1); }
+
+/* The shortest %g text that reads back as the same number; never a bare integer. */
+_TEL_API void _tel_put_double(double d, int single)
+{
+    char text[40];
+    int prec, i, plain = 1;
+    if (d != d) {
+        _tel_puts("\"NaN\"");
+        return;
+    }
+    if (d > 1.7976931348623157e308 || d < -1.7976931348623157e308) {
+        _tel_puts(d > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    for (prec = single ? 6 : 15; prec <= (single ? 9 : 17); prec++) {
+#ifdef _TEL_POSIX
+        _tel_snprintf(text, sizeof text, "%.*g", prec, d);
+        if (single ? (float)_tel_strtod(text, 0) == (float)d : _tel_strtod(text, 0) == d)
+            break;
+#else
+        sprintf(text, "%.*g", prec, d);
+        if (single ? (float)strtod(text, 0) == (float)d : strtod(text, 0) == d)
+            break;
+#endif
+    }
+    for (i = 0; text[i]; i++) {
+        if (text[i] == 'e' || text[i] == 'E')
+            plain = 0;
+        else if (text[i] != '-' && text[i] != '+' && (text[i] < '0' || text[i] > '9')) {
+            text[i] = '.'; /* a locale's decimal comma */
+            plain = 0;
+        }
+    }
+    _tel_puts(text);
+    if (plain)
+        _tel_put(".0", 2);
+}
+
+_TEL_API void _tel_put_value(struct _tel_val v)
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[24];
+    _tel_u64 a;
+    int i;
+    switch (v.kind) {
+    case _TEL_K_INT:
+        _tel_put_int(v.i);
+        break;
+    case _TEL_K_UINT:
+        _tel_put_uint(v.u, 0);
+        break;
+    case _TEL_K_DOUBLE:
+    case _TEL_K_FLOAT:
+        _tel_put_double(v.d, v.kind == _TEL_K_FLOAT);
+        break;
+    case _TEL_K_BOOL:
+        _tel_puts(v.i ? "true" : "false");
+        break;
+    case _TEL_K_STR:
+        if (v.p)
+            _tel_put_text((const char *)v.p, _tel_g.max_len);
+        else
+            _tel_puts("null");
+        break;
+    case _TEL_K_PTR:
+        if (v.p == 0) {
+            _tel_puts("null");
+            break;
+        }
+        a = v.u;
+        i = (int)sizeof text;
+        text[--i] = 0;
+        do {
+            text[--i] = hex[a & 15];
+            a >>= 4;
+        } while (a);
+        text[--i] = 'x';
+        text[--i] = '0';
+        _tel_put_text(text + i, _tel_g.max_len);
+        break;
+    default:
+        _tel_put_text("?", _tel_g.max_len);
+    }
+}
+
+/* Room a value may take in the line (strings: every character escaped at worst). */
+_TEL_API unsigned long _tel_value_room(struct _tel_val v, const char *name)
+{
+    unsigned long room = 48;
+    if (name)
+        room += _tel_len(name) * 6;
+    if (v.kind == _TEL_K_STR && v.p)
+        room += (unsigned long)(_tel_g.max_len + 1) * 6;
+    return room;
+}
+
+/* Starts an event line under the lock, with room for `room` more bytes. */
+_TEL_API void _tel_line_begin(const char *ev, const char *site, unsigned long room)
 {
     _tel_i64 ts = _tel_clock(1);
-    unsigned long need = 160;
-    const char *p;
-    for (p = site; *p; p++)
-        need++;
-    for (p = error; p && *p; p++)
-        need += 6;
+    room += 96 + _tel_len(site);
     _TEL_LOCK();
-    if (_tel_g.n + need > _TEL_BUF)
+    if (_tel_g.n + room > _TEL_BUF)
         _tel_flush_locked();
     _tel_puts("{\"ev\":\"");
     _tel_puts(ev);
@@ -335,48 +668,313 @@ _TEL_API void _tel_event(const char *ev, const char *site, _tel_i64 dur, const c
     _tel_put_int(ts);
     _tel_puts(",\"pid\":");
     _tel_put_int(_tel_g.pid);
-    if (dur >= 0) {
-        _tel_puts(",\"dur_ns\":");
-        _tel_put_int(dur);
-    }
-    if (error) {
-        _tel_puts(",\"error\":");
-        _tel_put_json(error);
-    }
+}
+
+_TEL_API void _tel_line_end(void)
+{
     _tel_puts("}\n");
     if (_tel_g.exiting)
         _tel_flush_locked();
     _TEL_UNLOCK();
 }
 
-_TEL_API struct _tel_span _tel_enter(const char *site)
+/* One whole event line; `error` is null except for error events. */
+_TEL_API void _tel_event(const char *ev, const char *site, _tel_i64 dur, const char *error)
+{
+    _tel_line_begin(ev, site, error ? _tel_len(error) * 6 + 16 : 0);
+    if (dur >= 0) {
+        _tel_puts(",\"dur_ns\":");
+        _tel_put_int(dur);
+    }
+    if (error) {
+        _tel_puts(",\"error\":");
+        _tel_put_text(error, -1);
+    }
+    _tel_line_end();
+}
+
+/* Name/value pairs up to a null name; those past _TEL_MAX_KV are read and left out. */
+_TEL_API int _tel_read_kv(_TEL_VA_LIST *ap, struct _tel_kv *kv, unsigned long *room)
+{
+    int n = 0;
+    for (;;) {
+        const char *name = _TEL_VA_ARG(*ap, const char *);
+        struct _tel_val v;
+        if (name == 0)
+            return n;
+        v = _TEL_VA_ARG(*ap, struct _tel_val);
+        if (n < _TEL_MAX_KV) {
+            kv[n].name = name;
+            kv[n].v = v;
+            *room += _tel_value_room(v, name);
+            n++;
+        }
+    }
+}
+
+_TEL_API void _tel_put_object(const struct _tel_kv *kv, int n)
+{
+    int i;
+    _tel_put("{", 1);
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            _tel_put(",", 1);
+        _tel_put_text(kv[i].name, -1);
+        _tel_put(":", 1);
+        if (_tel_redacted(kv[i].name))
+            _tel_puts("\"<redacted>\"");
+        else
+            _tel_put_value(kv[i].v);
+    }
+    _tel_put("}", 1);
+}
+
+/* enter: `site` then name/value pairs of the parameters, ended by a null name. */
+_TEL_API struct _tel_span _tel_enter_v(const char *site, ...)
+{
+    struct _tel_span s;
+    struct _tel_kv kv[_TEL_MAX_KV];
+    unsigned long room = 0;
+    int n;
+    _TEL_VA_LIST ap;
+    s.site = 0;
+    s.t0 = 0;
+    s.err = 0;
+    if (!_tel_on() || (_tel_g.rate > 0 && !_tel_admit(site, 0)))
+        return s;
+    _TEL_VA_START(ap, site);
+    n = _tel_read_kv(&ap, kv, &room);
+    _TEL_VA_END(ap);
+    s.site = site;
+    _tel_line_begin("enter", site, room);
+    if (n > 0) {
+        _tel_puts(",\"args\":");
+        _tel_put_object(kv, n);
+    }
+    _tel_line_end();
+    s.t0 = _tel_clock(0);
+    return s;
+}
+
+_TEL_API struct _tel_span _tel_span_off(void)
 {
     struct _tel_span s;
     s.site = 0;
     s.t0 = 0;
-    if (_tel_on()) {
-        s.site = site;
-        _tel_event("enter", site, -1, 0);
-        s.t0 = _tel_clock(0);
-    }
+    s.err = 0;
     return s;
 }
 
+/* _tel_enter(site) or _tel_enter(site, "a", _TEL_V(a), ...); nothing is evaluated when off. */
+#define _tel_enter(...)                                                                   \
+    (_tel_g.mode == 2 ? _tel_span_off() : _tel_enter_v(__VA_ARGS__, (const char *)0))
+
 _TEL_API void _tel_exit(struct _tel_span *s)
 {
-    if (s->site)
-        _tel_event("exit", s->site, _tel_clock(0) - s->t0, 0);
+    if (s->site) {
+        _tel_i64 dur = _tel_clock(0) - s->t0;
+        if (dur >= _tel_g.min_ns || s->err)
+            _tel_event("exit", s->site, dur, 0);
+    }
 }
 
 /* An error event for the current call (the exit event still follows when it returns). */
 _TEL_API void _tel_error(struct _tel_span *s, const char *message)
 {
-    if (s->site)
+    if (s->site) {
+        s->err = 1;
         _tel_event("error", s->site, _tel_clock(0) - s->t0, message ? message : "error");
+    }
+}
+
+/* var: one event for a name and its value (after an assignment). */
+_TEL_API int _tel_var(const char *site, const char *name, struct _tel_val v)
+{
+    if (!_tel_on() || (_tel_g.rate > 0 && !_tel_admit(site, name)))
+        return 0;
+    _tel_line_begin("var", site, _tel_value_room(v, name));
+    _tel_puts(",\"name\":");
+    _tel_put_text(name, -1);
+    _tel_puts(",\"value\":");
+    if (_tel_redacted(name))
+        _tel_puts("\"<redacted>\"");
+    else
+        _tel_put_value(v);
+    _tel_line_end();
+    return 0;
+}
+
+_TEL_API struct _tel_loop _tel_loop_start(const char *site, const char *kind)
+{
+    struct _tel_loop l;
+    l.site = 0;
+    l.kind = kind;
+    l.i = 0;
+    l.next = -1;
+    if (_tel_on()) {
+        l.site = site;
+        l.next = _tel_g.first > 0 || _tel_g.every > 0 ? 0 : -1;
+    }
+    return l;
+}
+
+/* The iteration l->i - 1 is one to record: its event, and the next one to record. */
+_TEL_API int _tel_iter_v(struct _tel_loop *l, ...)
+{
+    struct _tel_kv kv[_TEL_MAX_KV];
+    unsigned long room = _tel_len(l->kind) * 6;
+    _tel_i64 i = l->i - 1, j = i + 1;
+    int n;
+    _TEL_VA_LIST ap;
+    if (j < _tel_g.first)
+        l->next = j;
+    else if (_tel_g.every > 0)
+        l->next = (j + _tel_g.every - 1) / _tel_g.every * _tel_g.every;
+    else
+        l->next = -1;
+    _TEL_VA_START(ap, l);
+    n = _tel_read_kv(&ap, kv, &room);
+    _TEL_VA_END(ap);
+    _tel_line_begin("loop", l->site, room);
+    _tel_puts(",\"kind\":");
+    _tel_put_text(l->kind, -1);
+    _tel_puts(",\"i\":");
+    _tel_put_int(i);
+    if (n > 0) {
+        _tel_puts(",\"vars\":");
+        _tel_put_object(kv, n);
+    }
+    _tel_line_end();
+    return 0;
+}
+
+/* Values, built by _TEL_V's choice of one of these (the int is the GCC type class). */
+_TEL_API struct _tel_val _tel_val_of(int kind)
+{
+    struct _tel_val v;
+    v.kind = kind;
+    v.i = 0;
+    v.u = 0;
+    v.d = 0;
+    v.p = 0;
+    return v;
+}
+
+_TEL_API struct _tel_val _tel_vi(int c, _tel_i64 x)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_INT);
+    (void)c;
+    v.i = x;
+    return v;
+}
+
+_TEL_API struct _tel_val _tel_vu(int c, _tel_u64 x)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_UINT);
+    (void)c;
+    v.u = x;
+    return v;
+}
+
+_TEL_API struct _tel_val _tel_vd(int c, double x)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_DOUBLE);
+    (void)c;
+    v.d = x;
+    return v;
+}
+
+_TEL_API struct _tel_val _tel_vf(int c, double x)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_FLOAT);
+    (void)c;
+    v.d = x;
+    return v;
+}
+
+_TEL_API struct _tel_val _tel_vld(int c, long double x)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_DOUBLE);
+    (void)c;
+    v.d = (double)x;
+    return v;
+}
+
+_TEL_API struct _tel_val _tel_vb(int c, int x)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_BOOL);
+    (void)c;
+    v.i = x != 0;
+    return v;
+}
+
+_TEL_API struct _tel_val _tel_vs(int c, const char *x)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_STR);
+    (void)c;
+    v.p = x;
+    return v;
+}
+
+/* Anything else: a pointer (GCC type class 5) by its address, the rest as "?". */
+_TEL_API struct _tel_val _tel_vx(int c, ...)
+{
+    struct _tel_val v = _tel_val_of(_TEL_K_UNKNOWN);
+    if (c == 5) {
+        _TEL_VA_LIST ap;
+        _TEL_VA_START(ap, c);
+        v.p = _TEL_VA_ARG(ap, const void *);
+        _TEL_VA_END(ap);
+        v.kind = _TEL_K_PTR;
+#ifdef __UINTPTR_TYPE__
+        v.u = (_tel_u64)(__UINTPTR_TYPE__)v.p;
+#else
+        v.u = (_tel_u64)(unsigned long)v.p;
+#endif
+    }
+    return v;
 }
 
 #ifdef __cplusplus
 }
 #endif
+
+#if !defined(__cplusplus)                                                                 \
+    && ((defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L) || defined(__clang__)  \
+        || (defined(__GNUC__) && (__GNUC__ >= 5 || (__GNUC__ == 4 && __GNUC_MINOR__ >= 9))))
+#ifdef __GNUC__
+#define _TEL_CLASS(x) __builtin_classify_type(x)
+#define _TEL_EXT __extension__
+#else
+#define _TEL_CLASS(x) 0
+#define _TEL_EXT
+#endif
+#define _TEL_V(x)                                                                         \
+    (_TEL_EXT _Generic((x), _Bool: _tel_vb, char: _tel_vi, signed char: _tel_vi,          \
+        unsigned char: _tel_vu, short: _tel_vi, unsigned short: _tel_vu, int: _tel_vi,    \
+        unsigned int: _tel_vu, long: _tel_vi, unsigned long: _tel_vu, long long: _tel_vi, \
+        unsigned long long: _tel_vu, float: _tel_vf, double: _tel_vd,                     \
+        long double: _tel_vld, char *: _tel_vs, const char *: _tel_vs,                    \
+        default: _tel_vx)(_TEL_CLASS(x), (x)))
+#else
+#define _TEL_V(x) _tel_vx(0)
+#endif
+
+/* Before a loop: the state of this execution of it (a declaration). */
+#define _TEL_LOOP(L, site, kind)                                                          \
+    _TEL_MIXED_BEGIN struct _tel_loop L = _tel_loop_start(site, kind);                    \
+    _TEL_MIXED_END __attribute__((unused)) char L##_d
+
+/* First line of an iteration: _TEL_ITER(L) or _TEL_ITER(L, "i", _TEL_V(i), ...). */
+#define _TEL_ITER(...) _TEL_ITER2(__VA_ARGS__, (const char *)0)
+#define _TEL_ITER2(L, ...)                                                                \
+    __attribute__((unused)) char L##_i =                                                  \
+        (char)((L).i++ == (L).next && _tel_iter_v(&(L), __VA_ARGS__))
+
+/* After an assignment: the variable's value. */
+#define _TEL_VAR(site, name, x)                                                           \
+    _TEL_MIXED_BEGIN __attribute__((unused)) char _TEL_UNIQ(_tel_v) =                     \
+        (char)(_tel_g.mode == 2 ? 0 : _tel_var(site, name, _TEL_V(x)));                   \
+    _TEL_MIXED_END __attribute__((unused)) char _TEL_UNIQ(_tel_w)
 
 #endif /* TELEMETRY_INJECT_H */
