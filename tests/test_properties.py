@@ -1,6 +1,7 @@
 """Engine properties on mutated real files in every language: whatever the input (broken code
 included), strip gives back the input exactly and the output has no more syntax errors than the
-input; where the input parses, instrumenting is idempotent. (Where it does not, tree-sitter's
+input; where the input parses, instrumenting is idempotent. Every probe is on (function, loop,
+var, args, return). (Where it does not, tree-sitter's
 error recovery may read the instrumented text differently, so a function skipped for being in
 an error region can be taken on a second run.)"""
 
@@ -16,6 +17,7 @@ from telemetry_inject.core import language
 from telemetry_inject.core.analyze import parse
 from telemetry_inject.core.engine import Engine, Options
 from telemetry_inject.core.reconstruct import error_count
+from telemetry_inject.core.types import PROBES
 
 SOURCES = sorted(
     p
@@ -28,7 +30,7 @@ JUNK = ["}", "{", "(", ")", "def", "function", "fn", "end", "\t", " ", ";", '"',
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    eng = Engine(Options())
+    eng = Engine(Options(probes=frozenset(PROBES)))
     yield eng
     eng.close()
 
