@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from guards import GUARDS, KINDS
 from helpers import EXAMPLES, ROOT, run_cli
 from telemetry_inject.core import analyze, language, plan
 
@@ -140,6 +141,57 @@ def test_runtime_declares_what_the_entry_line_calls() -> None:
         assert needle in text
     snippet = spec.profile("tel").snippets["body_start"]
     assert "_telEnter(#" in snippet and "defer { _telExit(_tel_s) }" in snippet
+
+
+GUARD_DRIVER = """// The runtime called as the probes call it (no Swift toolchain: parsed only).
+func runLoop(_ n: Int) {
+    let __tel_l1_1 = _telLoop(#""runLoop""#, #""driver.swift""#, 3, "for")
+    for i in 0..<n {
+        if __tel_l1_1.tick() { _telIter(__tel_l1_1, ("i", i)) }
+    }
+}
+
+func call(_ fn: StaticString, _ sleepMs: Int) {
+    let _tel_s = _telEnter(fn, #""d.swift""#, 10, ("ms", sleepMs)); defer { _telExit(_tel_s) }
+    if sleepMs > 0 {
+        usleep(UInt32(sleepMs * 1000))
+    }
+}
+
+func values() {
+    let items: [Any?] = [1, "two", nil]
+    _telVar(#""values""#, #""driver.swift""#, 18, "items", items)
+    let mapping: [String: Any] = ["a": 1, "b": [true]]
+    _telVar(#""values""#, #""driver.swift""#, 20, "mapping", mapping)
+    let nothing: Int? = nil
+    _telVar(#""values""#, #""driver.swift""#, 22, "nothing", nothing)
+}
+"""
+
+
+def test_runtime_has_every_guard_and_what_the_probes_call(tmp_path: Path) -> None:
+    """No compiler: the guards are read from the environment and the probe API is declared."""
+    spec = language.get("swift")
+    (runtime,) = plan.runtime_files(spec, "tel", "main.swift", {})
+    text = runtime.text
+    names = {name for kind in KINDS for case in GUARDS[kind] for name in case["env"]}
+    names |= {"TELEMETRY_INJECT_MAX_LEN", "TELEMETRY_INJECT_REDACT", "TELEMETRY_INJECT_OUT"}
+    for name in sorted(names):
+        assert f'"{name}"' in text, name
+    for needle in (
+        "internal func _telEnter(_ name: StaticString, _ file: StaticString, _ line: Int, "
+        "_ args: (String, Any?)...) -> _TelCall",
+        "internal func _telLoop(",
+        "internal final class _TelLoop",
+        "func tick() -> Bool",
+        "internal func _telIter(_ loop: _TelLoop, _ vars: (String, Any?)...)",
+        "internal func _telVar(",
+        "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session",
+    ):
+        assert needle in text, needle
+    (tmp_path / RUNTIME).write_text(text, "utf-8")
+    (tmp_path / "driver.swift").write_text(GUARD_DRIVER, "utf-8")
+    assert parses_cleanly(tmp_path / RUNTIME) and parses_cleanly(tmp_path / "driver.swift")
 
 
 def test_what_is_found_and_what_is_not() -> None:

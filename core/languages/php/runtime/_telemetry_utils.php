@@ -235,28 +235,17 @@ if (!\function_exists('_tel_enter')) {
         public static function emit($ev, array $tel, $tail)
         {
             $now = \hrtime(true);
-            self::line('{"ev":"' . $ev . '",' . $tel[0] . ',"ts":' . (self::$epoch + $now - self::$hr0)
-                . ',"pid":' . self::pid() . $tail . "}\n");
-            return $now;
-        }
-
-        /** The pid for an event; a forked child drops what is buffered (its parent's). */
-        public static function pid()
-        {
             $pid = \getmypid();
-            if ($pid !== self::$pid) {
+            if ($pid !== self::$pid) { // a forked child: what is buffered is the parent's
                 self::$pid = $pid;
                 self::$buf = '';
             }
-            return $pid;
-        }
-
-        public static function line($line)
-        {
-            self::$buf .= $line;
+            self::$buf .= '{"ev":"' . $ev . '",' . $tel[0] . ',"ts":'
+                . (self::$epoch + $now - self::$hr0) . ',"pid":' . $pid . $tail . "}\n";
             if (\strlen(self::$buf) >= self::LIMIT) {
                 self::flush();
             }
+            return $now;
         }
 
         public static function flush()

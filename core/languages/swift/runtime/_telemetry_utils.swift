@@ -3,10 +3,23 @@
 // Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
 //
 // Each instrumented function starts with
-//     let _tel_s = _telEnter(#""name""#, #""file""#, line); defer { _telExit(_tel_s) }
-// whose name and file are already JSON string literals. Events: enter, and exit (with dur_ns)
-// when the scope is left by any path, a thrown error included (a `defer` cannot see the error,
-// so there is no error event). TELEMETRY_INJECT=off (0, false, no) makes every call a no-op.
+//     let _tel_s = _telEnter(#""name""#, #""file""#, line[, ("arg", arg) ...]); defer { _telExit(_tel_s) }
+// whose name and file are already JSON string literals. Events: enter (with args), and exit
+// (with dur_ns) when the scope is left by any path, a thrown error included (a `defer` cannot
+// see the error, so there is no error event). A loop gets
+//     let __tel_lD_N = _telLoop(#""name""#, #""file""#, line, "kind")
+// before it and `if __tel_lD_N.tick() { _telIter(__tel_lD_N[, ("x", x) ...]) }` at the start
+// of each iteration (loop events, sampled); an assignment gets
+//     _telVar(#""name""#, #""file""#, line, "x", x)
+// after it (var events).
+//
+// Guards (docs/probes.md), read once: TELEMETRY_INJECT=off (0, false, no) makes every call a
+// no-op; TELEMETRY_INJECT_LOOP_FIRST/_EVERY sample iterations; _RATE limits calls per function
+// and var events per site per second (a call is kept or dropped whole); _MIN_DURATION_US drops
+// the exit events of short calls (with no error event, Swift cannot tell the calls that threw);
+// _MAX_LEN/_MAX_DEPTH/_MAX_ITEMS bound values (Mirror walks arrays, sets, tuples, dictionaries
+// and optionals; anything else is its `String(describing:)` text); _REDACT lists name parts
+// whose values are written as "<redacted>".
 //
 // Events are buffered under one lock and written as whole lines at 64 KiB and at exit (atexit).
 // The declarations are @usableFromInline so that @inlinable functions can be instrumented too.
@@ -23,7 +36,7 @@ import Musl
 /// What `_telEnter` hands to the deferred `_telExit`: the call site and a monotonic start.
 @usableFromInline
 internal struct _TelCall {
-    @usableFromInline let head: String?  // nil when telemetry is off
+    @usableFromInline let head: String?  // nil when telemetry is off (or the call is dropped)
     @usableFromInline let start: UInt64
 
     @usableFromInline
@@ -34,14 +47,19 @@ internal struct _TelCall {
 }
 
 @usableFromInline
-internal func _telEnter(_ name: StaticString, _ file: StaticString, _ line: Int) -> _TelCall {
+internal func _telEnter(_ name: StaticString, _ file: StaticString, _ line: Int, _ args: (String, Any?)...) -> _TelCall {
     let sink = _TelSink.shared
     if sink.off {
         return _TelCall(head: nil, start: 0)
     }
     let head = "\"fn\":\(name),\"file\":\(file),\"line\":\(line)"
-    sink.emit("{\"ev\":\"enter\",\(head),\"ts\":\(_telClock(CLOCK_REALTIME)),\"pid\":\(sink.pid)}\n")
-    return _TelCall(head: head, start: _telClock(CLOCK_MONOTONIC))
+    let start = _telClock(CLOCK_MONOTONIC)
+    if sink.rate > 0 && !sink.admit(head, start) {
+        return _TelCall(head: nil, start: 0)
+    }
+    let fields = args.isEmpty ? "" : ",\"args\":" + _telFields(args)
+    sink.emit("{\"ev\":\"enter\",\(head),\"ts\":\(_telClock(CLOCK_REALTIME)),\"pid\":\(sink.pid)\(fields)}\n")
+    return _TelCall(head: head, start: start)
 }
 
 @usableFromInline
@@ -51,8 +69,186 @@ internal func _telExit(_ call: _TelCall) {
     }
     let sink = _TelSink.shared
     let dur = _telClock(CLOCK_MONOTONIC) &- call.start
+    if dur < sink.minNs {
+        return
+    }
     let ts = _telClock(CLOCK_REALTIME)
     sink.emit("{\"ev\":\"exit\",\(head),\"ts\":\(ts),\"pid\":\(sink.pid),\"dur_ns\":\(dur)}\n")
+}
+
+/// One execution of a loop: counts its iterations; `tick()` says whether this one is recorded.
+@usableFromInline
+internal final class _TelLoop {
+    @usableFromInline let head: String?  // nil when telemetry is off
+    @usableFromInline let kind: String  // a JSON string literal
+    @usableFromInline var index: Int = -1
+
+    @usableFromInline
+    init(head: String?, kind: String) {
+        self.head = head
+        self.kind = kind
+    }
+
+    @usableFromInline
+    func tick() -> Bool {
+        index += 1
+        if head == nil {
+            return false
+        }
+        let sink = _TelSink.shared
+        return index < sink.loopFirst || (sink.loopEvery > 0 && index % sink.loopEvery == 0)
+    }
+}
+
+/// The state of one execution of a loop (before the loop statement).
+@usableFromInline
+internal func _telLoop(
+    _ name: StaticString, _ file: StaticString, _ line: Int, _ kind: StaticString
+) -> _TelLoop {
+    if _TelSink.shared.off {
+        return _TelLoop(head: nil, kind: "")
+    }
+    let head = "\"fn\":\(name),\"file\":\(file),\"line\":\(line)"
+    return _TelLoop(head: head, kind: _telString(kind.description))
+}
+
+/// A recorded iteration (the loop's `tick()` said so), with the loop variables' values.
+@usableFromInline
+internal func _telIter(_ loop: _TelLoop, _ vars: (String, Any?)...) {
+    guard let head = loop.head else {
+        return
+    }
+    let sink = _TelSink.shared
+    let fields = vars.isEmpty ? "" : ",\"vars\":" + _telFields(vars)
+    let ts = _telClock(CLOCK_REALTIME)
+    sink.emit("{\"ev\":\"loop\",\(head),\"ts\":\(ts),\"pid\":\(sink.pid),\"kind\":\(loop.kind),\"i\":\(loop.index)\(fields)}\n")
+}
+
+/// A variable's new value, after the assignment at `line`.
+@usableFromInline
+internal func _telVar(
+    _ name: StaticString, _ file: StaticString, _ line: Int, _ variable: String, _ value: Any?
+) {
+    let sink = _TelSink.shared
+    if sink.off {
+        return
+    }
+    let head = "\"fn\":\(name),\"file\":\(file),\"line\":\(line)"
+    if sink.rate > 0 && !sink.admit(head + "|" + variable, _telClock(CLOCK_MONOTONIC)) {
+        return
+    }
+    let text = sink.redacted(variable) ? "\"<redacted>\"" : _telValue(value, 0)
+    let ts = _telClock(CLOCK_REALTIME)
+    sink.emit("{\"ev\":\"var\",\(head),\"ts\":\(ts),\"pid\":\(sink.pid),\"name\":\(_telString(variable)),\"value\":\(text)}\n")
+}
+
+/// `{"name":value,...}` for names and values, redacted by name.
+private func _telFields(_ pairs: [(String, Any?)]) -> String {
+    let sink = _TelSink.shared
+    var items: [String] = []
+    for (name, value) in pairs {
+        let text = sink.redacted(name) ? "\"<redacted>\"" : _telValue(value, 0)
+        items.append(_telString(name) + ":" + text)
+    }
+    return "{" + items.joined(separator: ",") + "}"
+}
+
+/// A value as JSON: numbers, booleans, nil, strings; arrays, sets, tuples and dictionaries
+/// (MAX_DEPTH levels, MAX_ITEMS items); anything else as its `String(describing:)` text.
+private func _telValue(_ value: Any?, _ depth: Int) -> String {
+    guard let value = value else {
+        return "null"
+    }
+    switch value {
+    case let v as Bool: return v ? "true" : "false"
+    case let v as Int: return String(v)
+    case let v as Int8: return String(v)
+    case let v as Int16: return String(v)
+    case let v as Int32: return String(v)
+    case let v as Int64: return String(v)
+    case let v as UInt: return String(v)
+    case let v as UInt8: return String(v)
+    case let v as UInt16: return String(v)
+    case let v as UInt32: return String(v)
+    case let v as UInt64: return String(v)
+    case let v as Double: return v.isFinite ? v.description : _telString(v.description)
+    case let v as Float: return v.isFinite ? v.description : _telString(v.description)
+    case let v as String: return _telString(v)
+    case let v as Substring: return _telString(String(v))
+    case let v as Character: return _telString(String(v))
+    default: break
+    }
+    let mirror = Mirror(reflecting: value)
+    let sink = _TelSink.shared
+    switch mirror.displayStyle {
+    case .optional?:
+        guard let child = mirror.children.first else {
+            return "null"
+        }
+        return _telValue(child.value, depth)
+    case .collection?, .set?, .tuple?:
+        if depth >= sink.maxDepth {
+            return "\"\u{2026}\""
+        }
+        var items: [String] = []
+        for child in mirror.children {
+            if items.count >= sink.maxItems {
+                items.append("\"\u{2026}\"")
+                break
+            }
+            items.append(_telValue(child.value, depth + 1))
+        }
+        return "[" + items.joined(separator: ",") + "]"
+    case .dictionary?:
+        if depth >= sink.maxDepth {
+            return "\"\u{2026}\""
+        }
+        var items: [String] = []
+        for child in mirror.children {
+            if items.count >= sink.maxItems {
+                items.append("\"\u{2026}\":\"\u{2026}\"")
+                break
+            }
+            // Each child is a (key: Key, value: Value) tuple.
+            let pair = Array(Mirror(reflecting: child.value).children)
+            if pair.count == 2 {
+                let key = pair[0].value as? String ?? String(describing: pair[0].value)
+                items.append(_telString(key) + ":" + _telValue(pair[1].value, depth + 1))
+            }
+        }
+        return "{" + items.joined(separator: ",") + "}"
+    default:
+        return _telString(String(describing: value))
+    }
+}
+
+/// A JSON string literal, cut to MAX_LEN characters (Unicode scalars) with "…" when cut.
+private func _telString(_ text: String) -> String {
+    let max = _TelSink.shared.maxLen
+    var out = "\""
+    var count = 0
+    for scalar in text.unicodeScalars {
+        if count == max {
+            out += "\u{2026}"
+            break
+        }
+        count += 1
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if scalar.value < 0x20 {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
 }
 
 private func _telClock(_ clock: clockid_t) -> UInt64 {
@@ -61,16 +257,33 @@ private func _telClock(_ clock: clockid_t) -> UInt64 {
     return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
 }
 
+/// A non-negative integer from the environment, or the default.
+private func _telSetting(_ name: String, _ fallback: Int) -> Int {
+    guard let raw = getenv(name), let value = Int(String(cString: raw)), value >= 0 else {
+        return fallback
+    }
+    return value
+}
+
 /// The process's one buffer: appended to under a lock, written by whole lines.
 private final class _TelSink: @unchecked Sendable {
     static let shared = _TelSink()
 
     let off: Bool
     let pid: Int32
+    let loopFirst: Int
+    let loopEvery: Int
+    let rate: Int
+    let minNs: UInt64
+    let maxLen: Int
+    let maxDepth: Int
+    let maxItems: Int
+    private let redact: [[UInt8]]
     private let path: String?
     private let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var buf: [UInt8] = []
     private var fd: Int32 = -1
+    private var windows: [String: (start: UInt64, count: Int)] = [:]
 
     private init() {
         let value = getenv("TELEMETRY_INJECT").map { String(cString: $0) } ?? ""
@@ -78,9 +291,49 @@ private final class _TelSink: @unchecked Sendable {
         pid = getpid()
         let out = getenv("TELEMETRY_INJECT_OUT").map { String(cString: $0) } ?? ""
         path = out.isEmpty ? nil : out
+        loopFirst = _telSetting("TELEMETRY_INJECT_LOOP_FIRST", 10)
+        loopEvery = _telSetting("TELEMETRY_INJECT_LOOP_EVERY", 100)
+        rate = _telSetting("TELEMETRY_INJECT_RATE", 0)
+        minNs = UInt64(_telSetting("TELEMETRY_INJECT_MIN_DURATION_US", 0)) &* 1000
+        maxLen = _telSetting("TELEMETRY_INJECT_MAX_LEN", 200)
+        maxDepth = _telSetting("TELEMETRY_INJECT_MAX_DEPTH", 3)
+        maxItems = _telSetting("TELEMETRY_INJECT_MAX_ITEMS", 20)
+        let parts = getenv("TELEMETRY_INJECT_REDACT").map { String(cString: $0) }
+            ?? "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session"
+        redact = parts.lowercased().split(separator: ",").map { part in
+            Array(part.filter { char in char != " " }.utf8)
+        }.filter { part in !part.isEmpty }
         pthread_mutex_init(lock, nil)
         buf.reserveCapacity(1 << 16)
         atexit { _TelSink.shared.flush() }
+    }
+
+    /// Whether a name contains one of the redacted parts (case-insensitively).
+    func redacted(_ name: String) -> Bool {
+        let text = Array(name.lowercased().utf8)
+        for part in redact where part.count <= text.count {
+            for start in 0...(text.count - part.count) where text[start] == part[0] {
+                if Array(text[start..<(start + part.count)]) == part {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    /// Whether the rate window of `key` (a function, or a variable's site) takes one more at `now`.
+    func admit(_ key: String, _ now: UInt64) -> Bool {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        if let window = windows[key], now &- window.start < 1_000_000_000 {
+            if window.count >= rate {
+                return false
+            }
+            windows[key] = (window.start, window.count + 1)
+            return true
+        }
+        windows[key] = (now, 1)
+        return true
     }
 
     func emit(_ line: String) {
