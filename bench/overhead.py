@@ -3,7 +3,8 @@
 Each language has a tiny driver under bench/overhead/<lang>/ that calls a one-line function N
 times and prints nanoseconds per call. It runs bare, instrumented by the real CLI with telemetry
 on (events to a file in /tmp, counted afterwards: none may be missing) and with
-TELEMETRY_INJECT=off; Python also runs with an OpenTelemetry SDK span around each call. The
+TELEMETRY_INJECT=off, and sampled (TELEMETRY_INJECT_RATE=1: the rate guard drops nearly every
+call); Python also runs with an OpenTelemetry SDK span around each call. The
 machine is shared with other runs, so every figure is the median of several repeats.
 
     .venv/bin/python bench/overhead.py [--repeats 5] [--only python,go]
@@ -133,16 +134,22 @@ def _lines(path: Path) -> int:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
 
 
+# Guard settings per run kind: "sampled" keeps one call per function per second (the rate
+# guard), so it measures the cost of a call the guard drops.
+RUNS = {"on": {}, "off": {"TELEMETRY_INJECT": "off"}, "sampled": {"TELEMETRY_INJECT_RATE": "1"}}
+
+
 def _measure(
-    cmd: list[str], cwd: Path, n: int, repeats: int, events: Path | None, off: bool, warm: bool
+    cmd: list[str], cwd: Path, n: int, repeats: int, events: Path | None, run: str, warm: bool
 ) -> float:
     """Median CPU ns per call over `repeats` pairs of runs with n and 2n calls (the difference
-    cancels start-up and compilation); with `events`, every run must write all its events."""
+    cancels start-up and compilation); with `events`, an "on" run must write all its events
+    and a "sampled" one at most a few per second."""
     samples = []
     for _ in range(repeats):
         cpu = []
         for k in (n, 2 * n):
-            env = {"TELEMETRY_INJECT": "off"} if off else {}
+            env = dict(RUNS[run])
             if events is not None:
                 events.unlink(missing_ok=True)
                 env["TELEMETRY_INJECT_OUT"] = str(events)
@@ -150,8 +157,9 @@ def _measure(
             if events is not None:
                 written = _lines(events) if events.exists() else 0
                 calls = k + k // 10 if warm else k  # JIT drivers warm up with k/10 calls first
-                if not 2 * calls <= written <= 2 * calls + 8:  # the driver's run/main add a few
-                    raise RuntimeError(f"{cwd.name}: {written} events for {calls} calls")
+                low, high = (2 * calls, 2 * calls + 8) if run == "on" else (1, calls // 10)
+                if not low <= written <= high:  # the driver's run/main add a few
+                    raise RuntimeError(f"{cwd.name}: {written} events for {calls} calls ({run})")
                 events.unlink()
         calls = n + n // 10 if warm else n
         samples.append((cpu[1] - cpu[0]) * 1e9 / calls)
@@ -167,14 +175,19 @@ def bench_language(lang: str, tmp: Path, repeats: int) -> dict[str, float | int 
     _run([str(CLI), str(inst), "--in-place", "--no-cache"], ROOT)
     bare_cmd, inst_cmd = build(bare), build(inst)
     events = Path(tempfile.gettempdir()) / f"telemetry-overhead-{os.getpid()}-{lang}.jsonl"
-    base = _measure(bare_cmd, bare, n, repeats, None, False, warm)
-    on = _measure(inst_cmd, inst, n, repeats, events, False, warm)
-    off = _measure(inst_cmd, inst, n, repeats, None, True, warm)
+    base = _measure(bare_cmd, bare, n, repeats, None, "on", warm)
+    on = _measure(inst_cmd, inst, n, repeats, events, "on", warm)
+    off = _measure(inst_cmd, inst, n, repeats, None, "off", warm)
+    try:
+        sampled: float | None = _measure(inst_cmd, inst, n, repeats, events, "sampled", warm)
+    except RuntimeError:  # a runtime without the rate guard writes every event
+        sampled = None
     row: dict[str, float | int | bool | None] = {
         "calls": n,
         "bare_ns": round(max(base, 0.0), 2),
         "on_ns": round(on - base, 2),  # added per call
         "off_ns": round(max(off - base, 0.0), 2),
+        "sampled_ns": None if sampled is None else round(max(sampled - base, 0.0), 2),
         # A JIT can make the bare loop cost next to nothing: no ratio to a ~0 baseline.
         "on_ratio": round(on / base, 1) if base >= 1 else None,
         "off_on": round(max(off - base, 0.0) / max(on - base, 1e-9), 4),
@@ -186,7 +199,7 @@ def bench_language(lang: str, tmp: Path, repeats: int) -> dict[str, float | int 
         otel = tmp / "otel"
         shutil.copytree(DRIVERS / "otel", otel)
         row["otel_ns"] = round(
-            _measure([PY, "driver.py"], otel, n // 4, repeats, None, False, False) - base, 2
+            _measure([PY, "driver.py"], otel, n // 4, repeats, None, "on", False) - base, 2
         )
         row["otel_vs_tel"] = round(float(row["otel_ns"]) / max(float(row["on_ns"]), 1e-9), 1)
     target = row["target_ns"]
@@ -218,13 +231,13 @@ def machine() -> dict[str, object]:
 
 def table(results: dict[str, dict]) -> str:
     head = (
-        "| language | bare ns/call | + tel on | on/bare | + tel off | off/on | OTel span "
-        "| target | met |"
+        "| language | bare ns/call | + tel on | on/bare | + tel off | off/on | + sampled "
+        "| OTel span | target | met |"
     )
-    out = [head, "|" + "---|" * 9]
+    out = [head, "|" + "---|" * 10]
     for lang, r in results.items():
         if "failed" in r:
-            out.append(f"| {lang} | failed: {r['failed'][:60]} ||||||||")
+            out.append(f"| {lang} | failed: {r['failed'][:60]} |||||||||")
             continue
         otel = f"{r['otel_ns']:.0f} ({r['otel_vs_tel']}x tel)" if "otel_ns" in r else ""
         target = f"≤ {r['target_ns']}" if r["target_ns"] else ""
@@ -232,9 +245,14 @@ def table(results: dict[str, dict]) -> str:
         ratio = f"{r['on_ratio']}x" if r["on_ratio"] else "-"
         out.append(
             f"| {lang} | {r['bare_ns']:.1f} | {r['on_ns']:.1f} | {ratio} | {r['off_ns']:.1f} "
-            f"| {r['off_on'] * 100:.1f} % | {otel} | {target} | {met} |"
+            f"| {r['off_on'] * 100:.1f} % | {_ns(r.get('sampled_ns'))} | {otel} | {target} "
+            f"| {met} |"
         )
     return "\n".join(out)
+
+
+def _ns(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def main() -> int:
