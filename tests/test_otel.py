@@ -1,0 +1,306 @@
+"""The `otel` profile end to end: instrument a small program in each language that has an
+OpenTelemetry API package, run it with the real toolchain under a harness that configures the
+SDK with its in-memory exporter, and check the spans (names, nesting, attributes, error status
+and recorded exception, loop and var events); then strip the program back to its exact bytes.
+
+Every harness prints the finished spans as one JSON array of
+{name, trace, id, parent, status, message, attributes, events: [{name, attributes}]}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import ROOT, require, run_cli, run_program
+from telemetry_inject.core import language
+
+TOOLCHAINS = ROOT / "tests" / "toolchains"
+NODE_MODULES = TOOLCHAINS / "node_modules"
+TSC = NODE_MODULES / ".bin" / "tsc"
+CACHE = ROOT / "tests" / ".cache"
+GO_CACHE = CACHE / "go"
+JAVA_CACHE = CACHE / "otel-java"
+OTEL_GO = "v1.47.0"
+OTEL_JAVA = "1.68.0"
+PROBES = "function,loop,var"
+
+Span = dict[str, Any]
+
+
+@dataclass
+class Program:
+    """A program of one language: its sources, the harness added after instrumenting, and what
+    its spans must be."""
+
+    lang: str
+    files: dict[str, str]  # the program's own sources (instrumented)
+    harness: dict[str, str]  # added after instrumenting: sets up the SDK, runs, prints spans
+    # span name -> (calls, parent span name or None)
+    calls: dict[str, tuple[int, str | None]]
+    where: dict[str, tuple[str, str]]  # span name -> (file, text on its definition's line)
+    failing: str  # the span that ends with an error
+    error_type: str  # the exception's type as the SDK records it (exception.type ends with it)
+    looping: str  # the span with the loop over the quantities 4, -1, 2
+    runtime: str  # the runtime file written beside the instrumented ones
+    extra: dict[str, str] = field(default_factory=dict)  # files neither instrumented nor run
+
+
+# -- the programs ---------------------------------------------------------------------------
+
+PYTHON = Program(
+    lang="python",
+    files={
+        "shop/__init__.py": "",
+        "shop/orders.py": '''\
+            """Orders: quantities parsed from text, priced per unit; a bad quantity is skipped."""
+
+
+            class BadQuantity(ValueError):
+                pass
+
+
+            class Orders:
+                def __init__(self, unit_cents):
+                    self.unit_cents = unit_cents
+
+                def price(self, qty):
+                    if qty < 0:
+                        raise BadQuantity(f"negative quantity: {qty}")
+                    return qty * self.unit_cents
+
+                def total(self, raw):
+                    cents = 0
+                    for qty in quantities(raw):
+                        try:
+                            cents += self.price(qty)
+                        except BadQuantity:
+                            continue
+                    rounded = cents // 100
+                    return rounded
+
+
+            def quantities(raw):
+                for part in raw.split(","):
+                    yield int(part)
+            ''',
+        "main.py": """\
+            import asyncio
+
+            from shop.orders import Orders
+
+
+            async def fetch_rate():
+                await asyncio.sleep(0)
+                return 250
+
+
+            def main():
+                rate = asyncio.run(fetch_rate())
+                orders = Orders(rate)
+                print(orders.total("4,-1,2"))
+            """,
+    },
+    harness={
+        "harness.py": """\
+            import json
+
+            from opentelemetry import trace
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+            from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+                InMemorySpanExporter,
+            )
+
+            exporter = InMemorySpanExporter()
+            provider = TracerProvider()
+            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            trace.set_tracer_provider(provider)
+
+            import main  # noqa: E402
+
+            main.main()
+
+
+            def span_id(ctx):
+                return format(ctx.span_id, "016x") if ctx else None
+
+
+            print(json.dumps([
+                {
+                    "name": s.name,
+                    "trace": format(s.context.trace_id, "032x"),
+                    "id": span_id(s.context),
+                    "parent": span_id(s.parent),
+                    "status": s.status.status_code.name,
+                    "message": s.status.description or "",
+                    "attributes": dict(s.attributes),
+                    "events": [
+                        {"name": e.name, "attributes": dict(e.attributes)} for e in s.events
+                    ],
+                }
+                for s in exporter.get_finished_spans()
+            ]))
+            """,
+    },
+    calls={
+        "main": (1, None),
+        "fetch_rate": (1, "main"),
+        "Orders.__init__": (1, "main"),
+        "Orders.total": (1, "main"),
+        "quantities": (1, "Orders.total"),
+        "Orders.price": (3, "Orders.total"),
+    },
+    where={
+        "main": ("main.py", "def main("),
+        "fetch_rate": ("main.py", "async def fetch_rate("),
+        "Orders.price": ("shop/orders.py", "def price("),
+        "Orders.total": ("shop/orders.py", "def total("),
+        "quantities": ("shop/orders.py", "def quantities("),
+    },
+    failing="Orders.price",
+    error_type="BadQuantity",
+    looping="Orders.total",
+    runtime="_telemetry_otel.py",
+)
+
+
+# -- running them ---------------------------------------------------------------------------
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), "utf-8")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _line_of(text: bytes, needle: str) -> int:
+    for n, line in enumerate(text.decode("utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not found")
+
+
+def _probes_ready(lang: str) -> bool:
+    """Whether the language has loop and assignment sites (probes.scm) yet."""
+    return language.get(lang).find("probes.scm") is not None
+
+
+def _instrument(program: Program, root: Path, cache: Path) -> dict[str, bytes]:
+    """Write the program, instrument it with the otel profile, check a second run changes
+    nothing, add the harness; returns the original sources."""
+    _write(root, program.files)
+    original = _tree(root)
+    run_cli(root, "--profile", "otel", "--probes", PROBES, "--in-place", "--cache-dir", cache)
+    instrumented = _tree(root)
+    for name in program.files:
+        assert instrumented[name] != original[name] or not original[name].strip(), name
+    runtimes = [n for n in instrumented if n.endswith(program.runtime)]
+    assert runtimes, f"no {program.runtime} written"
+    again = run_cli(root, "--profile", "otel", "--probes", PROBES, "--in-place", "--no-cache")
+    assert _tree(root) == instrumented, again.stdout
+    _write(root, program.harness)
+    _write(root, program.extra)
+    return original
+
+
+def _strip_back(program: Program, root: Path, original: dict[str, bytes]) -> None:
+    """`telemetry-inject strip` gives back every original byte and removes the runtimes."""
+    run_cli("strip", root, "--in-place")
+    after = _tree(root)
+    for name, data in original.items():
+        assert after[name] == data, f"{name} differs after strip"
+    assert not [n for n in after if n.endswith(program.runtime)]
+
+
+def _spans(proc: subprocess.CompletedProcess[str]) -> list[Span]:
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith("["))
+    spans = json.loads(line)
+    assert isinstance(spans, list) and spans, proc.stdout
+    return spans
+
+
+def check_spans(program: Program, original: dict[str, bytes], spans: list[Span]) -> None:
+    by_id = {s["id"]: s for s in spans}
+    counts = Counter(s["name"] for s in spans)
+    # Every call is a span, ended on every path (the exporter only sees ended spans).
+    assert {n: counts[n] for n in program.calls} == {n: c for n, (c, _) in program.calls.items()}
+    # One trace, nested as the calls are.
+    assert len({s["trace"] for s in spans}) == 1, "more than one trace"
+    for s in spans:
+        if s["name"] not in program.calls:
+            continue
+        want = program.calls[s["name"]][1]
+        got = by_id[s["parent"]]["name"] if s["parent"] in by_id else None
+        assert got == want, f"{s['name']}: parent {got}, expected {want}"
+        attrs = s["attributes"]
+        assert attrs["code.function"] == s["name"]
+        if s["name"] in program.where:
+            file, needle = program.where[s["name"]]
+            assert attrs["code.filepath"] == file
+            assert attrs["code.lineno"] == _line_of(original[file], needle), s["name"]
+    # The failing call: status ERROR with the message, the exception recorded; no other errors.
+    failed = [s for s in spans if s["status"] == "ERROR"]
+    assert [s["name"] for s in failed] == [program.failing]
+    assert "negative quantity: -1" in failed[0]["message"]
+    exceptions = [e for e in failed[0]["events"] if e["name"] == "exception"]
+    assert len(exceptions) == 1, failed[0]["events"]
+    assert str(exceptions[0]["attributes"]["exception.type"]).endswith(program.error_type)
+    assert "negative quantity: -1" in exceptions[0]["attributes"]["exception.message"]
+    ok = [s for s in spans if s["name"] == program.failing and s["status"] != "ERROR"]
+    assert ok and all(not [e for e in s["events"] if e["name"] == "exception"] for s in ok)
+    # Loop and var events on the looping span, where the language has those probes.
+    (looping,) = [s for s in spans if s["name"] == program.looping]
+    loops = [e["attributes"] for e in looping["events"] if e["name"] == "loop"]
+    assigned = [e["attributes"] for e in looping["events"] if e["name"] == "var"]
+    if not _probes_ready(program.lang):
+        assert not loops and not assigned
+        return
+    assert [(a["i"], a["vars.qty"]) for a in loops] == [(0, 4), (1, -1), (2, 2)]
+    assert all(isinstance(a["kind"], str) and a["kind"] for a in loops)
+    assert {a["name"]: a["value"] for a in assigned}["rounded"] == 15
+
+
+def test_python(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    original = _instrument(PYTHON, root, tmp_path / "cache")
+    text = (root / "shop" / "orders.py").read_text("utf-8")
+    assert '@_telo.span("Orders.price", "shop/orders.py", 12)' in text
+    proc = run_program([sys.executable, "harness.py"], root)
+    assert proc.stdout.splitlines()[0] == "15"
+    spans = _spans(proc)
+    check_spans(PYTHON, original, spans)
+    # The generator's span is current only while it runs: the prices are its siblings.
+    (gen,) = [s for s in spans if s["name"] == "quantities"]
+    assert [e["attributes"]["vars.part"] for e in gen["events"] if e["name"] == "loop"] == [
+        "4",
+        "-1",
+        "2",
+    ]
+    (main,) = [s for s in spans if s["name"] == "main"]
+    assert {e["attributes"]["name"]: e["attributes"]["value"] for e in main["events"]}[
+        "rate"
+    ] == 250
+    # TELEMETRY_INJECT=off: the program runs untouched, no span.
+    off = run_program([sys.executable, "harness.py"], root, env={"TELEMETRY_INJECT": "off"})
+    assert off.returncode == 0 and json.loads(off.stdout.splitlines()[-1]) == []
+    _strip_back(PYTHON, root, original)
+    assert not (root / "shop" / "_telemetry_otel.py").exists()
+
+
+_ = (os, shutil, require, pytest)
