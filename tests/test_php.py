@@ -466,3 +466,130 @@ def test_a_debian_php_library_behaves_the_same_instrumented(
         assert calls[fn] >= 1, fn
     run_cli("strip", inst, "--in-place", "--no-cache")
     assert tree(inst) == tree(plain)
+
+
+def test_a_debian_php_library_behaves_the_same_with_every_probe(
+    php: Php, parsedown: Path, tmp_path: Path
+) -> None:
+    plain, inst = tmp_path / "plain", tmp_path / "inst"
+    shutil.copytree(parsedown, plain)
+    shutil.copytree(parsedown, inst)
+    report = json.loads(instrument(inst, "--json", "--probes", "function,loop,var,args").stdout)
+    assert report["failures"] == [] and report["instrumented"] > 40
+    lint(php, inst)
+    (tmp_path / "input.md").write_text(MARKDOWN, "utf-8")
+    drive = (
+        "<?php require $argv[1] . '/Parsedown.php';"
+        ' echo (new Parsedown())->text(file_get_contents($argv[2])), "\\n";'
+    )
+    (tmp_path / "drive.php").write_text(drive, "utf-8")
+    before = php("drive.php", str(plain), "input.md", cwd=tmp_path)
+    assert before.returncode == 0 and "<h1>Title</h1>" in before.stdout
+    events_file = tmp_path / "events.jsonl"
+    after = php("drive.php", str(inst), "input.md", cwd=tmp_path, events=events_file)
+    assert (after.returncode, after.stdout, after.stderr) == (0, before.stdout, before.stderr)
+    events = read_events(events_file)
+    check_pairs(events)
+    kinds = Counter(e["ev"] for e in events)
+    assert kinds["loop"] > 20 and kinds["var"] > 100, kinds
+    assert all("args" in e for e in events if e["ev"] == "enter" and e["fn"] == "Parsedown.text")
+    run_cli("strip", inst, "--in-place", "--no-cache")
+    assert tree(inst) == tree(plain)
+
+
+PROBES = "function,loop,var,args"
+
+
+def loops_at(events: list[dict[str, Any]], line: int) -> list[dict[str, Any]]:
+    return [e for e in events if e["ev"] == "loop" and e["line"] == line]
+
+
+def test_loop_var_and_args_probes_record_and_change_nothing(php: Php, tmp_path: Path) -> None:
+    source = FIXTURES / "probes.php"
+    src, out = tmp_path / "src", tmp_path / "out"
+    for root in (src, out):
+        root.mkdir()
+        shutil.copy(source, root / "probes.php")
+    plain = php("probes.php", cwd=src)
+    assert (plain.returncode, plain.stderr) == (0, ""), plain.stderr
+    report = json.loads(instrument(out, "--json", "--probes", PROBES).stdout)
+    assert report["failures"] == [] and report["instrumented"] == 8
+    lint(php, out)
+    text = (out / "probes.php").read_text("utf-8")
+    # continue 2 / break 2, braceless bodies (now braced), alternative syntax, generators,
+    # references and closures: the program prints exactly what it printed.
+    events_file = tmp_path / "events.jsonl"
+    run = php("probes.php", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    check_pairs(events)
+
+    def at(needle: str) -> int:
+        return line_of(source, needle)
+
+    def iterations(needle: str) -> list[tuple[int, dict[str, Any] | None]]:
+        return [(e["i"], e.get("vars")) for e in loops_at(events, at(needle))]
+
+    assert {e["kind"] for e in loops_at(events, at("as $name => $price"))} == {"foreach"}
+    assert iterations("as $name => $price") == [
+        (0, {"name": "apple", "price": 3}), (1, {"name": "bad", "price": -1}),
+        (2, {"name": "pear", "price": 4}),
+    ]  # fmt: skip
+    # Nested loops left by `continue 2` and `break 2`: each execution counts from 0.
+    outer = [e for e in events if e["ev"] == "loop" and e["fn"] == "grid" and "i" in e["vars"]]
+    inner = [e for e in events if e["ev"] == "loop" and e["fn"] == "grid" and "j" in e["vars"]]
+    assert [e["vars"]["i"] for e in outer] == [0, 1, 2, 3]
+    assert [(e["i"], e["vars"]["j"]) for e in inner] == [
+        (j, j) for n in (2, 3, 4, 4) for j in range(n)
+    ]
+    assert iterations("foreach ($xs as $x) $n") == [(i, {"x": i + 1}) for i in range(3)]
+    assert iterations("while ($k-- > 0)") == [(0, None), (1, None), (2, None)]
+    assert iterations("foreach ($pairs as [$a, $b])") == [
+        (0, {"a": "x", "b": "y"}), (1, {"a": "z", "b": "w"})
+    ]  # fmt: skip
+    assert iterations("as $key => list($c, $d)") == [
+        (0, {"key": 0, "c": "x", "d": "y"}), (1, {"key": 1, "c": "z", "d": "w"})
+    ]  # fmt: skip
+    assert iterations("foreach ($copy as &$pair)") == [
+        (0, {"pair": ["x", "y"]}), (1, {"pair": ["z", "w"]})
+    ]  # fmt: skip
+    assert iterations("do {") == [(0, None), (1, None), (2, None)]
+    assert iterations("for ($i = 0; $i < 2; $i++):") == []  # the alternative syntax: left alone
+    hot = [e for e in events if e["ev"] == "loop" and e["fn"] == "hot"]
+    assert [e["i"] for e in hot] == [*range(10), 100, 200]  # sampled: first 10, every 100th
+    closure = [e for e in events if e["ev"] == "loop" and e["fn"] == "main.<anonymous>"]
+    assert [e["vars"]["sq"] for e in closure] == [0, 1, 4, 9]
+    # Variables: values after each assignment, at the assignment's original line.
+    var = [(e["fn"], e["line"], e["name"], e["value"]) for e in events if e["ev"] == "var"]
+    sums = [v for v in var if v[0] == "totals" and v[2] == "sum"]
+    assert sums == [
+        ("totals", at("$sum = 0;"), "sum", 0), ("totals", at("$sum += $price;"), "sum", 3),
+        ("totals", at("$sum += $price;"), "sum", 7),
+    ]  # fmt: skip
+    assert ("main", at("[$sum, $skipped] = totals("), "skipped", 1) in var
+    assert ("main", at("$squares = function"), "squares", "Closure") in var
+    assert ("shapes", at("$password = 'hunter2';"), "password", "<redacted>") in var
+    assert sum(1 for v in var if v[0] == "hot") == 1 + 250  # var events are not sampled
+    # Arguments: rendered, the token redacted by its name.
+    enter = {e["fn"]: e.get("args") for e in events if e["ev"] == "enter"}
+    assert enter["totals"] == {"prices": {"apple": 3, "bad": -1, "pear": 4}, "token": "<redacted>"}
+    assert enter["braceless"] == {"xs": [1, 2, 3]} and enter["main"] is None
+    # Sampling from the environment; off writes nothing; the output never changes.
+    sampled = tmp_path / "sampled.jsonl"
+    env = {"TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "50"}
+    run = run_program([require("php"), "probes.php"], out, events=sampled, env=env)
+    assert (run.returncode, run.stdout) == (0, plain.stdout)
+    loops = [e for e in read_events(sampled) if e["ev"] == "loop"]
+    assert [e["i"] for e in loops if e["fn"] == "hot"] == [0, 1, 50, 100, 150, 200]
+    assert max(e["i"] for e in loops if e["fn"] != "hot") == 1
+    off = tmp_path / "off.jsonl"
+    run = run_program(
+        [require("php"), "probes.php"], out, events=off, env={"TELEMETRY_INJECT": "off"}
+    )
+    assert (run.returncode, run.stdout, off.exists()) == (0, plain.stdout, False)
+    # Instrumenting again changes nothing; strip restores every byte.
+    again = json.loads(instrument(out, "--json", "--probes", PROBES).stdout)
+    assert (again["changed"], again["failures"]) == (0, [])
+    assert (out / "probes.php").read_text("utf-8") == text
+    run_cli("strip", ".", "--in-place", "--no-cache", cwd=out)
+    assert tree(out) == tree(src)
