@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,17 @@ class Generator:
         self._client: Any = None
         self._lock = threading.Lock()
         self._gate = threading.BoundedSemaphore(settings.concurrency)
-        self.down = ""  # why the endpoint is unusable for the rest of this run
+        self._down = ""
+        self._down_at = 0.0
+
+    @property
+    def down(self) -> str:
+        """Why the endpoint is unusable for the rest of this run ("" while it is usable)."""
+        return self._down
+
+    @down.setter
+    def down(self, why: str) -> None:
+        self._down, self._down_at = why, time.monotonic()
 
     @property
     def name(self) -> str:
@@ -191,6 +202,13 @@ class Generator:
         if isinstance(exc, openai.APIStatusError):
             return f"model endpoint {where} answered {exc.status_code}: {_line(exc)}"
         return f"model endpoint {where} sent an unusable response: {_line(exc)}"
+
+    def reset(self, older_than: float = 0.0) -> None:
+        """Try the endpoint again if it went down at least older_than seconds ago (a
+        long-lived server: it may be up by now)."""
+        with self._lock:
+            if self._down and time.monotonic() - self._down_at >= older_than:
+                self._down = ""
 
     def close(self) -> None:
         with self._lock:

@@ -6,13 +6,15 @@ Features turn these into LSP code actions, commands and workspace edits via ``co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
 from telemetry_inject.core import engine as engine_mod
+from telemetry_inject.core import heal
 from telemetry_inject.core.analyze import Analysis
 from telemetry_inject.core.engine import Engine
+from telemetry_inject.core.llm import Generator
 from telemetry_inject.core.types import Edit, FunctionId, FunctionInfo, FunctionOutcome, Status
 
 from . import convert
@@ -25,6 +27,7 @@ class Action(str, Enum):
     REMOVE = "remove"
     INSTRUMENT_FILE = "instrumentFile"
     REMOVE_FILE = "removeFile"
+    INSTRUCT = "instrumentWithInstructions"  # the model instruments it as the user says
 
     @property
     def kind(self) -> str:
@@ -72,6 +75,7 @@ def offers(analysis: Analysis, start: int, end: int) -> list[Offer]:
         if not f.instrumented:
             why = "the function contains a syntax error" if f.has_error else ""
             out.append(Offer(Action.INSTRUMENT, f"Instrument function {name}", f, why))
+            out.append(Offer(Action.INSTRUCT, f"Instrument {name} with instructions…", f, why))
         else:
             if engine_mod.is_stale(analysis, f):
                 out.append(Offer(Action.UPDATE, f"Update instrumentation of {name}", f))
@@ -94,6 +98,7 @@ class Change:
     functions: tuple[FunctionOutcome, ...] = ()
     removed: int = 0
     error: str = ""
+    warnings: tuple[str, ...] = ()  # e.g. the model's endpoint is down (templates kept)
 
     def count(self, status: Status) -> int:
         return sum(1 for o in self.functions if o.status is status)
@@ -120,6 +125,8 @@ class Change:
 
 def compute(engine: Engine, snap: Snapshot, action: Action, fid: FunctionId | None) -> Change:
     """Run one action through the engine. Blocking: call it from a worker thread."""
+    if engine.llm is not None:  # an endpoint that was down a while ago may be up again
+        engine.llm.reset(older_than=RETRY_MODEL_AFTER)
     analysis = snap.analysis(full=True)
     if analysis is None or snap.spec is None:
         return Change(snap, error=f"{snap.relpath}: no supported language for this file")
@@ -140,16 +147,54 @@ def compute(engine: Engine, snap: Snapshot, action: Action, fid: FunctionId | No
         edits = convert.compose(stripped.edits, again.edits) if again.changed else []
         change.edits = convert.trim(snap.source, edits)
         change.functions, extra = again.functions, again.extra_files
+        change.warnings = again.warnings
         if again.error or not again.changed:
             change.edits = []  # never leave the function stripped but not re-instrumented
     else:
         out = engine.instrument(snap.source, snap.relpath, snap.spec, only, analysis)
         change.edits, change.functions, extra = list(out.edits), out.functions, out.extra_files
-        change.error = out.error
+        change.error, change.warnings = out.error, out.warnings
     base = snap.location.base
     if change.edits and base is not None:
         for f in extra:
             target = base / f.path
             if not target.exists():
                 change.new_files.append((target, f.text))
+    return change
+
+
+RETRY_MODEL_AFTER = 30.0  # seconds an endpoint found down is left alone (edits stay fast)
+NO_MODEL = (
+    "'Instrument with instructions' needs a model: set telemetryInject.llm.model "
+    "(or $TELEMETRY_INJECT_LLM_MODEL where the server starts)"
+)
+
+
+def instruct(engine: Engine, snap: Snapshot, fid: FunctionId, instructions: str) -> Change:
+    """Have the model instrument one function as the instructions say. Blocking.
+
+    All or nothing: the edits stand only when the model's script was used for the function;
+    otherwise ``error`` says why (no model, endpoint down, a reply that never worked) and
+    there are no edits, not even the template's.
+    """
+    base = engine.llm
+    if base is None:
+        return Change(snap, error=NO_MODEL)
+    engine.llm = Generator(replace(base.settings, instructions=instructions.strip()))
+    try:
+        change = compute(engine, snap, Action.INSTRUMENT, fid)
+    finally:
+        engine.llm.close()
+        engine.llm = base
+    change.warnings = ()  # "template results kept" does not apply: nothing is kept
+    if change.error:
+        change.edits, change.new_files = [], []
+        return change
+    o = next((o for o in change.functions if o.id == fid), None)
+    if o is None or o.status is not Status.INSTRUMENTED or o.reason.startswith(heal.NOT_APPLIED):
+        reason = o.reason if o is not None else "not instrumented"
+        if o is not None and o.status is Status.SKIPPED:
+            reason = f"skipped: {reason}"
+        change.error = f"{fid}: {reason}"
+        change.edits, change.new_files = [], []
     return change

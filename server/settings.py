@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telemetry_inject.core import language
+from telemetry_inject.core import language, llm
 from telemetry_inject.core.cache import DEFAULT_DIR
 from telemetry_inject.core.engine import Options
 from telemetry_inject.core.sandbox import Limits
@@ -48,6 +48,12 @@ class Settings:
     # "cpuSeconds": 1, "memoryBytes": ..., "outputBytes": ..., "openFiles": ..., "fileBytes":
     # ...}); the keys are the fields of core.sandbox.Limits in camelCase.
     sandbox: Mapping[str, float] = field(default_factory=dict)
+    # The model that writes the scripts templates cannot, and those asked for with
+    # instructions (``llm``: {"model": ..., "baseUrl": ..., "apiKeyEnv": ..., "timeout": ...}).
+    # A key left out falls back to $TELEMETRY_INJECT_LLM_MODEL, _BASE_URL, _API_KEY, _TIMEOUT;
+    # no model anywhere (or "model": ""): off. The key itself is never a setting, only the
+    # name of the environment variable holding it.
+    llm: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: Any) -> tuple[Settings, list[str]]:
@@ -65,6 +71,7 @@ class Settings:
             "cache": ("cache", bool),
             "cacheDir": ("cache_dir", str),
             "sandbox": ("sandbox", Mapping),
+            "llm": ("llm", Mapping),
         }
         for key, value in data.items():
             if key not in expect:
@@ -79,6 +86,8 @@ class Settings:
             values[name] = value
         if "sandbox" in values:
             values["sandbox"] = _limits(values["sandbox"], problems)
+        if "llm" in values:
+            values["llm"] = _model(values["llm"], problems)
         if "profile" in values and not values["profile"].strip():
             problems.append(f"{SECTION}.profile: empty, using 'tel'")
             del values["profile"]
@@ -89,7 +98,26 @@ class Settings:
                 f"{SECTION}.profile: no language has a profile {settings.profile!r}"
                 f" (known: {', '.join(sorted(known))})"
             )
+        _, problem = settings.model()
+        if problem:
+            problems.append(f"{SECTION}.llm: {problem}")
         return settings, problems
+
+    def model(self, env: Mapping[str, str] | None = None) -> tuple[llm.Settings | None, str]:
+        """The model's settings (None: off), each unset key from the environment; and what
+        is wrong with them, if anything."""
+        merged = dict(os.environ if env is None else env)
+        for key, name in MODEL_KEYS.items():
+            if key in self.llm:
+                merged[llm.ENV + name] = str(self.llm[key])
+        if self.llm.get("apiKeyEnv"):
+            merged[llm.ENV + "API_KEY"] = merged.get(self.llm["apiKeyEnv"], "")
+        if not llm.Settings.configured(merged):
+            return None, ""
+        try:
+            return llm.Settings.from_env(merged), ""
+        except llm.SettingsError as exc:
+            return None, str(exc)
 
     def cache_path(self, root: Path | None) -> Path | None:
         if not self.cache:
@@ -108,7 +136,8 @@ class Settings:
         overrides = {k: type(getattr(defaults, k))(v) for k, v in self.sandbox.items()}
         limits = dataclasses.replace(defaults, **overrides)
         cache_dir = self.cache_path(root) if cache else None
-        return Options(profile=self.profile, cache_dir=cache_dir, limits=limits)
+        model, _ = self.model()
+        return Options(profile=self.profile, cache_dir=cache_dir, limits=limits, llm=model)
 
 
 def _limits(raw: Mapping[str, Any], problems: list[str]) -> dict[str, float]:
@@ -122,6 +151,30 @@ def _limits(raw: Mapping[str, Any], problems: list[str]) -> dict[str, float]:
             problems.append(f"{SECTION}.sandbox.{key}: expected a positive number, ignored")
         else:
             out[name] = value
+    return out
+
+
+MODEL_KEYS = {"model": "MODEL", "baseUrl": "BASE_URL", "timeout": "TIMEOUT"}
+
+
+def _model(raw: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    known = [*MODEL_KEYS, "apiKeyEnv"]
+    for key, value in raw.items():
+        where = f"{SECTION}.llm.{key}"
+        if key not in known:
+            problems.append(f"{where}: unknown setting (known: {', '.join(known)})")
+        elif value is None:
+            continue
+        elif key == "timeout":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                problems.append(f"{where}: expected a positive number of seconds, ignored")
+            else:
+                out[key] = value
+        elif not isinstance(value, str):
+            problems.append(f"{where}: expected a string, ignored")
+        else:
+            out[key] = value.strip()
     return out
 
 

@@ -4,11 +4,20 @@ resolves ``edit``; otherwise eagerly."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from lsprotocol import types as lsp
 
-from ..actions import Action, Offer, offers
+from ..actions import NO_MODEL, Action, Offer, offers
 from ..app import TelemetryServer
-from .commands import APPLY_ACTION, CREATE_RUNTIME, INSTRUMENT_FILE, REMOVE_FILE, run_action
+from .commands import (
+    APPLY_ACTION,
+    CREATE_RUNTIME,
+    INSTRUMENT_FILE,
+    INSTRUMENT_WITH_INSTRUCTIONS,
+    REMOVE_FILE,
+    run_action,
+)
 
 KINDS = [a.kind for a in Action]
 FILE_COMMANDS = {Action.INSTRUMENT_FILE: INSTRUMENT_FILE, Action.REMOVE_FILE: REMOVE_FILE}
@@ -30,7 +39,10 @@ def register(server: TelemetryServer) -> None:
             return None
         start, end = snap.byte_range(params.range)
         wanted = [o for o in offers(analysis, start, end) if _wanted(o, params.context.only)]
-        if not ls.capability("text_document.code_action.code_action_literal_support"):
+        literal = ls.capability("text_document.code_action.code_action_literal_support")
+        if ls.settings.model()[0] is None:  # greyed out with the reason, where clients can
+            wanted = [_no_model(o) for o in wanted if literal or o.action is not Action.INSTRUCT]
+        if not literal:
             return [_command(o, snap.uri, snap.version) for o in wanted]
         lazy = "edit" in (
             ls.capability("text_document.code_action.resolve_support.properties") or []
@@ -55,6 +67,10 @@ def _wanted(o: Offer, only: list[str] | None) -> bool:
     return not only or any(o.action.kind == k or o.action.kind.startswith(k + ".") for k in only)
 
 
+def _no_model(o: Offer) -> Offer:
+    return replace(o, disabled=o.disabled or NO_MODEL) if o.action is Action.INSTRUCT else o
+
+
 def _action(o: Offer, uri: str, version: int) -> lsp.CodeAction:
     data = {"uri": uri, "version": version, "action": o.action.value}
     if o.function is not None:
@@ -64,6 +80,8 @@ def _action(o: Offer, uri: str, version: int) -> lsp.CodeAction:
         action.disabled = lsp.CodeActionDisabled(reason=o.disabled)
     if o.action in FILE_COMMANDS:  # whole-file work runs as a command, with progress
         action.command = lsp.Command(o.title, FILE_COMMANDS[o.action], arguments=[uri])
+    elif o.action is Action.INSTRUCT:  # the client adds the instructions (VS Code asks)
+        action.command = lsp.Command(o.title, INSTRUMENT_WITH_INSTRUCTIONS, arguments=[data])
     return action
 
 
@@ -71,6 +89,10 @@ def _command(o: Offer, uri: str, version: int) -> lsp.Command:
     """For clients that take only commands: the file commands, or apply-this-action."""
     if o.action in FILE_COMMANDS:
         return lsp.Command(o.title, FILE_COMMANDS[o.action], arguments=[uri])
+    if o.action is Action.INSTRUCT:
+        return lsp.Command(
+            o.title, INSTRUMENT_WITH_INSTRUCTIONS, arguments=[_action(o, uri, version).data]
+        )
     return lsp.Command(o.title, APPLY_ACTION, arguments=[_action(o, uri, version).data])
 
 

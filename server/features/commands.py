@@ -15,7 +15,7 @@ from lsprotocol import types as lsp
 from telemetry_inject.core import plan
 from telemetry_inject.core.types import FunctionId, Status
 
-from ..actions import Action, Change, compute
+from ..actions import NO_MODEL, Action, Change, compute, function_at, instruct
 from ..app import TelemetryServer
 from ..documents import Snapshot
 from ..progress import Progress
@@ -24,6 +24,11 @@ INSTRUMENT_FILE = "telemetry-inject.instrumentFile"
 REMOVE_FILE = "telemetry-inject.removeFile"
 APPLY_ACTION = "telemetry-inject.applyAction"
 CREATE_RUNTIME = "telemetry-inject.createRuntime"
+INSTRUMENT_WITH_INSTRUCTIONS = "telemetry-inject.instrumentWithInstructions"
+NO_INSTRUCTIONS = (
+    'no instructions given: pass them as the command\'s "instructions" argument, e.g. '
+    '{"uri": ..., "function": "f", "instructions": "log every SQL query"}'
+)
 
 
 def register(server: TelemetryServer) -> None:
@@ -42,6 +47,12 @@ def register(server: TelemetryServer) -> None:
         if change is None or not change.edits:
             return None
         return await apply(ls, change, f"telemetry-inject: {data.get('action')}")
+
+    @server.command(INSTRUMENT_WITH_INSTRUCTIONS)
+    async def instrument_with_instructions(
+        ls: TelemetryServer, *args: Any
+    ) -> dict[str, Any] | None:
+        return await instructed(ls, args)
 
     @server.command(CREATE_RUNTIME)
     async def create_runtime(ls: TelemetryServer, *args: Any) -> list[str]:
@@ -85,6 +96,8 @@ async def whole_file(
     for line in change.failures:
         ls.log(line, lsp.MessageType.Warning)
     failed = change.count(Status.FAILED)
+    for warning in change.warnings:
+        ls.notify(f"telemetry-inject: {warning}", lsp.MessageType.Warning)
     if change.error:
         ls.notify(f"telemetry-inject: {change.error}", lsp.MessageType.Error)
     elif change.edits and not result["applied"]:
@@ -149,6 +162,8 @@ async def run_action(ls: TelemetryServer, data: dict[str, Any]) -> Change | None
     change = await run_engine(ls, snap, action, fid)
     if change is None:
         return None
+    for warning in change.warnings:
+        ls.notify(f"telemetry-inject: {warning}", lsp.MessageType.Warning)
     problems = change.failures or ([change.error] if change.error else [])
     skipped = [o for o in change.functions if o.status is Status.SKIPPED]
     if problems:
@@ -156,6 +171,71 @@ async def run_action(ls: TelemetryServer, data: dict[str, Any]) -> Change | None
     elif not change.edits and skipped:
         ls.notify(f"telemetry-inject: {fid}: skipped: {skipped[0].reason}", lsp.MessageType.Info)
     return change
+
+
+async def instructed(ls: TelemetryServer, args: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The model instruments one function as the user's instructions say, all or nothing.
+
+    Arguments: {"uri", "function" (its qualified name, as code actions send it) or "position"
+    ({"line", "character"}), "instructions"}; the instructions may instead come as a second
+    argument (a string). Without a model or instructions, or when the model fails, one message
+    says why and nothing changes.
+    """
+    data = args[0] if args and isinstance(args[0], dict) else {}
+    text = args[1] if len(args) > 1 and isinstance(args[1], str) else data.get("instructions")
+    text = text.strip() if isinstance(text, str) else ""
+    engine = ls.engine()
+    if engine.llm is None or not text:
+        ls.notify(
+            f"telemetry-inject: {NO_MODEL if engine.llm is None else NO_INSTRUCTIONS}",
+            lsp.MessageType.Error,
+        )
+        return None
+    snap = target(ls, args)
+    if snap is None:
+        return None
+    fid = await _function_of(ls, snap, data)
+    if fid is None:
+        where = data.get("function") or "the given position"
+        ls.notify(
+            f"telemetry-inject: {snap.relpath}: no function at {where}", lsp.MessageType.Error
+        )
+        return None
+    async with Progress(ls, f"Instrumenting {fid} with model {engine.llm.name}") as progress:
+        try:
+            change = await ls.run_engine(instruct, engine, snap, fid, text)
+        except Exception as exc:  # an engine bug must not take the server down
+            ls.log(f"instructions on {snap.relpath} failed: {exc!r}", lsp.MessageType.Error)
+            change = Change(snap, error=f"instrumenting {fid} failed: {exc}")
+        if change.error:
+            progress.summary = "failed"
+            ls.notify(f"telemetry-inject: {change.error}", lsp.MessageType.Error)
+            return {"applied": False, "edits": 0, "error": change.error}
+        result = await apply(ls, change, f"telemetry-inject: instrument {fid} with instructions")
+        note = next((o.reason for o in change.functions if o.id == fid), "")
+        progress.summary = f"{snap.relpath}: {fid}: {note}" if result["applied"] else "not applied"
+    if result["applied"]:
+        ls.notify(progress.summary, lsp.MessageType.Info)
+    return {"function": str(fid), **result}
+
+
+async def _function_of(
+    ls: TelemetryServer, snap: Snapshot, data: dict[str, Any]
+) -> FunctionId | None:
+    """The function the arguments name, if the document has it."""
+    analysis = await asyncio.to_thread(snap.analysis)
+    if analysis is None:
+        return None
+    if isinstance(data.get("function"), str):
+        fid = FunctionId.parse(data["function"])
+        return fid if analysis.function(fid) is not None else None
+    pos = data.get("position")
+    if isinstance(pos, dict) and isinstance(pos.get("line"), int):
+        position = lsp.Position(pos["line"], int(pos.get("character") or 0))
+        offset = snap.offset(position)
+        f = function_at(analysis, offset, offset)
+        return f.id if f is not None else None
+    return None
 
 
 def _runtime_change(ls: TelemetryServer, snap: Snapshot) -> Change:

@@ -14,6 +14,7 @@ from telemetry_inject.server.features.commands import (
     APPLY_ACTION,
     CREATE_RUNTIME,
     INSTRUMENT_FILE,
+    INSTRUMENT_WITH_INSTRUCTIONS,
     REMOVE_FILE,
 )
 
@@ -37,10 +38,11 @@ async def test_capabilities(client: LanguageClient, editor: Editor) -> None:
         "refactor.rewrite.telemetry-inject.remove",
         "source.telemetry-inject.instrumentFile",
         "source.telemetry-inject.removeFile",
+        "refactor.rewrite.telemetry-inject.instrumentWithInstructions",
     ]
     assert result.execute_command_provider is not None
     assert sorted(result.execute_command_provider.commands) == sorted(
-        [INSTRUMENT_FILE, REMOVE_FILE, APPLY_ACTION, CREATE_RUNTIME]
+        [INSTRUMENT_FILE, REMOVE_FILE, APPLY_ACTION, CREATE_RUNTIME, INSTRUMENT_WITH_INSTRUCTIONS]
     )
     assert result.hover_provider is True
     assert result.position_encoding == lsp.PositionEncodingKind.Utf16

@@ -18,6 +18,7 @@ UPDATE = "refactor.rewrite.telemetry-inject.update"
 REMOVE = "refactor.rewrite.telemetry-inject.remove"
 FILE = "source.telemetry-inject.instrumentFile"
 REMOVE_FILE = "source.telemetry-inject.removeFile"
+INSTRUCT = "refactor.rewrite.telemetry-inject.instrumentWithInstructions"
 
 
 async def apply(client: LanguageClient, editor: Editor, action: lsp.CodeAction) -> None:
@@ -49,7 +50,7 @@ async def test_actions_only_inside_functions_innermost_wins(
     )
     assert INSTRUMENT not in kinds(across)
     only = await actions_at(client, uri, editor.pos(text, "return a + b"), only=["refactor"])
-    assert kinds(only) == [INSTRUMENT]
+    assert kinds(only) == [INSTRUMENT, INSTRUCT]
     # Lazy: the list carries no edit, only data for codeAction/resolve.
     assert one(inner, INSTRUMENT).edit is None and one(inner, INSTRUMENT).data
 
