@@ -5,6 +5,7 @@ fork, idempotency and byte-exact removal; real code: cxxopts from its Debian pac
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import guards
 import pytest
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
@@ -226,6 +228,124 @@ def test_runtime_passes_the_shared_vectors(tmp_path: Path, std: str) -> None:
     run = run_program([str(exe)], tmp_path, events=tmp_path / "ev.jsonl")
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
     check_vectors(read_events(tmp_path / "ev.jsonl"))
+
+
+def _cxx_value(spec: Any, value: Any) -> tuple[str, str]:
+    """A C++ expression of the guard value and its type: lists of one type as vectors, mixed
+    ones as tuples, objects as std::map (values of several types as a std::variant)."""
+    if value is None:
+        return "nullptr", "std::nullptr_t"
+    if isinstance(value, bool):
+        return ("true" if value else "false"), "bool"
+    if isinstance(value, int):
+        return str(value), "int"
+    if isinstance(value, float):
+        return repr(value), "double"
+    if isinstance(value, str):
+        return f"std::string({plan.string_literal(spec, value)})", "std::string"
+    if isinstance(value, list):
+        items = [_cxx_value(spec, v) for v in value]
+        types = list(dict.fromkeys(t for _e, t in items))
+        exprs = ", ".join(e for e, _t in items)
+        if len(types) == 1:
+            return f"std::vector<{types[0]}>{{{exprs}}}", f"std::vector<{types[0]}>"
+        return f"std::make_tuple({exprs})", f"std::tuple<{', '.join(t for _e, t in items)}>"
+    assert isinstance(value, dict), value
+    members = {k: _cxx_value(spec, v) for k, v in value.items()}
+    types = list(dict.fromkeys(t for _e, t in members.values()))
+    held = types[0] if len(types) == 1 else f"std::variant<{', '.join(types)}>"
+    pairs = ", ".join(
+        f"{{{plan.string_literal(spec, k)}, {held}({e})}}" for k, (e, _t) in members.items()
+    )
+    return f"std::map<std::string, {held}>{{{pairs}}}", f"std::map<std::string, {held}>"
+
+
+def _guards_driver(spec: Any, containers: bool) -> str:
+    """Calls the runtime's API as inserted code does: one entry point per guard case."""
+    enter = spec.profile("tel").snippets["body_start"]
+
+    def body(fn: str, line: int) -> str:
+        site = {"fn": f'"{fn}"', "file": '"guards.cpp"', "line": str(line), "stamp": fn}
+        return plan.render(enter, {**site, "args": ""})
+
+    parts = [
+        f'#include "{RUNTIME}"\n#include <chrono>\n#include <cstdlib>\n#include <cstring>\n',
+        "#include <map>\n#include <string>\n#include <thread>\n#include <tuple>\n",
+        "#include <vector>\n#if __cplusplus >= 201703L\n#include <variant>\n#endif\n",
+        f"static void fast() {{\n    {body('fast', 1)}\n}}\n",
+        f"static void slow(long ms) {{\n    {body('slow', 2)}\n",
+        "    std::this_thread::sleep_for(std::chrono::milliseconds(ms));\n}\n",
+        f"static void work() {{\n    {body('work', 3)}\n}}\n",
+        "static void loops(long iterations, long runs) {\n",
+        "    for (long r = 0; r < runs; r++) {\n",
+        "        _tel::Loop __tel_l0_1;\n",
+        '        __tel_l0_1.begin(_TEL_SITE("loops", "guards.cpp", 4), "for");\n',
+        "        for (long i = 0; i < iterations; i++) {\n",
+        '            _tel::iter(__tel_l0_1, "i", i);\n        }\n    }\n}\n',
+    ]
+    for n, case in enumerate(guards.cases("values", containers=containers)):
+        parts.append(f"static void values{n}() {{\n")
+        for k, (name, value, _expected) in enumerate(case["values"]):
+            site = f'_TEL_SITE("values", "guards.cpp", {10 + k})'
+            expr, _type = _cxx_value(spec, value)
+            parts.append(f"    auto v{k} = {expr};\n")
+            parts.append(f"    _tel::var({site}, {plan.string_literal(spec, name)}, v{k});\n")
+        parts.append("}\n")
+    parts.append(
+        "int main(int argc, char** argv) {\n"
+        "    long a = argc > 2 ? std::atol(argv[2]) : 0, b = argc > 3 ? std::atol(argv[3]) : 0;\n"
+        '    if (std::strcmp(argv[1], "loops") == 0)\n        loops(a, b);\n'
+        '    else if (std::strcmp(argv[1], "calls") == 0)\n'
+        "        for (long n = 0; n < a; n++)\n            work();\n"
+        '    else if (std::strcmp(argv[1], "durations") == 0) {\n'
+        "        fast();\n        slow(a);\n    }\n"
+    )
+    for n, _case in enumerate(guards.cases("values", containers=containers)):
+        parts.append(
+            f'    else if (std::strcmp(argv[1], "values{n}") == 0)\n        values{n}();\n'
+        )
+    parts.append("    return 0;\n}\n")
+    return "".join(parts)
+
+
+def _guard_args(kind: str, n: int, case: dict[str, Any]) -> list[str]:
+    if kind == "loops":
+        return ["loops", str(case["iterations"]), str(case["runs"])]
+    if kind == "calls":
+        return ["calls", str(case["calls"])]
+    if kind == "durations":
+        return ["durations", str(case["sleep_ms"])]
+    return [f"values{n}"]
+
+
+@pytest.mark.parametrize("std", ["c++11", "c++17"])
+def test_runtime_passes_the_guard_vectors(tmp_path: Path, std: str) -> None:
+    """Every guard case, each in a fresh process with its env only; containers need C++17
+    (the mixed-type object is a std::map of std::variant)."""
+    spec = language.get("cpp")
+    containers = std == "c++17"
+    shutil.copy2(spec.folder / "runtime" / RUNTIME, tmp_path / RUNTIME)
+    (tmp_path / "guards.cpp").write_text(_guards_driver(spec, containers), "utf-8")
+    exe = gxx(["guards.cpp"], tmp_path / "guards", tmp_path, [f"-std={std}", *FLAGS[1:]])
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    ran = 0
+    for kind in guards.KINDS:
+        for n, case in enumerate(guards.cases(kind, containers=containers)):
+            out = tmp_path / f"{kind}{n}.jsonl"
+            env = {**base, **case["env"], "TELEMETRY_INJECT_OUT": str(out)}
+            proc = subprocess.run(
+                [str(exe), *_guard_args(kind, n, case)],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", ""), (kind, case)
+            guards.check(kind, case, read_events(out))
+            ran += 1
+    assert ran == sum(len(guards.cases(k, containers=containers)) for k in guards.KINDS)
+    assert ran == (16 if containers else 14)
 
 
 @pytest.fixture(scope="module")

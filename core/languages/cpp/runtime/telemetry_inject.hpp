@@ -10,6 +10,22 @@
 // (std::uncaught_exceptions() grew since entry) an "error" event comes first; the exception
 // object itself is not reachable while the stack unwinds, so the error text is generic.
 //
+// Probes (docs/probes.md) beyond enter/exit:
+//     _tel::Scope _tel_s_1a2b3c4d(site, "a", a, "b", b);   enter with args (the parameters)
+//     _tel::Loop __tel_l0_1; __tel_l0_1.begin(site, "for"); before a loop (trivial type: a
+//                                                          goto or case may jump over it)
+//     _tel::iter(__tel_l0_1, "i", i);                      first line of each iteration
+//     _tel::var(site, "x", x);                             after an assignment/declaration
+// Values: arithmetic types as numbers (char as a one-character string), bool, nullptr and
+// null pointers as null, std::string / string_view / char pointers and arrays as strings,
+// std::map-likes as objects, ranges (begin/end), pairs and tuples as arrays, optional and
+// variant (C++17) as what they hold, other pointers by address, anything else through its
+// operator<<, else its type name. Guards, read once from the environment:
+// TELEMETRY_INJECT_LOOP_FIRST/EVERY (loop sampling), _RATE (calls of a function and var
+// events of a site per second; a call is kept or dropped as a whole), _MIN_DURATION_US
+// (shorter calls write no exit), _MAX_LEN/_MAX_DEPTH/_MAX_ITEMS (truncation), _REDACT
+// (names whose value is written as "<redacted>").
+//
 // Events are JSON lines appended to $TELEMETRY_INJECT_OUT, else stderr; TELEMETRY_INJECT=off
 // (or 0, false, no) turns everything off, read once. Lines go to one process-wide buffer and
 // are written whole under a mutex, so processes and threads never interleave partial lines;
@@ -17,14 +33,30 @@
 #ifndef TELEMETRY_INJECT_HPP
 #define TELEMETRY_INJECT_HPP
 
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <initializer_list>
+#include <iterator>
 #include <mutex>
 #include <new>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#if __cplusplus >= 201703L && defined(__has_include)
+#if __has_include(<optional>) && __has_include(<variant>) && __has_include(<string_view>)
+#include <optional>
+#include <string_view>
+#include <variant>
+#define _TEL_CXX17 1
+#endif
+#endif
 #if defined(_WIN32)
 #include <chrono>
-#include <cstdio>
 #include <process.h>
 #else
 #include <fcntl.h>
@@ -61,14 +93,23 @@ inline int exceptions_in_flight() noexcept {
 #endif
 }
 
+// The guards, read once from the environment.
+struct Guards {
+    long long first = 10, every = 100, rate = 0, min_ns = 0;
+    long long max_len = 200, max_depth = 3, max_items = 20;
+    char redact[512] = {};  // lowercase names, each followed by a comma
+};
+
 class Sink {
 public:
     static constexpr unsigned long kSize = 65536;
+    static constexpr unsigned long kWindows = 1024;
 
     Sink() noexcept {
         off_ = is_off(std::getenv("TELEMETRY_INJECT"));
         if (off_)
             return;
+        read_guards();
         pid_ = current_pid();
         std::atexit(&Sink::at_exit);
         previous_terminate_ = std::set_terminate(&Sink::on_terminate);
@@ -78,12 +119,16 @@ public:
     }
 
     bool on() const noexcept { return !off_; }
+    const Guards& guards() const noexcept { return g_; }
 
-    // One whole event line; `error` (already JSON) only for error events.
-    void event(const char* ev, const char* site, long long dur, const char* error) noexcept {
+    // One whole event line; `error` (already JSON) only for error events; `extra` (JSON
+    // members, each starting with a comma) goes last.
+    void event(const char* ev, const char* site, long long dur, const char* error,
+               const std::string* extra = nullptr) noexcept {
         long long ts = clock_ns(true);
         std::lock_guard<std::mutex> hold(mu_);
-        unsigned long need = 160 + length(site) + (error ? length(error) : 0);
+        unsigned long need = 160 + length(site) + (error ? length(error) : 0)
+                             + (extra ? static_cast<unsigned long>(extra->size()) : 0);
         if (n_ + need > kSize)
             flush_locked();
         put("{\"ev\":\"");
@@ -102,6 +147,8 @@ public:
             put(",\"error\":");
             put(error);
         }
+        if (extra)
+            put(extra->data(), extra->size());
         put("}\n");
         if (exiting_)
             flush_locked();
@@ -112,7 +159,62 @@ public:
         flush_locked();
     }
 
+    // Whether a call (name null) or a var event of this site is within its rate.
+    bool admit(const char* site, const char* name) noexcept {
+        if (g_.rate <= 0)
+            return true;
+        unsigned long long h = 1469598103934665603ULL;
+        for (const char* p = site; *p; ++p)
+            h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ULL;
+        if (name) {
+            for (const char* p = name; *p; ++p)
+                h = (h ^ static_cast<unsigned char>(*p)) * 1099511628211ULL;
+            h = (h ^ 0xff) * 1099511628211ULL;
+        }
+        if (h == 0)
+            h = 1;
+        long long now = clock_ns(false);
+        std::lock_guard<std::mutex> hold(mu_);
+        for (unsigned long i = 0; i < kWindows; ++i) {
+            Window& w = windows_[(h + i) % kWindows];
+            if (w.h != h && w.h != 0)
+                continue;
+            w.h = h;
+            if (w.count == 0 || now - w.start >= 1000000000LL) {
+                w.start = now;
+                w.count = 0;
+            }
+            if (w.count >= g_.rate)
+                return false;
+            ++w.count;
+            return true;
+        }
+        return true;  // a full table limits nothing
+    }
+
+    bool redacted(const char* name) const noexcept {
+        for (const char* t = g_.redact; *t;) {
+            for (const char* s = name; *s; ++s) {
+                int j = 0;
+                while (t[j] != ',' && (s[j] | (s[j] >= 'A' && s[j] <= 'Z' ? 0x20 : 0)) == t[j])
+                    ++j;
+                if (t[j] == ',')
+                    return true;
+            }
+            while (*t != ',')
+                ++t;
+            ++t;
+        }
+        return false;
+    }
+
 private:
+    struct Window {
+        unsigned long long h = 0;  // 0: free
+        long long start = 0;
+        long long count = 0;
+    };
+
     static unsigned long length(const char* s) noexcept {
         unsigned long n = 0;
         while (s[n])
@@ -133,6 +235,45 @@ private:
         return false;
     }
 
+    static long long env_int(const char* name, long long fallback) noexcept {
+        const char* v = std::getenv(name);
+        if (!v)
+            return fallback;
+        long long n = 0;
+        int digits = 0;
+        while (*v == ' ')
+            ++v;
+        for (; *v >= '0' && *v <= '9' && digits < 18; ++v, ++digits)
+            n = n * 10 + (*v - '0');
+        while (*v == ' ')
+            ++v;
+        return digits > 0 && !*v ? n : fallback;
+    }
+
+    void read_guards() noexcept {
+        g_.first = env_int("TELEMETRY_INJECT_LOOP_FIRST", g_.first);
+        g_.every = env_int("TELEMETRY_INJECT_LOOP_EVERY", g_.every);
+        g_.rate = env_int("TELEMETRY_INJECT_RATE", g_.rate);
+        g_.min_ns = env_int("TELEMETRY_INJECT_MIN_DURATION_US", 0) * 1000;
+        g_.max_len = env_int("TELEMETRY_INJECT_MAX_LEN", g_.max_len);
+        g_.max_depth = env_int("TELEMETRY_INJECT_MAX_DEPTH", g_.max_depth);
+        g_.max_items = env_int("TELEMETRY_INJECT_MAX_ITEMS", g_.max_items);
+        const char* r = std::getenv("TELEMETRY_INJECT_REDACT");
+        if (!r)
+            r = "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,"
+                "session";
+        unsigned long n = 0;
+        for (; *r && n + 2 < sizeof g_.redact; ++r) {
+            char c = *r >= 'A' && *r <= 'Z' ? static_cast<char>(*r + 32) : *r;
+            if (c == ' ' || (c == ',' && (n == 0 || g_.redact[n - 1] == ',')))
+                continue;
+            g_.redact[n++] = c;
+        }
+        if (n > 0 && g_.redact[n - 1] != ',')
+            g_.redact[n++] = ',';
+        g_.redact[n] = '\0';
+    }
+
     static long current_pid() noexcept {
 #if defined(_WIN32)
         return static_cast<long>(_getpid());
@@ -147,6 +288,14 @@ private:
             if (n_ == kSize)
                 flush_locked();
             buf_[n_++] = *s;
+        }
+    }
+
+    void put(const char* s, std::size_t len) noexcept {
+        for (std::size_t i = 0; i < len; ++i) {
+            if (n_ == kSize)
+                flush_locked();
+            buf_[n_++] = s[i];
         }
     }
 
@@ -215,6 +364,8 @@ private:
     int fd_ = -2;  // -2: not opened yet, -1: unusable
 #endif
     std::terminate_handler previous_terminate_ = nullptr;
+    Guards g_;
+    Window windows_[kWindows];
     char buf_[kSize];
 };
 
@@ -258,17 +409,453 @@ inline void Sink::after_fork_child() noexcept {
 }
 #endif
 
+namespace detail {
+
+template <int N>
+struct rank : rank<N - 1> {};
+template <>
+struct rank<0> {};
+
+template <class...>
+struct voider {
+    using type = void;
+};
+template <class... T>
+using void_t = typename voider<T...>::type;
+
+template <class T, class = void>
+struct is_streamable : std::false_type {};
+template <class T>
+struct is_streamable<T, void_t<decltype(std::declval<std::ostream&>() << std::declval<const T&>())>>
+    : std::true_type {};
+
+template <class T, class = void>
+struct is_range : std::false_type {};
+template <class T>
+struct is_range<T, void_t<decltype(std::begin(std::declval<const T&>())),
+                          decltype(std::end(std::declval<const T&>()))>> {
+    // A type whose elements are itself (a filesystem path) is not walked.
+    static constexpr bool value = !std::is_same<
+        typename std::decay<decltype(*std::begin(std::declval<const T&>()))>::type, T>::value;
+};
+
+template <class T, class = void>
+struct is_map : std::false_type {};
+template <class T>
+struct is_map<T, void_t<typename T::key_type, typename T::mapped_type>> : is_range<T> {};
+
+template <class T>
+struct is_char_string
+    : std::integral_constant<
+          bool, (std::is_pointer<T>::value
+                 && std::is_same<typename std::remove_cv<typename std::remove_pointer<T>::type>::type,
+                                 char>::value)
+                    || (std::is_array<T>::value
+                        && std::is_same<typename std::remove_cv<
+                                            typename std::remove_extent<T>::type>::type,
+                                        char>::value)> {};
+
+// The type's name from the compiler's own spelling of this function.
+template <class T>
+std::string type_name() {
+#if defined(__clang__) || defined(__GNUC__)
+    std::string p = __PRETTY_FUNCTION__;
+    std::string::size_type at = p.find("T = ");
+    if (at == std::string::npos)
+        return "?";
+    at += 4;
+    std::string::size_type end = at;
+    for (int depth = 0; end < p.size(); ++end) {
+        char c = p[end];
+        if (c == '<' || c == '(' || c == '[')
+            ++depth;
+        else if ((c == '>' || c == ')' || c == ']') && depth-- == 0)
+            break;
+        else if (c == ';' && depth == 0)
+            break;
+    }
+    return p.substr(at, end - at);
+#elif defined(_MSC_VER)
+    std::string p = __FUNCSIG__;
+    std::string::size_type at = p.find("type_name<");
+    std::string::size_type end = p.rfind(">(void)");
+    if (at == std::string::npos || end == std::string::npos)
+        return "?";
+    return p.substr(at + 10, end - at - 10);
+#else
+    return "?";
+#endif
+}
+
+// JSON text of values, cut by the guards.
+class Json {
+public:
+    explicit Json(const Guards& g) : g_(g) {}
+    std::string out;
+
+    // A JSON string: controls escaped, bytes that are not UTF-8 as U+FFFD; with max >= 0,
+    // cut after max characters and ending with "…".
+    void text(const char* data, std::size_t size, long long max) {
+        static const char hex[] = "0123456789abcdef";
+        const unsigned char* s = reinterpret_cast<const unsigned char*>(data);
+        const unsigned char* e = s + size;
+        long long count = 0;
+        out += '"';
+        while (s < e) {
+            unsigned char c = *s;
+            int len = c < 0x80 ? 1
+                      : c >= 0xc2 && c < 0xe0 ? 2
+                      : c >= 0xe0 && c < 0xf0 ? 3
+                      : c >= 0xf0 && c < 0xf5 ? 4
+                                              : 0;
+            if (max >= 0 && count == max) {
+                out += "\xe2\x80\xa6";
+                break;
+            }
+            ++count;
+            if (e - s < len)
+                len = 0;
+            for (int k = 1; k < len; ++k)
+                if ((s[k] & 0xc0) != 0x80)
+                    len = 0;
+            if (len == 3 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0)))
+                len = 0;
+            if (len == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+                len = 0;
+            if (len == 0) {
+                out += "\\ufffd";
+                ++s;
+            } else if (c == '"' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
+                ++s;
+            } else if (c < 0x20) {
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+                ++s;
+            } else {
+                out.append(reinterpret_cast<const char*>(s), static_cast<std::size_t>(len));
+                s += len;
+            }
+        }
+        out += '"';
+    }
+
+    void text(const std::string& s) { text(s.data(), s.size(), g_.max_len); }
+
+    void number(long long v) { out += std::to_string(v); }
+    void number(unsigned long long v) { out += std::to_string(v); }
+
+    // The shortest %g text that reads back as the same number; never a bare integer.
+    void number(double d, bool single) {
+        if (d != d) {
+            out += "\"NaN\"";
+            return;
+        }
+        if (d > 1.7976931348623157e308 || d < -1.7976931348623157e308) {
+            out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+            return;
+        }
+        char buf[40];
+        for (int prec = single ? 6 : 15; prec <= (single ? 9 : 17); ++prec) {
+            std::snprintf(buf, sizeof buf, "%.*g", prec, d);
+            double back = std::strtod(buf, nullptr);
+            if (single ? static_cast<float>(back) == static_cast<float>(d) : back == d)
+                break;
+        }
+        bool plain = true;
+        for (char* p = buf; *p; ++p) {
+            if (*p == 'e' || *p == 'E') {
+                plain = false;
+            } else if (*p != '-' && *p != '+' && (*p < '0' || *p > '9')) {
+                *p = '.';  // a locale's decimal comma
+                plain = false;
+            }
+        }
+        out += buf;
+        if (plain)
+            out += ".0";
+    }
+
+    template <class T>
+    void value(const T& v, int depth) {
+        put(v, depth, rank<12>());
+    }
+
+    // Name/value pairs as one object; values of redacted names are not rendered.
+    void object(const Sink&) { out += "{}"; }
+    template <class... R>
+    void object(const Sink& s, const char* name, const R&... rest) {
+        out += '{';
+        members(s, true, name, rest...);
+        out += '}';
+    }
+
+private:
+    void members(const Sink&, bool) {}
+    template <class V, class... R>
+    void members(const Sink& s, bool first, const char* name, const V& v, const R&... rest) {
+        if (!first)
+            out += ',';
+        text(name, std::char_traits<char>::length(name), -1);
+        out += ':';
+        if (s.redacted(name))
+            out += "\"<redacted>\"";
+        else
+            value(v, 0);
+        members(s, false, rest...);
+    }
+
+    bool too_deep(int depth) {
+        if (depth < g_.max_depth)
+            return false;
+        out += "\"\xe2\x80\xa6\"";
+        return true;
+    }
+
+    template <class T, class U>
+    using only = typename std::enable_if<std::is_same<T, U>::value>::type;
+
+    template <class T>
+    only<T, bool> put(const T& v, int, rank<12>) {
+        out += v ? "true" : "false";
+    }
+    template <class T>
+    only<T, std::nullptr_t> put(const T&, int, rank<12>) {
+        out += "null";
+    }
+    template <class T>
+    only<T, char> put(const T& c, int, rank<12>) {
+        text(&c, 1, g_.max_len);
+    }
+    template <class T>
+    only<T, float> put(const T& v, int, rank<12>) {
+        number(static_cast<double>(v), true);
+    }
+    template <class T>
+    typename std::enable_if<std::is_floating_point<T>::value && !std::is_same<T, float>::value>::type
+    put(const T& v, int, rank<12>) {
+        number(static_cast<double>(v), false);
+    }
+
+    template <class T>
+    typename std::enable_if<std::is_integral<T>::value && std::is_signed<T>::value>::type put(
+        const T& v, int, rank<11>) {
+        number(static_cast<long long>(v));
+    }
+    template <class T>
+    typename std::enable_if<std::is_integral<T>::value && !std::is_signed<T>::value>::type put(
+        const T& v, int, rank<11>) {
+        number(static_cast<unsigned long long>(v));
+    }
+    template <class T>
+    typename std::enable_if<std::is_enum<T>::value>::type put(const T& v, int depth, rank<11>) {
+        using U = typename std::underlying_type<T>::type;
+        put(static_cast<U>(v), depth, rank<11>());
+    }
+
+    template <class T>
+    typename std::enable_if<is_char_string<T>::value && std::is_pointer<T>::value>::type put(
+        const T& v, int, rank<10>) {
+        if (v)
+            text(v, std::char_traits<char>::length(v), g_.max_len);
+        else
+            out += "null";
+    }
+    template <class T>
+    typename std::enable_if<is_char_string<T>::value && std::is_array<T>::value>::type put(
+        const T& v, int, rank<10>) {
+        std::size_t n = 0;
+        while (n < std::extent<T>::value && v[n])
+            ++n;
+        text(v, n, g_.max_len);
+    }
+    template <class Tr, class A>
+    void put(const std::basic_string<char, Tr, A>& v, int, rank<10>) {
+        text(v.data(), v.size(), g_.max_len);
+    }
+#ifdef _TEL_CXX17
+    template <class Tr>
+    void put(const std::basic_string_view<char, Tr>& v, int, rank<10>) {
+        text(v.data(), v.size(), g_.max_len);
+    }
+    void put(const std::nullopt_t&, int, rank<10>) { out += "null"; }
+    void put(const std::monostate&, int, rank<10>) { out += "null"; }
+    template <class T>
+    void put(const std::optional<T>& v, int depth, rank<10>) {
+        if (v)
+            value(*v, depth);
+        else
+            out += "null";
+    }
+    template <class... T>
+    void put(const std::variant<T...>& v, int depth, rank<10>) {
+        if (v.valueless_by_exception())
+            out += "null";
+        else
+            std::visit([this, depth](const auto& held) { this->value(held, depth); }, v);
+    }
+#endif
+
+    template <class T>
+    typename std::enable_if<is_map<T>::value>::type put(const T& v, int depth, rank<9>) {
+        if (too_deep(depth))
+            return;
+        out += '{';
+        long long n = 0;
+        for (auto it = std::begin(v), e = std::end(v); it != e; ++it, ++n) {
+            if (n > 0)
+                out += ',';
+            if (n == g_.max_items) {
+                out += "\"\xe2\x80\xa6\":\"\xe2\x80\xa6\"";
+                break;
+            }
+            key(it->first);
+            out += ':';
+            value(it->second, depth + 1);
+        }
+        out += '}';
+    }
+    template <class A, class B>
+    void put(const std::pair<A, B>& v, int depth, rank<9>) {
+        if (too_deep(depth))
+            return;
+        out += '[';
+        item(0, v.first, depth);
+        item(1, v.second, depth);
+        out += ']';
+    }
+    template <class... T>
+    void put(const std::tuple<T...>& v, int depth, rank<9>) {
+        if (too_deep(depth))
+            return;
+        out += '[';
+        items<0>(v, depth);
+        out += ']';
+    }
+    template <std::size_t I, class... T>
+    typename std::enable_if<(I == sizeof...(T))>::type items(const std::tuple<T...>&, int) {}
+    template <std::size_t I, class... T>
+    typename std::enable_if<(I < sizeof...(T))>::type items(const std::tuple<T...>& v, int depth) {
+        if (!item(static_cast<long long>(I), std::get<I>(v), depth))
+            return;
+        items<I + 1>(v, depth);
+    }
+    template <class E>
+    bool item(long long n, const E& e, int depth) {
+        if (n > g_.max_items)
+            return false;
+        if (n > 0)
+            out += ',';
+        if (n == g_.max_items) {
+            out += "\"\xe2\x80\xa6\"";
+            return false;
+        }
+        value(e, depth + 1);
+        return true;
+    }
+
+    template <class T>
+    typename std::enable_if<is_range<T>::value>::type put(const T& v, int depth, rank<8>) {
+        if (too_deep(depth))
+            return;
+        out += '[';
+        long long n = 0;
+        for (auto it = std::begin(v), e = std::end(v); it != e; ++it, ++n)
+            if (!item(n, *it, depth))
+                break;
+        out += ']';
+    }
+
+    template <class T>
+    typename std::enable_if<std::is_pointer<T>::value
+                            && std::is_function<typename std::remove_pointer<T>::type>::value>::type
+    put(const T&, int, rank<7>) {
+        std::string name = type_name<T>();
+        text(name.data(), name.size(), g_.max_len);
+    }
+    // Lambdas without captures stream as `1` (through a function pointer to bool).
+    template <class T>
+    typename std::enable_if<std::is_member_pointer<T>::value
+                            || (std::is_class<T>::value && std::is_convertible<T, bool>::value)>::type
+    put(const T&, int, rank<7>) {
+        std::string name = type_name<T>();
+        text(name.data(), name.size(), g_.max_len);
+    }
+    template <class T>
+    typename std::enable_if<std::is_pointer<T>::value>::type put(const T& v, int, rank<6>) {
+        if (!v) {
+            out += "null";
+            return;
+        }
+        static const char hex[] = "0123456789abcdef";
+        char buf[24];
+        int i = static_cast<int>(sizeof buf);
+        auto a = reinterpret_cast<std::uintptr_t>(v);
+        do {
+            buf[--i] = hex[a & 15];
+            a >>= 4;
+        } while (a);
+        buf[--i] = 'x';
+        buf[--i] = '0';
+        text(buf + i, sizeof buf - static_cast<std::size_t>(i), g_.max_len);
+    }
+
+    template <class T>
+    typename std::enable_if<is_streamable<T>::value>::type put(const T& v, int, rank<5>) {
+        std::ostringstream os;
+        os << v;
+        text(os.str());
+    }
+
+    template <class T>
+    void put(const T&, int, rank<0>) {
+        std::string name = type_name<T>();
+        text(name.data(), name.size(), g_.max_len);
+    }
+
+    // An object key: strings as they are, anything else as its JSON text.
+    template <class K>
+    void key(const K& k) {
+        Json inner(g_);
+        inner.value(k, 0);
+        if (!inner.out.empty() && inner.out[0] == '"')
+            out += inner.out;
+        else
+            text(inner.out.data(), inner.out.size(), -1);
+    }
+
+    const Guards& g_;
+};
+
+}  // namespace detail
+
 // The scope guard declared first in every instrumented body.
 class Scope {
 public:
     explicit Scope(const char* site) noexcept {
         Sink& s = sink();
-        if (!s.on())
+        if (!s.on() || !s.admit(site, nullptr))
             return;
-        site_ = site;
-        in_flight_ = exceptions_in_flight();
-        s.event("enter", site, -1, nullptr);
-        t0_ = clock_ns(false);
+        start(s, site, nullptr);
+    }
+
+    // With the args probe: the parameters as name/value pairs.
+    template <class... A>
+    Scope(const char* site, const A&... args) noexcept {
+        Sink& s = sink();
+        if (!s.on() || !s.admit(site, nullptr))
+            return;
+        std::string extra;
+        try {
+            detail::Json j(s.guards());
+            j.object(s, args...);
+            extra = ",\"args\":" + j.out;
+        } catch (...) {
+            extra.clear();
+        }
+        start(s, site, &extra);
     }
 
     ~Scope() {
@@ -276,19 +863,100 @@ public:
             return;
         long long dur = clock_ns(false) - t0_;
         Sink& s = sink();
-        if (exceptions_in_flight() > in_flight_)
+        bool raised = exceptions_in_flight() > in_flight_;
+        if (raised)
             s.event("error", site_, dur, "\"exception: propagated out of this call\"");
-        s.event("exit", site_, dur, nullptr);
+        if (raised || dur >= s.guards().min_ns)
+            s.event("exit", site_, dur, nullptr);
     }
 
     Scope(const Scope&) = delete;
     Scope& operator=(const Scope&) = delete;
 
 private:
-    const char* site_ = nullptr;  // null when telemetry is off
+    void start(Sink& s, const char* site, const std::string* extra) noexcept {
+        site_ = site;
+        in_flight_ = exceptions_in_flight();
+        s.event("enter", site, -1, nullptr, extra && !extra->empty() ? extra : nullptr);
+        t0_ = clock_ns(false);
+    }
+
+    const char* site_ = nullptr;  // null when telemetry is off or the call is dropped
     long long t0_ = 0;
     int in_flight_ = 0;
 };
+
+// One execution of a loop. A trivial type declared without an initializer, then begun: a
+// goto or case label that jumps over the declaration stays valid C++.
+struct Loop {
+    const char* site;  // null when telemetry is off
+    const char* kind;
+    long long i;
+    long long next;  // the next iteration to record, -1: none
+
+    void begin(const char* s, const char* k) noexcept {
+        Sink& sk = sink();
+        site = nullptr;
+        kind = k;
+        i = 0;
+        next = -1;
+        if (sk.on()) {
+            site = s;
+            next = sk.guards().first > 0 || sk.guards().every > 0 ? 0 : -1;
+        }
+    }
+};
+
+namespace detail {
+template <class... A>
+void record(Loop& l, const A&... vars) noexcept {
+    Sink& s = sink();
+    const Guards& g = s.guards();
+    long long i = l.i - 1, j = l.i;
+    l.next = j < g.first ? j : g.every > 0 ? (j + g.every - 1) / g.every * g.every : -1;
+    try {
+        Json out(g);
+        out.out += ",\"kind\":";
+        out.text(l.kind, std::char_traits<char>::length(l.kind), -1);
+        out.out += ",\"i\":";
+        out.number(i);
+        if (sizeof...(A) > 0) {
+            out.out += ",\"vars\":";
+            out.object(s, vars...);
+        }
+        s.event("loop", l.site, -1, nullptr, &out.out);
+    } catch (...) {
+    }
+}
+}  // namespace detail
+
+// The first line of each iteration: the sampled ones write a loop event.
+template <class... A>
+inline void iter(Loop& l, const A&... vars) noexcept {
+    if (l.i++ != l.next)
+        return;
+    detail::record(l, vars...);
+}
+
+// After an assignment or a declaration with an initializer: the variable's value.
+template <class T>
+inline void var(const char* site, const char* name, const T& value) noexcept {
+    Sink& s = sink();
+    if (!s.on() || !s.admit(site, name))
+        return;
+    try {
+        detail::Json out(s.guards());
+        out.out += ",\"name\":";
+        out.text(name, std::char_traits<char>::length(name), -1);
+        out.out += ",\"value\":";
+        if (s.redacted(name))
+            out.out += "\"<redacted>\"";
+        else
+            out.value(value, 0);
+        s.event("var", site, -1, nullptr, &out.out);
+    } catch (...) {
+    }
+}
 
 }  // namespace _tel
 
