@@ -10,7 +10,6 @@ Every harness prints the finished spans as one JSON array of
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -174,6 +173,239 @@ PYTHON = Program(
 )
 
 
+JS_HARNESS_BODY = """\
+    const exporter = new InMemorySpanExporter();
+    const processor = new SimpleSpanProcessor(exporter);
+    const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+    trace.setGlobalTracerProvider(provider);
+    const STATUS = ["UNSET", "OK", "ERROR"];
+    const dump = () =>
+      JSON.stringify(
+        exporter.getFinishedSpans().map((s) => ({
+          name: s.name,
+          trace: s.spanContext().traceId,
+          id: s.spanContext().spanId,
+          parent: (s.parentSpanContext && s.parentSpanContext.spanId) || null,
+          status: STATUS[s.status.code],
+          message: s.status.message || "",
+          attributes: s.attributes,
+          events: s.events.map((e) => ({ name: e.name, attributes: e.attributes || {} })),
+        })),
+      );
+    """
+
+JS_SHOP = {
+    "shop/orders.js": """\
+        "use strict";
+        // Orders: quantities parsed from text, priced per unit; a bad quantity is skipped.
+
+        class BadQuantity extends Error {
+          constructor(message) {
+            super(message);
+            this.name = "BadQuantity";
+          }
+        }
+
+        class Orders {
+          constructor(unitCents) {
+            this.unitCents = unitCents;
+          }
+
+          price(qty) {
+            if (qty < 0) {
+              throw new BadQuantity(`negative quantity: ${qty}`);
+            }
+            return qty * this.unitCents;
+          }
+
+          total(raw) {
+            let cents = 0;
+            for (const qty of quantities(raw)) {
+              try {
+                cents += this.price(qty);
+              } catch (e) {
+                if (!(e instanceof BadQuantity)) throw e;
+              }
+            }
+            const rounded = Math.floor(cents / 100);
+            return rounded;
+          }
+        }
+
+        function quantities(raw) {
+          const out = [];
+          for (const part of raw.split(",")) {
+            out.push(Number(part));
+          }
+          return out;
+        }
+
+        module.exports = { Orders, BadQuantity };
+        """,
+    "main.js": """\
+        const { Orders } = require("./shop/orders");
+
+        async function fetchRate() {
+          await null;
+          return 250;
+        }
+
+        async function main() {
+          const rate = await fetchRate();
+          const orders = new Orders(rate);
+          console.log(orders.total("4,-1,2"));
+        }
+
+        module.exports = { main };
+        """,
+}
+
+JS_CALLS: dict[str, tuple[int, str | None]] = {
+    "main": (1, None),
+    "fetchRate": (1, "main"),
+    "Orders.constructor": (1, "main"),
+    "Orders.total": (1, "main"),
+    "quantities": (1, "Orders.total"),
+    "Orders.price": (3, "Orders.total"),
+    "BadQuantity.constructor": (1, "Orders.price"),
+}
+
+JAVASCRIPT = Program(
+    lang="javascript",
+    files=JS_SHOP,
+    harness={
+        "harness.js": 'const { trace } = require("@opentelemetry/api");\n'
+        "const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } ="
+        ' require("@opentelemetry/sdk-trace-base");\n'
+        + textwrap.dedent(JS_HARNESS_BODY)
+        + 'require("./main").main().then(() => console.log(dump()));\n',
+    },
+    calls=JS_CALLS,
+    where={
+        "main": ("main.js", "async function main("),
+        "fetchRate": ("main.js", "async function fetchRate("),
+        "Orders.price": ("shop/orders.js", "price(qty) {"),
+        "Orders.total": ("shop/orders.js", "total(raw) {"),
+        "quantities": ("shop/orders.js", "function quantities("),
+    },
+    failing="Orders.price",
+    error_type="BadQuantity",
+    looping="Orders.total",
+    runtime="_telemetry_otel.cjs",
+)
+
+TYPESCRIPT = Program(
+    lang="typescript",
+    files={
+        "src/orders.ts": """\
+            // Orders: quantities parsed from text, priced per unit; a bad quantity is skipped.
+
+            export class BadQuantity extends Error {
+              constructor(message: string) {
+                super(message);
+                this.name = "BadQuantity";
+              }
+            }
+
+            export class Orders {
+              constructor(private readonly unitCents: number) {}
+
+              price(qty: number): number {
+                if (qty < 0) {
+                  throw new BadQuantity(`negative quantity: ${qty}`);
+                }
+                return qty * this.unitCents;
+              }
+
+              total(raw: string): number {
+                let cents = 0;
+                for (const qty of quantities(raw)) {
+                  try {
+                    cents += this.price(qty);
+                  } catch (e) {
+                    if (!(e instanceof BadQuantity)) throw e;
+                  }
+                }
+                const rounded: number = Math.floor(cents / 100);
+                return rounded;
+              }
+            }
+
+            function quantities(raw: string): number[] {
+              const out: number[] = [];
+              for (const part of raw.split(",")) {
+                out.push(Number(part));
+              }
+              return out;
+            }
+            """,
+        "src/main.ts": """\
+            import { Orders } from "./orders.js";
+
+            async function fetchRate(): Promise<number> {
+              await null;
+              return 250;
+            }
+
+            export async function main(): Promise<void> {
+              const rate = await fetchRate();
+              const orders = new Orders(rate);
+              console.log(orders.total("4,-1,2"));
+            }
+            """,
+    },
+    harness={
+        "harness.mjs": 'import { trace } from "@opentelemetry/api";\n'
+        "import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from"
+        ' "@opentelemetry/sdk-trace-base";\n'
+        + textwrap.dedent(JS_HARNESS_BODY)
+        + 'const { main } = await import("./dist/main.js");\n'
+        "await main();\n"
+        "console.log(dump());\n",
+    },
+    extra={
+        "package.json": '{"type": "module", "private": true}\n',
+        "tsconfig.json": json.dumps(
+            {
+                "compilerOptions": {
+                    "target": "es2022",
+                    "module": "nodenext",
+                    "moduleResolution": "nodenext",
+                    "rootDir": "src",
+                    "outDir": "dist",
+                    "lib": ["es2022"],
+                    "types": ["node"],
+                    "skipLibCheck": True,
+                    "strict": True,
+                    "noUnusedLocals": True,
+                    "noUnusedParameters": True,
+                    "noImplicitReturns": True,
+                    "noImplicitOverride": True,
+                    "noUncheckedIndexedAccess": True,
+                    "noPropertyAccessFromIndexSignature": True,
+                    "exactOptionalPropertyTypes": True,
+                    "noFallthroughCasesInSwitch": True,
+                },
+                "include": ["src"],
+            },
+            indent=1,
+        ),
+    },
+    calls={**JS_CALLS, "Orders.constructor": (1, "main")},
+    where={
+        "main": ("src/main.ts", "export async function main("),
+        "fetchRate": ("src/main.ts", "async function fetchRate("),
+        "Orders.price": ("src/orders.ts", "price(qty: number)"),
+        "Orders.total": ("src/orders.ts", "total(raw: string)"),
+        "quantities": ("src/orders.ts", "function quantities("),
+    },
+    failing="Orders.price",
+    error_type="BadQuantity",
+    looping="Orders.total",
+    runtime="_telemetry_otel.ts",
+)
+
+
 # -- running them ---------------------------------------------------------------------------
 
 
@@ -303,4 +535,44 @@ def test_python(tmp_path: Path) -> None:
     assert not (root / "shop" / "_telemetry_otel.py").exists()
 
 
-_ = (os, shutil, require, pytest)
+def _node_project(root: Path) -> str:
+    """The toolchain's node_modules (@opentelemetry/api, the SDK, tsc's types) beside the
+    program, as an application has its dependencies; returns node."""
+    node = require("node")
+    if not (NODE_MODULES / "@opentelemetry" / "sdk-trace-base").is_dir():
+        pytest.fail("the OpenTelemetry packages are missing; run: npm ci --prefix tests/toolchains")
+    (root / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
+    return node
+
+
+def test_javascript(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    original = _instrument(JAVASCRIPT, root, tmp_path / "cache")
+    node = _node_project(root)
+    text = (root / "shop" / "orders.js").read_text("utf-8")
+    assert 'var __telo = typeof require === "function" ? require("./_telemetry_otel.cjs")' in text
+    proc = run_program([node, "harness.js"], root)
+    assert proc.stdout.splitlines()[0] == "15", proc.stderr
+    check_spans(JAVASCRIPT, original, _spans(proc))
+    off = run_program([node, "harness.js"], root, env={"TELEMETRY_INJECT": "off"})
+    assert off.returncode == 0 and json.loads(off.stdout.splitlines()[-1]) == []
+    _strip_back(JAVASCRIPT, root, original)
+
+
+def test_typescript(tmp_path: Path) -> None:
+    root = tmp_path / "app"
+    original = _instrument(TYPESCRIPT, root, tmp_path / "cache")
+    node = _node_project(root)
+    if not TSC.is_file():
+        pytest.fail("tsc is missing; run: npm ci --prefix tests/toolchains")
+    text = (root / "src" / "main.ts").read_text("utf-8")
+    assert 'import * as __telo from "./_telemetry_otel.js";  // telemetry-inject\n' in text
+    build = subprocess.run(
+        [node, str(TSC), "-p", str(root)], capture_output=True, text=True, timeout=300
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    proc = run_program([node, "harness.mjs"], root)
+    assert proc.stdout.splitlines()[0] == "15", proc.stderr
+    check_spans(TYPESCRIPT, original, _spans(proc))
+    shutil.rmtree(root / "dist")
+    _strip_back(TYPESCRIPT, root, original)
