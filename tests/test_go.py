@@ -3,6 +3,7 @@ and check their output, events, idempotency and byte-exact removal."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import guards
 import pytest
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
@@ -425,3 +427,242 @@ def test_a_real_module_passes_its_own_tests_instrumented(
     check_pairs(events)
     run_cli("strip", uuid_module, "--in-place", "--cache-dir", tmp_path / "cache")
     assert _tree(uuid_module) == original
+
+
+GUARD_DRIVER = r"""package main
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// natural turns decoded JSON into the values a Go program holds: int, float64, string, bool,
+// nil, []any and map[string]any.
+func natural(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if n, err := strconv.Atoi(string(x)); err == nil {
+			return n
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = natural(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = natural(x[k])
+		}
+	}
+	return v
+}
+
+// Each function is what the tel profile's snippets make of an instrumented one.
+func fast() {
+	defer _telExit(_telEnter("fast", "guards.go", 1))
+}
+
+func slow(ms int) {
+	defer _telExit(_telEnter("slow", "guards.go", 2, "ms", ms))
+	time.Sleep(time.Duration(ms) * time.Millisecond)
+}
+
+func called() {
+	defer _telExit(_telEnter("called", "guards.go", 3))
+}
+
+func loop(n int) {
+	__tel_l0_1 := _telLoop("loop", "guards.go", 4, "for")
+	for i := 0; i < n; i++ {
+		if __tel_l0_1.Sample() { _telIter(&__tel_l0_1, "i", i) }
+	}
+}
+
+func main() {
+	dec := json.NewDecoder(strings.NewReader(os.Args[2]))
+	dec.UseNumber()
+	var c map[string]any
+	if err := dec.Decode(&c); err != nil {
+		panic(err)
+	}
+	num := func(key string) int { n, _ := strconv.Atoi(string(c[key].(json.Number))); return n }
+	switch os.Args[1] {
+	case "loops":
+		for r := 0; r < num("runs"); r++ {
+			loop(num("iterations"))
+		}
+	case "calls":
+		for n := 0; n < num("calls"); n++ {
+			called()
+		}
+	case "durations":
+		fast()
+		slow(num("sleep_ms"))
+	case "values":
+		for _, item := range c["values"].([]any) {
+			pair := item.([]any)
+			_telVar("values", "guards.go", 5, pair[0].(string), natural(pair[1]))
+		}
+	}
+}
+"""
+
+
+def _clean_env(extra: dict[str, str]) -> dict[str, str]:
+    """The process environment without any telemetry setting, plus the case's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def guard_driver(go: Go, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = _module(tmp_path_factory.mktemp("guards"), "guards", GUARD_DRIVER)
+    for extra in plan.runtime_files(language.get("go"), "tel", "main.go", {"package": "main"}):
+        (root / extra.path).write_text(extra.text, "utf-8")
+    go("vet", ".", cwd=root)
+    return _build(go, root, root / "driver")
+
+
+@pytest.mark.parametrize(
+    ("kind", "index"),
+    [(kind, i) for kind in guards.KINDS for i in range(len(guards.cases(kind)))],
+)
+def test_runtime_passes_every_guard_case(
+    guard_driver: Path, tmp_path: Path, kind: str, index: int
+) -> None:
+    case = guards.cases(kind)[index]
+    events_file = tmp_path / "events.jsonl"
+    run = subprocess.run(
+        [str(guard_driver), kind, json.dumps(case)],
+        env=_clean_env({**case["env"], "TELEMETRY_INJECT_OUT": str(events_file)}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    events = read_events(events_file)
+    guards.check(kind, case, events)
+    if kind == "durations" and not case["env"]:
+        slow = next(e for e in events if e["ev"] == "enter" and e["fn"] == "slow")
+        assert slow["args"] == {"ms": case["sleep_ms"]}
+
+
+PROBES = FIXTURES / "probes.go"
+
+
+def _probes_module(tmp: Path) -> Path:
+    return _module(tmp, "probes", PROBES.read_text("utf-8"))
+
+
+def _loops(events: list[dict[str, Any]], line: int) -> list[dict[str, Any]]:
+    return [e for e in events if e["ev"] == "loop" and e["line"] == line]
+
+
+def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(
+    go: Go, tmp_path: Path
+) -> None:
+    src = _probes_module(tmp_path / "src")
+    (src / "go.mod").write_text("module probes\n\ngo 1.23\n", "utf-8")  # range over func
+    plain = run_program([str(_build(go, src, tmp_path / "plain"))], src)
+    assert plain.returncode == 0, plain.stderr
+    out = tmp_path / "out" / "probes"
+    shutil.copytree(src, out)
+    cache = tmp_path / "cache"
+    report = json.loads(
+        run_cli(
+            out, "--in-place", "--json", "--probes", "function,loop,var,args", "--cache-dir", cache
+        ).stdout
+    )
+    assert report["failures"] == []
+    text = (out / "main.go").read_text("utf-8")
+    line = functools.partial(_line_of, PROBES)
+    # Loop state lines go before the label of a labelled loop, never into headers.
+    setup = f'__tel_l0_1 := _telLoop("summarize", "main.go", {line("outer:")}, "range")'
+    assert setup + "  // telemetry-inject:" in text
+    assert "if y := " not in text and "for i := 0; i < 3; i++ {/*" in text
+    go("vet", ".", cwd=out)
+    exe = str(_build(go, out, tmp_path / "instr"))
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([exe], out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    check_pairs(events)
+    # Labelled loops, continue, labelled break and continue: every iteration that starts.
+    outer, inner = _loops(events, line("outer:")), _loops(events, line("for j, item := range"))
+    assert [e["i"] for e in outer] == [0, 1, 2]
+    assert outer[0]["vars"]["o"].startswith("{ID:1 Items:[apple skip pear]")
+    assert [(e["i"], e["vars"]["j"], e["vars"]["item"]) for e in inner] == [
+        (0, 0, "apple"), (1, 1, "skip"), (2, 2, "pear"),
+        (0, 0, "fig"), (1, 1, "kiwi"), (2, 2, "lime"), (3, 3, "plum"),
+        (0, 0, "stop"),
+    ]  # fmt: skip
+    kinds = {
+        "for n < limit": ("while", 4),
+        "for {": ("loop", 4),
+        "for v := range seq(7)": ("range", 7),  # range over a function, break and continue
+        "for i := range len(names)": ("range", 5),  # range over an int
+        "for x := range 2": ("range", 2),  # in a switch case
+        "for c := range ch": ("range", 2),
+        "for i := 0; i < 3; i++ { count": ("for", 3),  # the body on the loop's line
+    }
+    for needle, (kind, count) in kinds.items():
+        got = _loops(events, line(needle))
+        assert [e["kind"] for e in got] == [kind] * count, needle
+        assert [e["i"] for e in got] == list(range(count)), needle
+    assert [e["vars"] for e in _loops(events, line("for c := range ch"))] == [{"c": 1}, {"c": 2}]
+    assert "vars" not in _loops(events, line("for {"))[0]
+    # The goto jumping forward over a loop leaves that loop without its probe; the rest builds.
+    assert _loops(events, line("for j := 0; j < 2; j++")) == []
+    # Each execution of a loop counts from 0 (here one per jump back to the label).
+    assert [e["i"] for e in _loops(events, line("for i := 0; i < 2; i++"))] == [0, 1] * 3
+    # 250 iterations, sampled: the first ten, then every hundredth.
+    hot = line("for i := 0; i < 250; i++")
+    assert [e["i"] for e in _loops(events, hot)] == [*range(10), 100, 200]
+    assert [e["vars"] for e in _loops(events, hot)][-1] == {"i": 200}
+    # Variables: after each assignment, with its value; a multiple assignment gives both names.
+    var = [(e["name"], e["value"]) for e in events if e["ev"] == "var"]
+    assert ("count", 12) in var and ("evens", 3) in var and ("k", 4) in var
+    text_line = line("text, count := summarize")
+    assert [
+        (e["name"], e["line"]) for e in events if e["ev"] == "var" and e["line"] == text_line
+    ] == [("text", text_line), ("count", text_line)]
+    totals = [e["value"] for e in events if e["ev"] == "var" and e["name"] == "total"]
+    assert totals[0] == 0 and totals[-1] == 31125 and len(totals) == 251
+    assert ("names", ["apple", "fig", "kiwi", "lime", "pear"]) not in var  # sorted after
+    assert var.count(("ch", "chan int")) == 1  # no JSON form: the type
+    # Arguments, with redaction by name; the token variable is redacted as well.
+    login = next(e for e in events if e["ev"] == "enter" and e["fn"] == "login")
+    assert login["args"] == {"user": "ada", "password": "<redacted>"}
+    assert ("token", "<redacted>") in var and ("ok", True) in var
+    summarize = next(e for e in events if e["ev"] == "enter" and e["fn"] == "summarize")
+    assert summarize["args"]["limit"] == 10 and len(summarize["args"]["orders"]) == 3
+    assert "args" not in next(e for e in events if e["fn"] == "main")
+    # Sampling and the rate limit come from the environment.
+    sampled = tmp_path / "sampled.jsonl"
+    env = {"TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "50"}
+    assert run_program([exe], out, events=sampled, env=env).stdout == plain.stdout
+    assert [e["i"] for e in _loops(read_events(sampled), hot)] == [0, 1, 50, 100, 150, 200]
+    limited = tmp_path / "limited.jsonl"
+    env = {"TELEMETRY_INJECT_RATE": "1"}
+    assert run_program([exe], out, events=limited, env=env).stdout == plain.stdout
+    limited_events = read_events(limited)
+    assert [e["value"] for e in limited_events if e.get("name") == "total"] == [0, 0]
+    assert check_pairs(limited_events)["retry"] == 1
+    off = tmp_path / "off.jsonl"
+    env = {"TELEMETRY_INJECT": "off"}
+    assert run_program([exe], out, events=off, env=env).stdout == plain.stdout
+    assert not off.exists()
+    # Instrumenting again changes nothing; strip restores every byte.
+    again = json.loads(
+        run_cli(
+            out, "--in-place", "--json", "--probes", "function,loop,var,args", "--cache-dir", cache
+        ).stdout
+    )
+    assert (again["changed"], again["failures"]) == (0, [])
+    run_cli("strip", out, "--in-place", "--cache-dir", cache)
+    assert _tree(out) == _tree(src)

@@ -5,19 +5,31 @@ package {{package}}
 
 // Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
 //
-// Each instrumented function starts with `defer _telExit(_telEnter(fn, file, line))`.
-// Events: enter, exit (with dur_ns) and, when a panic passes through, error (with dur_ns and
-// "Type: value") before the exit; the panic then continues with the same value.
-// TELEMETRY_INJECT=off (0, false, no) turns every call into a no-op.
+// Each instrumented function starts with `defer _telExit(_telEnter(fn, file, line))` (with the
+// args probe, the parameters follow as name, value pairs). Events: enter, exit (with dur_ns)
+// and, when a panic passes through, error (with dur_ns and "Type: value") before the exit; the
+// panic then continues with the same value. Loops get a state before them,
+// `__tel_lD_N := _telLoop(fn, file, line, kind)`, and `if __tel_lD_N.Sample() { _telIter(...) }`
+// at the start of each iteration; assignments are followed by `_telVar(fn, file, line, name, x)`.
+//
+// Guards, read from the environment once: TELEMETRY_INJECT=off (0, false, no) turns every call
+// into a no-op; TELEMETRY_INJECT_LOOP_FIRST/EVERY sample iterations; TELEMETRY_INJECT_RATE
+// keeps at most RATE calls of a function (and var events of a site) a second;
+// TELEMETRY_INJECT_MIN_DURATION_US drops exits of shorter calls; TELEMETRY_INJECT_MAX_LEN,
+// MAX_DEPTH and MAX_ITEMS cut values; TELEMETRY_INJECT_REDACT names what is never written.
 //
 // Every package has its own copy of this file, so nothing is buffered: each event (or the
 // error+exit pair) is one write on an O_APPEND descriptor, which keeps lines whole across
 // goroutines and processes and leaves nothing to flush when the program ends, os.Exit included.
-// Imports are renamed so that they cannot clash with the package's own identifiers.
+// Imports are renamed so that they cannot clash with the package's own identifiers. Only
+// language features of old Go versions are used: the file builds under any module's go line.
 
 import (
 	_telfmt "fmt"
+	_telmath "math"
 	_telos "os"
+	_telreflect "reflect"
+	_telsort "sort"
 	_telstrconv "strconv"
 	_telstrings "strings"
 	_telsync "sync"
@@ -27,25 +39,49 @@ import (
 )
 
 var (
-	_telOff   = _telIsOff(_telos.Getenv("TELEMETRY_INJECT"))
-	_telPid   = `,"pid":` + _telstrconv.Itoa(_telos.Getpid())
-	_telStart = _teltime.Now() // durations are differences of monotonic readings since this
-	_telOnce  _telsync.Once
-	_telOut   *_telos.File
-	_telSites [2048]_telatomic.Value // *_telSite, by a hash of the call site
+	_telOff      = _telIsOff(_telos.Getenv("TELEMETRY_INJECT"))
+	_telFirst    = _telEnvInt("TELEMETRY_INJECT_LOOP_FIRST", 10)
+	_telEvery    = _telEnvInt("TELEMETRY_INJECT_LOOP_EVERY", 100)
+	_telRate     = int64(_telEnvInt("TELEMETRY_INJECT_RATE", 0))
+	_telMinDur   = _teltime.Duration(_telEnvInt("TELEMETRY_INJECT_MIN_DURATION_US", 0)) * _teltime.Microsecond
+	_telMaxLen   = _telEnvInt("TELEMETRY_INJECT_MAX_LEN", 200)
+	_telMaxDepth = _telEnvInt("TELEMETRY_INJECT_MAX_DEPTH", 3)
+	_telMaxItems = _telEnvInt("TELEMETRY_INJECT_MAX_ITEMS", 20)
+	_telRedact   = _telPatterns()
+	_telPid      = `,"pid":` + _telstrconv.Itoa(_telos.Getpid())
+	_telStart    = _teltime.Now() // durations are differences of monotonic readings since this
+	_telOnce     _telsync.Once
+	_telOut      *_telos.File
+	_telSites    [2048]_telatomic.Value // *_telSite, by a hash of the site
 )
 
-// _telSite holds one call site's constants and its pre-escaped event prefixes (up to "ts":).
+const (
+	_telFunc = iota // a function's enter/exit/error
+	_telLoopSite
+	_telVarSite
+)
+
+// _telSite holds one site's constants and its pre-escaped event prefixes (up to "ts":).
 type _telSite struct {
-	fn, file          string
+	win, count        int64 // the rate window (start+1 in ns since _telStart) and its count
+	tag               int
+	fn, file, name    string
 	line              int
-	enter, exit, fail string
+	enter, exit, fail string // "loop" and "var" events use enter
+	redacted          bool   // var sites: the name matches TELEMETRY_INJECT_REDACT
 }
 
 // _telCall is what _telEnter hands to the deferred _telExit: the site and a monotonic start.
 type _telCall struct {
 	site *_telSite
 	t0   _teltime.Duration
+}
+
+// _telL is one execution of a loop: made before the loop, counted at each iteration.
+type _telL struct {
+	fn, file, kind string
+	line, i        int
+	on             bool
 }
 
 func _telIsOff(v string) bool {
@@ -57,20 +93,59 @@ func _telIsOff(v string) bool {
 	return false
 }
 
+func _telEnvInt(name string, def int) int {
+	n, err := _telstrconv.Atoi(_telstrings.TrimSpace(_telos.Getenv(name)))
+	if err != nil || n < 0 {
+		return def
+	}
+	return n
+}
+
+func _telPatterns() []string {
+	v, set := _telos.LookupEnv("TELEMETRY_INJECT_REDACT")
+	if !set {
+		v = "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session"
+	}
+	var out []string
+	for _, p := range _telstrings.Split(v, ",") {
+		if p = _telstrings.ToLower(_telstrings.TrimSpace(p)); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func _telRedacted(name string) bool {
+	lower := _telstrings.ToLower(name)
+	for _, p := range _telRedact {
+		if _telstrings.Contains(lower, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // _telEnter is small enough to be inlined, so a call costs next to nothing when off.
-func _telEnter(fn, file string, line int) _telCall {
+func _telEnter(fn, file string, line int, args ...interface{}) _telCall {
 	if _telOff {
 		return _telCall{}
 	}
-	return _telEnterOn(fn, file, line)
+	return _telEnterOn(fn, file, line, args)
 }
 
-func _telEnterOn(fn, file string, line int) _telCall {
-	s := _telSiteOf(fn, file, line)
+func _telEnterOn(fn, file string, line int, args []interface{}) _telCall {
+	s := _telSiteOf(_telFunc, fn, file, line, "")
+	if _telRate > 0 && !s.allow() {
+		return _telCall{} // dropped as a whole: its exit sees no site
+	}
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
 	buf = _telstrconv.AppendInt(buf, _teltime.Now().UnixNano(), 10)
 	buf = append(buf, _telPid...)
+	if len(args) > 0 {
+		buf = append(buf, `,"args":`...)
+		buf = _telPairs(buf, args)
+	}
 	buf = append(buf, "}\n"...)
 	_telWrite(buf)
 	return _telCall{s, _teltime.Since(_telStart)}
@@ -84,14 +159,18 @@ func _telExit(c _telCall) {
 	}
 	r := recover()
 	now := _teltime.Now()
-	ts, dur := now.UnixNano(), int64(now.Sub(_telStart)-c.t0)
+	elapsed := now.Sub(_telStart) - c.t0
+	if r == nil && elapsed < _telMinDur {
+		return
+	}
+	ts, dur := now.UnixNano(), int64(elapsed)
 	var b [512]byte
 	buf := b[:0]
 	if r != nil {
 		buf = append(buf, c.site.fail...)
 		buf = _telTail(buf, ts, dur)
 		buf = append(buf, `,"error":`...)
-		buf = _telQuote(buf, _telfmt.Sprintf("%T: %v", r, r))
+		buf = _telQuote(buf, _telfmt.Sprintf("%T: %v", r, r), -1)
 		buf = append(buf, "}\n"...)
 	}
 	buf = append(buf, c.site.exit...)
@@ -110,49 +189,301 @@ func _telTail(buf []byte, ts, dur int64) []byte {
 	return _telstrconv.AppendInt(buf, dur, 10)
 }
 
-// _telSiteOf finds the call site's constants in a lock-free open-addressing table (a few
-// probes), building them on the first call; constant strings compare by pointer first, so a hit
-// costs a hash and a few compares. A site that finds its probes taken is built for each call.
-func _telSiteOf(fn, file string, line int) *_telSite {
+// _telLoop starts one execution of a loop; kind is what the events report (for, range ...).
+func _telLoop(fn, file string, line int, kind string) _telL {
+	return _telL{fn: fn, file: file, kind: kind, line: line, on: !_telOff}
+}
+
+// Sample counts an iteration and says whether it is recorded: the first FIRST, then every
+// EVERY-th. Small enough to be inlined: an iteration that is not recorded costs a few
+// instructions.
+func (l *_telL) Sample() bool {
+	i := l.i
+	l.i++
+	return l.on && (i < _telFirst || _telEvery > 0 && i%_telEvery == 0)
+}
+
+// _telIter writes the loop event of the iteration Sample just counted, with its variables
+// as name, value pairs.
+func _telIter(l *_telL, vars ...interface{}) {
+	s := _telSiteOf(_telLoopSite, l.fn, l.file, l.line, "")
+	var b [256]byte
+	buf := append(b[:0], s.enter...)
+	buf = _telstrconv.AppendInt(buf, _teltime.Now().UnixNano(), 10)
+	buf = append(buf, _telPid...)
+	buf = append(buf, `,"kind":`...)
+	buf = _telQuote(buf, l.kind, -1)
+	buf = append(buf, `,"i":`...)
+	buf = _telstrconv.AppendInt(buf, int64(l.i-1), 10)
+	if len(vars) > 0 {
+		buf = append(buf, `,"vars":`...)
+		buf = _telPairs(buf, vars)
+	}
+	buf = append(buf, "}\n"...)
+	_telWrite(buf)
+}
+
+// _telVar writes a var event: name and value of a variable just assigned.
+func _telVar(fn, file string, line int, name string, value interface{}) {
+	if _telOff {
+		return
+	}
+	s := _telSiteOf(_telVarSite, fn, file, line, name)
+	if _telRate > 0 && !s.allow() {
+		return
+	}
+	var b [256]byte
+	buf := append(b[:0], s.enter...)
+	buf = _telstrconv.AppendInt(buf, _teltime.Now().UnixNano(), 10)
+	buf = append(buf, _telPid...)
+	buf = append(buf, `,"name":`...)
+	buf = _telQuote(buf, name, -1)
+	buf = append(buf, `,"value":`...)
+	if s.redacted {
+		buf = append(buf, `"<redacted>"`...)
+	} else {
+		buf = _telValue(buf, value, 0)
+	}
+	buf = append(buf, "}\n"...)
+	_telWrite(buf)
+}
+
+// allow counts an event against the site's rate: at most RATE a second, the window starting
+// at the first event counted. Concurrent goroutines may let a few more through at a window's
+// turn; a single goroutine gets the exact count.
+func (s *_telSite) allow() bool {
+	now := int64(_teltime.Since(_telStart)) + 1
+	w := _telatomic.LoadInt64(&s.win)
+	if w == 0 || now-w >= int64(_teltime.Second) {
+		if _telatomic.CompareAndSwapInt64(&s.win, w, now) {
+			_telatomic.StoreInt64(&s.count, 0)
+		}
+	}
+	return _telatomic.AddInt64(&s.count, 1) <= _telRate
+}
+
+// _telPairs appends name, value pairs as a JSON object; redacted names hide their values.
+func _telPairs(buf []byte, kv []interface{}) []byte {
+	buf = append(buf, '{')
+	for i := 0; i+1 < len(kv); i += 2 {
+		name, _ := kv[i].(string)
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = _telQuote(buf, name, -1)
+		buf = append(buf, ':')
+		if _telRedacted(name) {
+			buf = append(buf, `"<redacted>"`...)
+		} else {
+			buf = _telValue(buf, kv[i+1], 0)
+		}
+	}
+	return append(buf, '}')
+}
+
+// _telValue appends a value as JSON: numbers, booleans, nil, strings, slices, arrays and maps
+// as themselves (cut to MAX_LEN, MAX_ITEMS and MAX_DEPTH); errors, Stringers, structs and
+// complex numbers as their fmt text; channels, functions and unsafe pointers as their type.
+func _telValue(buf []byte, v interface{}, depth int) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...)
+	case bool:
+		return _telstrconv.AppendBool(buf, x)
+	case int:
+		return _telstrconv.AppendInt(buf, int64(x), 10)
+	case int64:
+		return _telstrconv.AppendInt(buf, x, 10)
+	case float64:
+		return _telFloat(buf, x, 64)
+	case string:
+		return _telQuote(buf, x, _telMaxLen)
+	}
+	return _telReflect(buf, _telreflect.ValueOf(v), depth)
+}
+
+var (
+	_telErrorType    = _telreflect.TypeOf((*error)(nil)).Elem()
+	_telStringerType = _telreflect.TypeOf((*_telfmt.Stringer)(nil)).Elem()
+)
+
+func _telReflect(buf []byte, v _telreflect.Value, depth int) []byte {
+	for hops := 0; ; hops++ {
+		if !v.IsValid() {
+			return append(buf, "null"...)
+		}
+		if v.CanInterface() && (v.Type().Implements(_telErrorType) || v.Type().Implements(_telStringerType)) {
+			k := v.Kind()
+			if (k == _telreflect.Ptr || k == _telreflect.Interface) && v.IsNil() {
+				return append(buf, "null"...)
+			}
+			return _telQuote(buf, _telfmt.Sprint(v.Interface()), _telMaxLen) // fmt survives a panicking String
+		}
+		if k := v.Kind(); k != _telreflect.Ptr && k != _telreflect.Interface || hops == 16 {
+			break
+		}
+		if v.IsNil() {
+			return append(buf, "null"...)
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case _telreflect.Bool:
+		return _telstrconv.AppendBool(buf, v.Bool())
+	case _telreflect.Int, _telreflect.Int8, _telreflect.Int16, _telreflect.Int32, _telreflect.Int64:
+		return _telstrconv.AppendInt(buf, v.Int(), 10)
+	case _telreflect.Uint, _telreflect.Uint8, _telreflect.Uint16, _telreflect.Uint32, _telreflect.Uint64, _telreflect.Uintptr:
+		return _telstrconv.AppendUint(buf, v.Uint(), 10)
+	case _telreflect.Float32:
+		return _telFloat(buf, v.Float(), 32)
+	case _telreflect.Float64:
+		return _telFloat(buf, v.Float(), 64)
+	case _telreflect.String:
+		return _telQuote(buf, v.String(), _telMaxLen)
+	case _telreflect.Slice, _telreflect.Array:
+		if v.Kind() == _telreflect.Slice && v.IsNil() {
+			return append(buf, "null"...)
+		}
+		if depth >= _telMaxDepth {
+			return append(buf, `"…"`...)
+		}
+		buf = append(buf, '[')
+		for i := 0; i < v.Len(); i++ {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if i == _telMaxItems {
+				buf = append(buf, `"…"`...)
+				break
+			}
+			buf = _telReflect(buf, v.Index(i), depth+1)
+		}
+		return append(buf, ']')
+	case _telreflect.Map:
+		if v.IsNil() {
+			return append(buf, "null"...)
+		}
+		if depth >= _telMaxDepth {
+			return append(buf, `"…"`...)
+		}
+		keys := v.MapKeys()
+		names := make([]string, len(keys))
+		order := make([]int, len(keys))
+		for i, k := range keys {
+			order[i] = i
+			if k.Kind() == _telreflect.String {
+				names[i] = k.String()
+			} else if k.CanInterface() {
+				names[i] = _telfmt.Sprint(k.Interface())
+			} else {
+				names[i] = _telfmt.Sprint(k)
+			}
+		}
+		_telsort.SliceStable(order, func(a, b int) bool { return names[order[a]] < names[order[b]] })
+		buf = append(buf, '{')
+		for n, i := range order {
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			if n == _telMaxItems {
+				buf = append(buf, `"…":"…"`...)
+				break
+			}
+			buf = _telQuote(buf, names[i], _telMaxLen)
+			buf = append(buf, ':')
+			buf = _telReflect(buf, v.MapIndex(keys[i]), depth+1)
+		}
+		return append(buf, '}')
+	case _telreflect.Chan, _telreflect.Func, _telreflect.UnsafePointer, _telreflect.Ptr, _telreflect.Interface:
+		return _telQuote(buf, v.Type().String(), _telMaxLen)
+	}
+	if v.CanInterface() {
+		return _telQuote(buf, _telfmt.Sprintf("%+v", v.Interface()), _telMaxLen)
+	}
+	return _telQuote(buf, _telfmt.Sprintf("%+v", v), _telMaxLen)
+}
+
+// _telFloat appends a float as a JSON number (with a fraction or exponent, so that it reads
+// back as one); NaN and the infinities are not numbers in JSON and become strings.
+func _telFloat(buf []byte, f float64, bits int) []byte {
+	if _telmath.IsNaN(f) || _telmath.IsInf(f, 0) {
+		return _telQuote(buf, _telstrconv.FormatFloat(f, 'g', -1, bits), -1)
+	}
+	start := len(buf)
+	buf = _telstrconv.AppendFloat(buf, f, 'g', -1, bits)
+	for _, c := range buf[start:] {
+		if c == '.' || c == 'e' {
+			return buf
+		}
+	}
+	return append(buf, '.', '0')
+}
+
+// _telSiteOf finds the site's constants in a lock-free open-addressing table (a few probes),
+// building them on the first call; constant strings compare by pointer first, so a hit costs a
+// hash and a few compares. A site that finds its probes taken is built for each call (and then
+// has no rate limit of its own).
+func _telSiteOf(tag int, fn, file string, line int, name string) *_telSite {
 	h := uint32(line)*0x9E3779B1 + uint32(len(fn))*0x85EBCA6B + uint32(len(file))*0xC2B2AE35
+	h += uint32(tag)*0x165667B1 + uint32(len(name))*0x61C88647
 	if len(fn) > 0 {
 		h += uint32(fn[len(fn)-1]) * 0x27D4EB2F
+	}
+	if len(name) > 0 {
+		h += uint32(name[0]) * 0x1B873593
 	}
 	for i := uint32(0); i < 4; i++ {
 		slot := &_telSites[(h>>21+i)%uint32(len(_telSites))]
 		s, _ := slot.Load().(*_telSite)
 		if s == nil {
-			s = _telNewSite(fn, file, line)
+			s = _telNewSite(tag, fn, file, line, name)
 			slot.Store(s) // a racing store of another site only costs that site a rebuild
 			return s
 		}
-		if s.line == line && s.fn == fn && s.file == file {
+		if s.line == line && s.tag == tag && s.fn == fn && s.file == file && s.name == name {
 			return s
 		}
 	}
-	return _telNewSite(fn, file, line)
+	return _telNewSite(tag, fn, file, line, name)
 }
 
-func _telNewSite(fn, file string, line int) *_telSite {
-	head := _telQuote([]byte(`"fn":`), fn)
+func _telNewSite(tag int, fn, file string, line int, name string) *_telSite {
+	head := _telQuote([]byte(`"fn":`), fn, -1)
 	head = append(head, `,"file":`...)
-	head = _telQuote(head, file)
+	head = _telQuote(head, file, -1)
 	head = append(head, `,"line":`...)
 	head = _telstrconv.AppendInt(head, int64(line), 10)
 	head = append(head, `,"ts":`...)
-	return &_telSite{
-		fn:    fn,
-		file:  file,
-		line:  line,
-		enter: `{"ev":"enter",` + string(head),
-		exit:  `{"ev":"exit",` + string(head),
-		fail:  `{"ev":"error",` + string(head),
+	s := &_telSite{tag: tag, fn: fn, file: file, line: line, name: name}
+	switch tag {
+	case _telFunc:
+		s.enter = `{"ev":"enter",` + string(head)
+		s.exit = `{"ev":"exit",` + string(head)
+		s.fail = `{"ev":"error",` + string(head)
+	case _telLoopSite:
+		s.enter = `{"ev":"loop",` + string(head)
+	default:
+		s.enter = `{"ev":"var",` + string(head)
+		s.redacted = _telRedacted(name)
 	}
+	return s
 }
 
-// _telQuote appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func _telQuote(buf []byte, s string) []byte {
+// _telQuote appends s as a JSON string; invalid UTF-8 becomes U+FFFD. With max >= 0, a string
+// of more than max characters is cut to max and ends with "…".
+func _telQuote(buf []byte, s string, max int) []byte {
 	const hex = "0123456789abcdef"
+	cut := false
+	if max >= 0 && len(s) > max && _telutf8.RuneCountInString(s) > max {
+		n := 0
+		for i := range s {
+			if n == max {
+				s, cut = s[:i], true
+				break
+			}
+			n++
+		}
+	}
 	buf = append(buf, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -181,6 +512,9 @@ func _telQuote(buf []byte, s string) []byte {
 			buf = append(buf, s[i:i+size]...)
 		}
 		i += size
+	}
+	if cut {
+		buf = append(buf, "…"...)
 	}
 	return append(buf, '"')
 }
