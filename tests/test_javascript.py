@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guards import KINDS
+from guards import cases as guard_cases
+from guards import check as guard_check
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
@@ -27,8 +30,9 @@ IMPORT = 'import __tel from "./_telemetry_utils.cjs";  // telemetry-inject\n'
 REQUIRE = (
     'var __tel = typeof require === "function" ? require("./_telemetry_utils.cjs") : '
     "/** @type {any} */ (globalThis).__telemetryInjectV2 || "
-    "{ enter: Function.prototype, fail: Function.prototype, "
-    "exit: Function.prototype };  // telemetry-inject\n"
+    "{ enter: Function.prototype, fail: Function.prototype, exit: Function.prototype, "
+    "loop: Function.prototype, iter: Function.prototype, value: Function.prototype };"
+    "  // telemetry-inject\n"
 )
 
 
@@ -206,6 +210,348 @@ def test_runtime_passes_the_shared_vectors(
     assert [e["error"] for e in events if e["ev"] == "error"] == [
         f"Error: vector {fn}" for fn in raising
     ]
+
+
+# -- runtime guards (docs/probes.md, tests/vectors/guards.json) --------------------------------
+
+GUARDS_DRIVER = """\
+"use strict";
+const tel = require("./_telemetry_utils.cjs");
+const { readFileSync } = require("fs");
+
+const FILE = "guards.js";
+const { kind, guard, collections } = JSON.parse(readFileSync(process.argv[2], "utf8"));
+
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function call(fn, line, ms) {
+  const s = tel.enter(fn, FILE, line);
+  try {
+    if (ms > 0) sleep(ms);
+  } catch (e) {
+    tel.fail(s, e);
+    throw e;
+  } finally {
+    tel.exit(s);
+  }
+}
+
+// Arrays as Sets and objects as Maps: the other containers a JavaScript value can be.
+function collection(v) {
+  if (Array.isArray(v)) return new Set(v.map(collection));
+  if (v !== null && typeof v === "object") {
+    return new Map(Object.entries(v).map(([k, x]) => [k, collection(x)]));
+  }
+  return v;
+}
+
+if (kind === "loops") {
+  for (let r = 0; r < guard.runs; r++) {
+    const l = tel.loop("loops", FILE, 40, "for");
+    for (let i = 0; i < guard.iterations; i++) tel.iter(l, "i", i);
+  }
+} else if (kind === "calls") {
+  for (let k = 0; k < guard.calls; k++) call("f", 20, 0);
+} else if (kind === "durations") {
+  call("fast", 30, 0);
+  call("slow", 31, guard.sleep_ms);
+} else {
+  guard.values.forEach(([name, value], k) => {
+    tel.value("values", FILE, 50 + k, name, collections ? collection(value) : value);
+  });
+}
+"""
+
+
+def _guard_runs() -> list[tuple[str, int, bool]]:
+    """(kind, case index, collections): container cases also run as Sets and Maps."""
+    runs = []
+    for kind in KINDS:
+        for n, case in enumerate(guard_cases(kind)):
+            runs.append((kind, n, False))
+            if case.get("containers"):
+                runs.append((kind, n, True))
+    return runs
+
+
+def guard_env(case_env: dict[str, str], events: Path) -> dict[str, str]:
+    """The process's environment: no guard variable of ours but the case's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    return {**env, **case_env, "TELEMETRY_INJECT_OUT": str(events)}
+
+
+@pytest.fixture(scope="module")
+def guards_driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("guards")
+    for extra in plan.runtime_files(language.get("javascript"), "tel", "guards.js", {}):
+        (root / extra.path).write_text(extra.text, "utf-8")
+    (root / "guards.js").write_text(GUARDS_DRIVER, "utf-8")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "collections"),
+    _guard_runs(),
+    ids=[f"{k}-{n}{'-collections' if c else ''}" for k, n, c in _guard_runs()],
+)
+def test_runtime_passes_every_guard_case(
+    node: str, guards_driver: Path, tmp_path: Path, kind: str, n: int, collections: bool
+) -> None:
+    case = guard_cases(kind)[n]
+    spec = tmp_path / "case.json"
+    spec.write_text(json.dumps({"kind": kind, "guard": case, "collections": collections}))
+    events_file = tmp_path / "events.jsonl"
+    proc = subprocess.run(
+        [node, "guards.js", str(spec)], cwd=guards_driver, capture_output=True, text=True,
+        timeout=120, env=guard_env(case["env"], events_file),
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    events = read_events(events_file)
+    guard_check(kind, case, events)
+    if case["env"].get("TELEMETRY_INJECT") == "off":
+        assert not events_file.exists()
+
+
+# -- loop, var and args probes (docs/probes.md) ------------------------------------------------
+
+PROBES = "function,loop,var,args"
+SHOP = """\
+"use strict";
+// A small order pipeline: loops of every form, assignments and parameters.
+
+function login(user, password, { retries = 2, token } = {}) {
+  let attempts = 0;
+  while (attempts < retries) {
+    attempts++;
+    if (password.length > 3) break;
+  }
+  const session = user + ":" + token;
+  return { user, session, attempts };
+}
+
+function total(items, ...discounts) {
+  let sum = 0;
+  for (const { price, qty } of items) sum += price * qty;
+  for (let i = 0; i < discounts.length; i++)
+    sum -= discounts[i];
+  let rounded = Math.round(sum * 100) / 100;
+  return rounded;
+}
+
+function grid(rows, cols) {
+  const cells = [];
+  rows: for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      if (c > r) continue rows;
+      if (r * c > 6) break rows;
+      cells.push(`${r}${c}`);
+    }
+  }
+  return cells.join(",");
+}
+
+function countdown(n) {
+  const seen = [];
+  do {
+    seen.push(n);
+    n -= 1;
+  } while (n > 0);
+  var last = seen[seen.length - 1];
+  return [seen.length, last];
+}
+
+function tally(record) {
+  let keys = "";
+  for (const key in record) {
+    if (key === "skip") continue;
+    keys += key;
+  }
+  let [first, second] = Object.values(record);
+  [first, second] = [second, first];
+  return `${keys} ${first} ${second}`;
+}
+
+function busy(n) {
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    acc += i % 7;
+  }
+  return acc;
+}
+
+function* evens(limit) {
+  for (let k = 0; k <= limit; k += 2) yield k;
+}
+
+async function drain(source) {
+  const got = [];
+  for await (const chunk of source) {
+    got.push(chunk);
+  }
+  return got;
+}
+
+function shadowed(xs) {
+  let out = 0;
+  for (const x of xs) {
+    const x2 = x * 2;
+    out += x2;
+  }
+  for (let i = 0; i < 2; i++) { let i = 10; out += i; }
+  return out;
+}
+
+async function main() {
+  const who = login("ann", "hunter2", { token: "t0k" });
+  console.log(who.user, who.attempts);
+  console.log(total([{ price: 2.5, qty: 2 }, { price: 1, qty: 3 }], 1, 0.5));
+  console.log(grid(4, 4));
+  console.log(countdown(3));
+  console.log(tally({ a: 1, skip: 2, b: 3 }));
+  console.log(busy(250));
+  console.log([...evens(6)]);
+  console.log(await drain((async function* () { yield "x"; yield "y"; })()));
+  console.log(shadowed([1, 2, 3]));
+}
+
+main();
+"""
+SHOP_OUTPUT = """\
+ann 1
+6.5
+00,10,11,20,21,22,30,31,32
+[ 3, 1 ]
+ab 2 1
+745
+[ 0, 2, 4, 6 ]
+[ 'x', 'y' ]
+32
+"""
+
+
+def loop_runs(events: list[dict[str, Any]], fn: str, line: int) -> list[list[Any]]:
+    """The loop events of one loop, split into its executions: [[(i, vars), ...], ...]."""
+    runs: list[list[Any]] = []
+    for e in events:
+        if e["ev"] == "loop" and (e["fn"], e["line"]) == (fn, line):
+            if e["i"] == 0:
+                runs.append([])
+            runs[-1].append((e["i"], e.get("vars")))
+    return runs
+
+
+def var_values(events: list[dict[str, Any]], fn: str) -> list[tuple[int, str, Any]]:
+    return [
+        (e["line"], e["name"], e["value"]) for e in events if e["ev"] == "var" and e["fn"] == fn
+    ]
+
+
+def test_loop_var_and_args_probes_run_the_same_and_strip_back(node: str, tmp_path: Path) -> None:
+    """Every loop form (for, for-of with destructuring, for-in, while, do-while, for await,
+    labelled loops left with continue/break label, nested and braceless loops, a generator's
+    loop), assignments and parameters: the program prints the same, the events say what ran."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "shop.js").write_text(SHOP, "utf-8")
+    plain = run_program([node, "shop.js"], src)
+    assert (plain.returncode, plain.stdout, plain.stderr) == (0, SHOP_OUTPUT, "")
+    out = tmp_path / "out"
+    shutil.copytree(src, out)
+    cache = tmp_path / "cache"
+    run_cli(out, "--in-place", "--probes", PROBES, "--jobs", "1", "--cache-dir", cache)
+    text = (out / "shop.js").read_text("utf-8")
+    assert not analyze.parse(language.get("javascript"), text.encode()).root_node.has_error
+    source = src / "shop.js"
+
+    def at(needle: str) -> int:
+        return line_of(source, needle)
+
+    # The labelled loop's state is declared before its label; braceless bodies get braces.
+    assert re.search(r'const __tel_l0_1 = __tel.loop\("grid".*\n  rows: for', text)
+    assert "/*}telemetry-inject*/sum -= discounts[i];" in text
+    assert "{ let i = 10; out += i; }" in text  # redeclares its loop variable: left alone
+
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([node, "shop.js"], out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, SHOP_OUTPUT, "")
+    events = read_events(events_file)
+    check_pairs(events)
+    assert {e["kind"] for e in events if e["ev"] == "loop"} == {
+        "for", "for_of", "for_in", "while", "do"
+    }  # fmt: skip
+    # Parameters, destructured ones by their plain names, secrets redacted.
+    assert first(events, "login")["args"] == {
+        "user": "ann", "password": "<redacted>", "retries": 2, "token": "<redacted>"
+    }  # fmt: skip
+    assert first(events, "total")["args"] == {
+        "items": [{"price": 2.5, "qty": 2}, {"price": 1, "qty": 3}], "discounts": [1, 0.5]
+    }  # fmt: skip
+    assert "args" not in first(events, "main")
+    # Loops: kind, line (the label's for a labelled loop), iteration and variables.
+    assert loop_runs(events, "total", at("for (const { price, qty }")) == [
+        [(0, {"price": 2.5, "qty": 2}), (1, {"price": 1, "qty": 3})]
+    ]
+    assert loop_runs(events, "total", at("for (let i = 0; i < discounts")) == [
+        [(0, {"i": 0}), (1, {"i": 1})]
+    ]
+    rows = loop_runs(events, "grid", at("rows: for"))
+    assert rows == [[(r, {"r": r}) for r in range(4)]]
+    cols = loop_runs(events, "grid", at("for (let c = 0"))
+    assert [[i for i, _ in run] for run in cols] == [[0, 1], [0, 1, 2], [0, 1, 2, 3], [0, 1, 2, 3]]
+    assert loop_runs(events, "countdown", at("  do {")) == [[(0, None), (1, None), (2, None)]]
+    assert loop_runs(events, "tally", at("for (const key in")) == [
+        [(0, {"key": "a"}), (1, {"key": "skip"}), (2, {"key": "b"})]
+    ]
+    assert loop_runs(events, "evens", at("for (let k = 0")) == [
+        [(i, {"k": 2 * i}) for i in range(4)]
+    ]
+    assert loop_runs(events, "drain", at("for await")) == [
+        [(0, {"chunk": "x"}), (1, {"chunk": "y"})]
+    ]
+    assert loop_runs(events, "login", at("while (attempts")) == [[(0, None)]]
+    busy = at("for (let i = 0; i < n; i++)")
+    sampled = [*range(10), 100, 200]
+    assert loop_runs(events, "busy", busy) == [[(i, {"i": i}) for i in sampled]]
+    assert not any(e["ev"] == "loop" and e["line"] == at("let i = 10") for e in events)
+    # Variables: after each assignment, with the value it left.
+    assert var_values(events, "tally") == [
+        (at('let keys = ""'), "keys", ""), (at("keys += key"), "keys", "a"),
+        (at("keys += key"), "keys", "ab"), (at("let [first"), "first", 1),
+        (at("let [first"), "second", 2), (at("  [first, second] = ["), "first", 2),
+        (at("  [first, second] = ["), "second", 1),
+    ]  # fmt: skip
+    assert var_values(events, "countdown") == [
+        (at("const seen"), "seen", []), (at("n -= 1"), "n", 2), (at("n -= 1"), "n", 1),
+        (at("n -= 1"), "n", 0), (at("var last"), "last", 1),
+    ]  # fmt: skip
+    assert var_values(events, "login") == [
+        (at("let attempts"), "attempts", 0), (at("attempts++"), "attempts", 1),
+        (at("const session"), "session", "<redacted>"),
+    ]  # fmt: skip
+    assert var_values(events, "total")[-1] == (at("let rounded"), "rounded", 6.5)
+    assert len(var_values(events, "busy")) == 1 + 250  # variables are not sampled
+
+    # Sampling from the environment; off writes nothing and changes nothing.
+    sampling = {"TELEMETRY_INJECT_LOOP_FIRST": "3", "TELEMETRY_INJECT_LOOP_EVERY": "50"}
+    events_file = tmp_path / "sampled.jsonl"
+    run = run_program([node, "shop.js"], out, events=events_file, env=sampling)
+    assert (run.returncode, run.stdout) == (0, SHOP_OUTPUT)
+    events = read_events(events_file)
+    assert loop_runs(events, "busy", busy) == [
+        [(i, {"i": i}) for i in (0, 1, 2, 50, 100, 150, 200)]
+    ]
+    assert [i for i, _ in loop_runs(events, "grid", at("for (let c = 0"))[-1]] == [0, 1, 2]
+    off = run_program([node, "shop.js"], out, events=tmp_path / "off.jsonl",
+                      env={"TELEMETRY_INJECT": "off"})  # fmt: skip
+    assert (off.returncode, off.stdout, off.stderr) == (0, SHOP_OUTPUT, "")
+    assert not (tmp_path / "off.jsonl").exists()
+
+    again = run_cli(out, "--in-place", "--json", "--probes", PROBES, "--cache-dir", cache)
+    assert json.loads(again.stdout)["changed"] == 0
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == tree(src)
 
 
 EXITS = """

@@ -11,10 +11,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from guards import cases as guard_cases
+from guards import check as guard_check
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
-from test_javascript import STAMP, errors_of, first, line_of, npm_package, tree
+from test_javascript import (
+    STAMP,
+    _guard_runs,
+    errors_of,
+    first,
+    guard_env,
+    line_of,
+    npm_package,
+    tree,
+)
 
 FIXTURES = ROOT / "tests" / "fixtures" / "typescript"
 TOOLCHAINS = ROOT / "tests" / "toolchains"
@@ -215,6 +226,109 @@ def test_runtime_compiles_everywhere_and_passes_the_shared_vectors(
         assert [e["error"] for e in events if e["ev"] == "error"] == [
             f"Error: vector {fn}" for fn in raising
         ], root.name
+
+
+# -- runtime guards (docs/probes.md, tests/vectors/guards.json) --------------------------------
+
+GUARDS_DRIVER = """\
+// @ts-ignore -- typed only where the project has @types/node
+import * as nodeFs from "node:fs";
+import * as tel from "./_telemetry_utils.js";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Value = Json | Set<Value> | Map<string, Value>;
+interface Guard {
+  runs: number;
+  iterations: number;
+  calls: number;
+  sleep_ms: number;
+  values: [string, Json, Json][];
+}
+const fs = nodeFs as unknown as { readFileSync(path: string, encoding: string): string };
+const argv = (globalThis as unknown as { process: { argv: string[] } }).process.argv;
+const spec = JSON.parse(fs.readFileSync(argv[2] ?? "", "utf8")) as {
+  kind: string;
+  guard: Guard;
+  collections: boolean;
+};
+const FILE = "guards.ts";
+const guard = spec.guard;
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function call(fn: string, line: number, ms: number): void {
+  const s = tel.enter(fn, FILE, line);
+  try {
+    if (ms > 0) sleep(ms);
+  } catch (e) {
+    tel.fail(s, e);
+    throw e;
+  } finally {
+    tel.exit(s);
+  }
+}
+
+// Arrays as Sets and objects as Maps: the other containers a value can be.
+function collection(v: Json): Value {
+  if (Array.isArray(v)) return new Set<Value>(v.map(collection));
+  if (v !== null && typeof v === "object") {
+    return new Map<string, Value>(Object.entries(v).map(([k, x]) => [k, collection(x)]));
+  }
+  return v;
+}
+
+if (spec.kind === "loops") {
+  for (let r = 0; r < guard.runs; r++) {
+    const l = tel.loop("loops", FILE, 40, "for");
+    for (let i = 0; i < guard.iterations; i++) tel.iter(l, "i", i);
+  }
+} else if (spec.kind === "calls") {
+  for (let k = 0; k < guard.calls; k++) call("f", 20, 0);
+} else if (spec.kind === "durations") {
+  call("fast", 30, 0);
+  call("slow", 31, guard.sleep_ms);
+} else {
+  guard.values.forEach(([name, value], k) => {
+    tel.value("values", FILE, 50 + k, name, spec.collections ? collection(value) : value);
+  });
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def guards_driver(tsc: Tsc, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The driver and the runtime, compiled once with the strictest flags."""
+    runtime = plan.runtime_files(language.get("typescript"), "tel", "guards.ts", {})
+    files = {"guards.ts": GUARDS_DRIVER, RUNTIME: runtime[0].text}
+    options = {**STRICTEST, "module": "commonjs", "target": "es2022"}
+    root = _project(tmp_path_factory.mktemp("guards") / "project", options, files)
+    tsc("-p", root)
+    return root
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "collections"),
+    _guard_runs(),
+    ids=[f"{k}-{n}{'-collections' if c else ''}" for k, n, c in _guard_runs()],
+)
+def test_runtime_passes_every_guard_case(
+    node: str, guards_driver: Path, tmp_path: Path, kind: str, n: int, collections: bool
+) -> None:
+    case = guard_cases(kind)[n]
+    spec = tmp_path / "case.json"
+    spec.write_text(json.dumps({"kind": kind, "guard": case, "collections": collections}))
+    events_file = tmp_path / "events.jsonl"
+    proc = subprocess.run(
+        [node, "guards.js", str(spec)], cwd=guards_driver, capture_output=True, text=True,
+        timeout=120, env=guard_env(case["env"], events_file),
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    events = read_events(events_file)
+    guard_check(kind, case, events)
+    if case["env"].get("TELEMETRY_INJECT") == "off":
+        assert not events_file.exists()
 
 
 def test_edge_cases_match_the_golden_file_compile_and_run_the_same(

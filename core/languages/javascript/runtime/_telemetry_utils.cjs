@@ -3,15 +3,45 @@
 // Zero-dependency telemetry runtime for Node: JSON-lines events to $TELEMETRY_INJECT_OUT or
 // stderr. One CommonJS file, so ESM (`import __tel from "./_telemetry_utils.cjs"`) and CommonJS
 // (`require`) both load it. Instrumented functions do:
-//   const s = __tel.enter(fn, file, line); try { ... } catch (e) { __tel.fail(s, e); throw e; }
-//   finally { __tel.exit(s); }
-// Events are written as bytes straight into one buffer: formatting numbers and joining strings
-// would cost several times more than everything else an event needs.
+//   const s = __tel.enter(fn, file, line[, "param", param, ...]); try { ... }
+//   catch (e) { __tel.fail(s, e); throw e; } finally { __tel.exit(s); }
+// loops `const l = __tel.loop(fn, file, line, kind);` before the loop and
+// `__tel.iter(l[, "name", value, ...]);` at the start of each iteration; assignments
+// `__tel.value(fn, file, line, "name", value);` after them. The guards of docs/probes.md
+// (TELEMETRY_INJECT_*) are read once, here. Events are written as bytes straight into one
+// buffer: formatting numbers and joining strings would cost several times more than
+// everything else an event needs; the rarer events (loops, variables, arguments, errors) are
+// built as text.
 "use strict";
 
 const fs = require("fs");
 
-const OFF = /^(off|0|false|no)$/i.test(process.env.TELEMETRY_INJECT || "");
+const env = process.env;
+const OFF = /^(off|0|false|no)$/i.test(env.TELEMETRY_INJECT || "");
+
+// A non-negative whole number from the environment, else the default.
+function setting(name, fallback) {
+  const text = env[name];
+  if (text === undefined || text.trim() === "") return fallback;
+  const n = Number(text);
+  return n >= 0 && n < Infinity ? Math.floor(n) : fallback;
+}
+
+const LOOP_FIRST = setting("TELEMETRY_INJECT_LOOP_FIRST", 10);
+const LOOP_EVERY = setting("TELEMETRY_INJECT_LOOP_EVERY", 100);
+const RATE = setting("TELEMETRY_INJECT_RATE", 0); // per function and per variable site, per second
+const MIN_MS = setting("TELEMETRY_INJECT_MIN_DURATION_US", 0) / 1000; // perf.now() counts ms
+const MAX_LEN = setting("TELEMETRY_INJECT_MAX_LEN", 200);
+const MAX_DEPTH = setting("TELEMETRY_INJECT_MAX_DEPTH", 3);
+const MAX_ITEMS = setting("TELEMETRY_INJECT_MAX_ITEMS", 20);
+const REDACT = (
+  env.TELEMETRY_INJECT_REDACT === undefined
+    ? "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session"
+    : env.TELEMETRY_INJECT_REDACT
+)
+  .split(",")
+  .map((word) => word.trim().toLowerCase())
+  .filter((word) => word !== "");
 const SIZE = 64 * 1024; // bytes buffered before a write
 const perf = globalThis.performance || require("perf_hooks").performance;
 const ORIGIN_SEC = Math.floor(perf.timeOrigin / 1000); // perf.now() == 0, split for precision
@@ -113,14 +143,19 @@ const sink = sharedSink();
 // and including the current second of "ts" are rebuilt when the second changes.
 const sites = new Map();
 
+// The fields every event of a site starts with, up to "ts".
+function fields(fn, file, line) {
+  return '"fn":' + JSON.stringify(fn) + ',"file":' + JSON.stringify(file) +
+    ',"line":' + Math.trunc(Number(line)) + ',"ts":';
+}
+
 function site(fn, file, line) {
   let s = sites.get(fn);
   if (s !== undefined && s.file === file && s.line === line) return s;
   const key = fn + "\0" + file + "\0" + line;
   s = sites.get(key);
   if (s !== undefined) return s;
-  const head = '"fn":' + JSON.stringify(fn) + ',"file":' + JSON.stringify(file) +
-    ',"line":' + Math.trunc(Number(line)) + ',"ts":';
+  const head = fields(fn, file, line);
   s = {
     file,
     line,
@@ -130,6 +165,8 @@ function site(fn, file, line) {
     sec: -1,
     enterBytes: ENTER_TAIL,
     exitBytes: ENTER_TAIL,
+    w: 0, // the rate window's start (perf.now() ms) ...
+    c: 0, // ... and the calls counted in it
   };
   sites.set(sites.has(fn) ? key : fn, s);
   return s;
@@ -178,10 +215,13 @@ function describe(e) {
   }
 }
 
-/** Record entering a function; returns the state exit and fail need. */
+/** Record entering a function; returns the state exit and fail need. With the args probe,
+ * the parameters follow as name, value pairs. */
 function enter(fn, file, line) {
   const s = site(fn, file, line);
   const t = perf.now();
+  if (RATE !== 0 && !admit(s, t)) return DROPPED;
+  if (arguments.length > 3) return enterArgs(s, t, arguments);
   const ms = ORIGIN_MS + t;
   const sec = Math.floor(ms / 1000);
   if (sec !== s.sec) refresh(s, sec);
@@ -197,9 +237,17 @@ function enter(fn, file, line) {
   return { s, t, x: 0 };
 }
 
+// The enter event with its "args" object: built as text.
+function enterArgs(s, t, list) {
+  writeText(s.enter + stamp(t) + ',"pid":' + PID + ',"args":' + pairs(list, 3) + "}\n");
+  return { s, t, x: 0 };
+}
+
 /** Record leaving the function, on every path (called from `finally`). */
 function exit(state) {
+  if (state === DROPPED) return;
   const t = state.x || perf.now();
+  if (t - state.t < MIN_MS && state.x === 0) return; // fast calls, unless they raised
   const s = state.s;
   const ms = ORIGIN_MS + t;
   const sec = Math.floor(ms / 1000);
@@ -220,15 +268,105 @@ function exit(state) {
 
 /** Record an exception leaving the function (the caller rethrows it). Rare: built as text. */
 function fail(state, e) {
+  if (state === DROPPED) return;
   const t = perf.now();
   state.x = t;
+  writeText(state.s.error + stamp(t) + ',"pid":' + PID + ',"dur_ns":' +
+    Math.max(0, Math.round((t - state.t) * 1e6)) + ',"error":' +
+    JSON.stringify(describe(e)) + "}\n");
+}
+
+// A call the rate limit leaves out, as a whole: its exit and error are not written either.
+const DROPPED = { s: null, t: 0, x: 0 };
+
+// Whether one more event fits the rate: RATE per second, the window starting at the first
+// event counted and restarting once a second has passed.
+function admit(r, t) {
+  if (r.c === 0 || t - r.w >= 1000) {
+    r.w = t;
+    r.c = 1;
+    return true;
+  }
+  if (r.c >= RATE) return false;
+  r.c++;
+  return true;
+}
+
+/** Before a loop statement: the state of this execution of the loop. */
+function loop(fn, file, line, kind) {
+  return { fn, file, line, kind, n: 0, site: null };
+}
+
+/** At the start of each iteration; the loop's variables follow as name, value pairs. The
+ * first LOOP_FIRST iterations are recorded, then every LOOP_EVERY-th. */
+function iter(l) {
+  const i = l.n++;
+  if (i < LOOP_FIRST || (LOOP_EVERY !== 0 && i % LOOP_EVERY === 0)) iterEvent(l, i, arguments);
+}
+
+function iterEvent(l, i, list) {
+  let s = l.site;
+  if (s === null) s = l.site = loopSite(l.fn, l.file, l.line, l.kind);
+  const vars = list.length > 1 ? ',"vars":' + pairs(list, 1) : "";
+  writeText(s.head + stamp(perf.now()) + s.tail + i + vars + "}\n");
+}
+
+const loopSites = new Map();
+
+function loopSite(fn, file, line, kind) {
+  const key = fn + "\0" + file + "\0" + line + "\0" + kind;
+  let s = loopSites.get(key);
+  if (s === undefined) {
+    s = {
+      head: '{"ev":"loop",' + fields(fn, file, line),
+      tail: ',"pid":' + PID + ',"kind":' + JSON.stringify(String(kind)) + ',"i":',
+    };
+    loopSites.set(key, s);
+  }
+  return s;
+}
+
+/** After an assignment: one variable's new value. */
+function value(fn, file, line, name, v) {
+  const s = varSite(fn, file, line, name);
+  const t = perf.now();
+  if (RATE !== 0 && !admit(s, t)) return;
+  writeText(s.head + stamp(t) + s.tail + (s.hide ? REDACTED : show(v)) + "}\n");
+}
+
+// Variable sites by name (the common case: one site per name), else by every field.
+const varSites = new Map();
+
+function varSite(fn, file, line, name) {
+  let s = varSites.get(name);
+  if (s !== undefined && s.line === line && s.fn === fn && s.file === file) return s;
+  const key = name + "\0" + fn + "\0" + file + "\0" + line;
+  s = varSites.get(key);
+  if (s !== undefined) return s;
+  s = {
+    fn,
+    file,
+    line,
+    head: '{"ev":"var",' + fields(fn, file, line),
+    tail: ',"pid":' + PID + ',"name":' + JSON.stringify(String(name)) + ',"value":',
+    hide: secret(name),
+    w: 0,
+    c: 0,
+  };
+  varSites.set(varSites.has(name) ? key : name, s);
+  return s;
+}
+
+// "ts" of a text event: seconds and nine digits of nanoseconds.
+function stamp(t) {
   const ms = ORIGIN_MS + t;
   const sec = Math.floor(ms / 1000);
   const ns = Math.min(Math.round((ms - sec * 1000) * 1e6), 999999999);
-  const line = state.s.error + (ORIGIN_SEC + sec) + String(1e9 + ns).slice(1) + ',"pid":' +
-    PID + ',"dur_ns":' + Math.max(0, Math.round((t - state.t) * 1e6)) + ',"error":' +
-    JSON.stringify(describe(e)) + "}\n";
-  const bytes = Buffer.from(line, "utf8");
+  return ORIGIN_SEC + sec + String(1e9 + ns).slice(1);
+}
+
+function writeText(text) {
+  const bytes = Buffer.from(text, "utf8");
   if (sink.room(bytes.length)) {
     sink.buf.set(bytes, sink.pos);
     sink.pos += bytes.length;
@@ -238,11 +376,174 @@ function fail(state, e) {
   if (sink.exiting) sink.flush();
 }
 
+// Values (docs/probes.md): JSON numbers, booleans, null, strings cut to MAX_LEN characters,
+// arrays, sets, maps and objects walked to MAX_DEPTH levels and MAX_ITEMS items each, anything
+// else as its text. A value whose name (or key) matches REDACT is "<redacted>".
+const REDACTED = '"<redacted>"';
+const MORE = '"\u2026"';
+const hidden = new Map();
+
+function secret(name) {
+  let yes = hidden.get(name);
+  if (yes === undefined) {
+    yes = matches(String(name));
+    hidden.set(name, yes);
+  }
+  return yes;
+}
+
+function matches(name) {
+  const low = name.toLowerCase();
+  for (let k = 0; k < REDACT.length; k++) if (low.indexOf(REDACT[k]) >= 0) return true;
+  return false;
+}
+
+// An object of the name, value pairs in list from index `from`.
+function pairs(list, from) {
+  let out = "{";
+  for (let k = from; k + 1 < list.length; k += 2) {
+    const name = String(list[k]);
+    out += (k === from ? "" : ",") + JSON.stringify(name) + ":" +
+      (secret(name) ? REDACTED : show(list[k + 1]));
+  }
+  return out + "}";
+}
+
+function show(v) {
+  try {
+    return render(v, 0);
+  } catch {
+    return '"<unprintable>"';
+  }
+}
+
+// A string of at most MAX_LEN characters (code points), else cut and ended with "…".
+function cut(text) {
+  if (text.length <= MAX_LEN) return text;
+  let i = 0;
+  for (let n = 0; n < MAX_LEN && i < text.length; n++) {
+    const c = text.charCodeAt(i);
+    i += c >= 0xd800 && c < 0xdc00 && i + 1 < text.length ? 2 : 1;
+  }
+  return i >= text.length ? text : text.slice(0, i) + "\u2026";
+}
+
+function str(text) {
+  return JSON.stringify(cut(text));
+}
+
+function render(v, depth) {
+  switch (typeof v) {
+    case "string":
+      return str(v);
+    case "number":
+      return v - v === 0 ? String(v) : '"' + v + '"'; // NaN and infinities as text
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+      return "null";
+    case "bigint":
+      return v.toString();
+    case "symbol":
+      return str(v.toString());
+    case "function":
+      return str("[Function: " + (v.name || "(anonymous)") + "]");
+    default:
+      return v === null ? "null" : object(v, depth);
+  }
+}
+
+const toString = Object.prototype.toString;
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function object(v, depth) {
+  const tag = toString.call(v);
+  const list = Array.isArray(v) || tag === "[object Arguments]" ||
+    (ArrayBuffer.isView(v) && tag !== "[object DataView]");
+  if (list || tag === "[object Object]" || tag === "[object Map]" || tag === "[object Set]") {
+    if (depth >= MAX_DEPTH) return MORE;
+    if (list) return items(v, depth + 1);
+    if (tag === "[object Map]") return entries(v, depth + 1);
+    if (tag === "[object Set]") return members(v, depth + 1);
+    return props(v, depth + 1);
+  }
+  if (tag === "[object Error]") return str(describe(v));
+  if (tag === "[object Date]") return str(isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
+  if (tag === "[object RegExp]") return str(String(v));
+  return str(tag.slice(8, -1)); // Promise, WeakMap, ArrayBuffer...: the type's name
+}
+
+function items(v, depth) {
+  const n = Math.min(v.length, MAX_ITEMS);
+  let out = "[";
+  for (let i = 0; i < n; i++) out += (i ? "," : "") + render(v[i], depth);
+  if (v.length > n) out += (n ? "," : "") + MORE;
+  return out + "]";
+}
+
+function members(v, depth) {
+  const it = v.values();
+  let out = "[";
+  let n = 0;
+  for (let r = it.next(); !r.done; r = it.next(), n++) {
+    if (n === MAX_ITEMS) {
+      out += (n ? "," : "") + MORE;
+      break;
+    }
+    out += (n ? "," : "") + render(r.value, depth);
+  }
+  return out + "]";
+}
+
+function entries(v, depth) {
+  const it = v.entries();
+  let out = "{";
+  let n = 0;
+  for (let r = it.next(); !r.done; r = it.next(), n++) {
+    if (n === MAX_ITEMS) {
+      out += (n ? "," : "") + MORE + ":" + MORE;
+      break;
+    }
+    const key = r.value[0];
+    out += (n ? "," : "") + member(typeof key === "string" ? key : keyText(key), r.value[1], depth);
+  }
+  return out + "}";
+}
+
+function props(v, depth) {
+  let out = "{";
+  let n = 0;
+  for (const key in v) {
+    if (!hasOwn.call(v, key)) continue;
+    if (n === MAX_ITEMS) {
+      out += (n ? "," : "") + MORE + ":" + MORE;
+      break;
+    }
+    const d = Object.getOwnPropertyDescriptor(v, key);
+    // A getter is not run: reading a value must not run the program's code.
+    out += (n ? "," : "") + (d !== undefined && "value" in d
+      ? member(key, d.value, depth)
+      : str(key) + ':"[Getter]"');
+    n++;
+  }
+  return out + "}";
+}
+
+function member(key, v, depth) {
+  return str(key) + ":" + (matches(key) ? REDACTED : render(v, depth));
+}
+
+function keyText(key) {
+  return key !== null && (typeof key === "object" || typeof key === "function")
+    ? toString.call(key).slice(8, -1)
+    : String(key);
+}
+
 function nop() {}
 
 const api = OFF
-  ? { enter: nop, exit: nop, fail: nop, flush: nop }
-  : { enter, exit, fail, flush: sink.flush };
+  ? { enter: nop, exit: nop, fail: nop, flush: nop, loop: nop, iter: nop, value: nop }
+  : { enter, exit, fail, flush: sink.flush, loop, iter, value };
 // For instrumented code run as a script, where there is no `require`: see the import line.
 if (!globalThis.__telemetryInjectV2) {
   Object.defineProperty(globalThis, "__telemetryInjectV2", { value: api });
