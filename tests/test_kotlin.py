@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from guards import KINDS
+from guards import cases as guard_cases
+from guards import check as guard_check
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
@@ -244,6 +247,104 @@ def _vectors(dest: Path) -> None:
         (dest / extra.path).write_text(extra.text, "utf-8")
 
 
+GUARDS_DRIVER = """package guards
+
+const val FILE = "Guards.kt"
+
+fun call(fn: String, line: Int, sleepMs: Long) {{
+    val t = TelemetryInjectKotlin.enter(fn, FILE, line)
+    try {{
+        if (sleepMs > 0) Thread.sleep(sleepMs)
+    }} catch (e: Throwable) {{
+        TelemetryInjectKotlin.error(t, e)
+        throw e
+    }} finally {{
+        TelemetryInjectKotlin.exit(t)
+    }}
+}}
+
+fun loops(runs: Int, iterations: Int) {{
+    for (r in 0 until runs) {{
+        val l = TelemetryInjectKotlin.loop("loops", FILE, "for", 40)
+        for (i in 0 until iterations) {{
+            TelemetryInjectKotlin.iter(l, "i", i)
+        }}
+    }}
+}}
+
+fun main(args: Array<String>) {{
+    when (args[0]) {{
+{cases}
+        else -> throw IllegalArgumentException(args[0])
+    }}
+}}
+"""
+
+
+def _kotlin_value(spec: language.LanguageSpec, v: Any, arrays: bool) -> str:
+    """A Kotlin expression for a JSON value: numbers, strings, Lists (or Arrays), Maps."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v) if -(2**31) <= v < 2**31 else f"{v}L"
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        return plan.string_literal(spec, v)
+    if isinstance(v, list):
+        items = ", ".join(_kotlin_value(spec, x, arrays) for x in v)
+        return f"arrayOf<Any?>({items})" if arrays else f"listOf<Any?>({items})"
+    assert isinstance(v, dict), v
+    pairs = (
+        f"{plan.string_literal(spec, k)} to {_kotlin_value(spec, x, arrays)}" for k, x in v.items()
+    )
+    return f"linkedMapOf<String, Any?>({', '.join(pairs)})"
+
+
+def _guard_runs() -> list[tuple[str, int, bool]]:
+    """(kind, case index, containers as arrays): container cases run as Lists and as Arrays."""
+    runs = []
+    for kind in KINDS:
+        for n, case in enumerate(guard_cases(kind)):
+            runs.append((kind, n, False))
+            if case.get("containers"):
+                runs.append((kind, n, True))
+    return runs
+
+
+def _guard_label(kind: str, n: int, arrays: bool) -> str:
+    return f"{kind}-{n}-{'arrays' if arrays else 'lists'}"
+
+
+def _guards_driver(dest: Path) -> Path:
+    """One driver program calling the runtime directly: its argument names the guard case."""
+    spec = language.get("kotlin")
+    cases = []
+    for kind, n, arrays in _guard_runs():
+        case = guard_cases(kind)[n]
+        if kind == "loops":
+            code = [f"loops({case['runs']}, {case['iterations']})"]
+        elif kind == "calls":
+            code = [f'repeat({case["calls"]}) {{ call("f", 20, 0) }}']
+        elif kind == "durations":
+            code = ['call("fast", 30, 0)', f'call("slow", 31, {case["sleep_ms"]})']
+        else:
+            code = [
+                f'TelemetryInjectKotlin.assign("values", FILE, {50 + k}, '
+                f"{plan.string_literal(spec, name)}, {_kotlin_value(spec, value, arrays)})"
+                for k, (name, value, _expected) in enumerate(case["values"])
+            ]
+        body = "".join(f"\n            {line}" for line in code)
+        cases.append(f'        "{_guard_label(kind, n, arrays)}" -> {{{body}\n        }}')
+    dest.mkdir(parents=True)
+    (dest / "Guards.kt").write_text(GUARDS_DRIVER.format(cases="\n".join(cases)), "utf-8")
+    for extra in plan.runtime_files(spec, "tel", "Guards.kt", {"package": "package guards"}):
+        (dest / extra.path).write_text(extra.text, "utf-8")
+    return dest
+
+
 @dataclass(frozen=True)
 class Programs:
     plain: Path  # sources
@@ -270,9 +371,11 @@ def programs(kotlin: Kotlin, tmp_path_factory: pytest.TempPathFactory) -> Progra
         "-Xexplicit-api=strict",
         "-opt-in=kotlin.contracts.ExperimentalContracts",
     )
+    guards = _guards_driver(work / "guards")
     builds = [
         Build("plain", plain),
         Build("instrumented", instrumented),
+        Build("guards", guards),
         Build("library", library, lib_flags, (("common", "commonMain"), ("jvm", "jvmMain"))),
     ]
     return Programs(plain, instrumented, library, original, compile_all(kotlin, builds))
@@ -514,3 +617,28 @@ def test_a_real_library_compiles_and_works_instrumented(
     (lib / "jvmMain" / "ResultDriver.kt").unlink()
     run_cli("strip", lib / "commonMain", "--in-place")
     assert tree(lib) == programs.library_original
+
+
+@pytest.mark.parametrize(
+    ("kind", "n", "arrays"),
+    _guard_runs(),
+    ids=[f"{k}-{n}{'-arrays' if a else ''}" for k, n, a in _guard_runs()],
+)
+def test_runtime_passes_every_guard_case(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path, kind: str, n: int, arrays: bool
+) -> None:
+    case = guard_cases(kind)[n]
+    events_file = tmp_path / "events.jsonl"
+    # No guard variable of ours but the case's own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    env.update(case["env"], TELEMETRY_INJECT_OUT=str(events_file))
+    cp = os.pathsep.join((str(programs.classes["guards"]), kotlin.stdlib))
+    label = _guard_label(kind, n, arrays)
+    proc = subprocess.run(
+        [kotlin.java, "-cp", cp, "guards.GuardsKt", label],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    guard_check(kind, case, read_events(events_file))
+    if case["env"].get("TELEMETRY_INJECT") == "off":
+        assert not events_file.exists()

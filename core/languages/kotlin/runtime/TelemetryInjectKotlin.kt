@@ -7,26 +7,87 @@
  * Each instrumented body reads `val t = TelemetryInjectKotlin.enter(fn, file, line); try { ... }
  * catch (e: Throwable) { TelemetryInjectKotlin.error(t, e); throw e } finally { TelemetryInjectKotlin.exit(t) }`.
  * The call handle lives in a local, so suspend functions that resume on another thread still
- * close the right call. Lines are buffered and written whole under one lock; a shutdown hook
- * writes the rest at exit, also after an uncaught exception. `TELEMETRY_INJECT=off` makes every
- * call return at once. A failure inside the runtime (a stack overflow in deep recursion) loses
- * that event, never changes the program. Public (explicitly, for explicit-API builds) so that
- * public inline functions may call it.
+ * close the right call. With the args probe, enter also takes the parameters as name/value
+ * pairs: `enter(fn, file, line, "a", a, "b", b)`.
+ *
+ * Loops: `val l = TelemetryInjectKotlin.loop(fn, file, kind, line)` before the loop (a fresh
+ * state per execution of the loop statement) and `TelemetryInjectKotlin.iter(l, "i", i)` at the
+ * start of each iteration; iterations `i < FIRST` and then every EVERY-th are written.
+ * Variables: `TelemetryInjectKotlin.assign(fn, file, line, "x", x)` after an assignment.
+ *
+ * Lines are buffered and written whole under one lock; a shutdown hook writes the rest at exit,
+ * also after an uncaught exception. The guards (docs/probes.md) are read from the environment
+ * once; `TELEMETRY_INJECT=off` makes every call return at once. A failure inside the runtime (a
+ * stack overflow in deep recursion, a value whose toString throws) loses that event or value,
+ * never changes the program. Public (explicitly, for explicit-API builds) so that public inline
+ * functions may call it.
  */
 public object TelemetryInjectKotlin {
-    /** One open call: its site (event prefixes, JSON-escaped once) and its start. */
-    public class Call internal constructor(internal val site: Site?, internal val start: Long)
+    /** One open call: its site (event prefixes, JSON-escaped once), its start, whether it raised. */
+    public class Call internal constructor(internal val site: Site?, internal val start: Long) {
+        @Volatile internal var raised: Boolean = false
+    }
 
-    public class Site internal constructor(fn: String, internal val file: String, internal val line: Int) {
-        private val head = "\"fn\":" + quote(fn) + ",\"file\":" + quote(file) + ",\"line\":" + line + ",\"ts\":"
-        internal val enter = "{\"ev\":\"enter\",$head"
-        internal val exit = "{\"ev\":\"exit\",$head"
-        internal val error = "{\"ev\":\"error\",$head"
+    /** One execution of a loop statement: its place and the iteration it is at. */
+    public class Loop internal constructor(internal val point: Point?) {
+        internal var i: Long = 0L
+    }
+
+    /** A rate window: at most RATE admissions a second, from the first admission counted. */
+    public open class Window internal constructor() {
+        private var count = 0
+        private var since = 0L
+
+        @Synchronized
+        internal fun admit(now: Long): Boolean {
+            if (count == 0 || now - since >= 1_000_000_000L) {
+                since = now
+                count = 0
+            }
+            if (count >= rate) return false
+            count++
+            return true
+        }
+    }
+
+    public class Site internal constructor(fn: String, internal val file: String, internal val line: Int) : Window() {
+        internal val head = "\"fn\":" + quote(fn) + ",\"file\":" + quote(file) + ","
+        private val rest = head + "\"line\":" + line + ",\"ts\":"
+        internal val enter = "{\"ev\":\"enter\",$rest"
+        internal val exit = "{\"ev\":\"exit\",$rest"
+        internal val error = "{\"ev\":\"error\",$rest"
         internal var next: Site? = null // another site with the same fn name (overloads)
+        @Volatile internal var points: Point? = null // its loops and variables
+    }
+
+    /** One loop or variable of a function: its event prefix and, for a variable, its rate. */
+    public class Point internal constructor(
+        site: Site,
+        internal val loop: Boolean,
+        internal val key: String, // the loop's kind or the variable's name
+        internal val line: Int,
+        internal val next: Point?,
+    ) : Window() {
+        internal val prefix = "{\"ev\":\"" + (if (loop) "loop" else "var") + "\"," + site.head + "\"line\":" + line + ",\"ts\":"
+        internal val middle = if (loop) ",\"kind\":" + quote(key) + ",\"i\":" else ",\"name\":" + quote(key) + ",\"value\":"
+        internal val redacted = !loop && redacts(key)
     }
 
     private val off = System.getenv("TELEMETRY_INJECT")?.trim()?.lowercase() in setOf("off", "0", "false", "no")
     private val path: String? = System.getenv("TELEMETRY_INJECT_OUT")
+    private val first = number("TELEMETRY_INJECT_LOOP_FIRST", 10)
+    private val every = number("TELEMETRY_INJECT_LOOP_EVERY", 100)
+    private val rate = minOf(Int.MAX_VALUE.toLong(), number("TELEMETRY_INJECT_RATE", 0)).toInt()
+    private val minNs = number("TELEMETRY_INJECT_MIN_DURATION_US", 0) * 1000L
+    private val maxLen = minOf(Int.MAX_VALUE.toLong(), number("TELEMETRY_INJECT_MAX_LEN", 200)).toInt()
+    private val maxDepth = minOf(1000L, number("TELEMETRY_INJECT_MAX_DEPTH", 3)).toInt()
+    private val maxItems = minOf(Int.MAX_VALUE.toLong(), number("TELEMETRY_INJECT_MAX_ITEMS", 20)).toInt()
+    private val redact: List<String> = (
+        System.getenv("TELEMETRY_INJECT_REDACT")
+            ?: "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session"
+        ).split(',').map { it.trim().lowercase() }.filter { it.isNotEmpty() }
+    private const val ELLIPSIS = "\u2026"
+    private const val REDACTED = "\"<redacted>\""
     private const val LIMIT = 64 * 1024 // characters buffered before a write
     private val lock = Any()
     private val buf = StringBuilder(LIMIT + 1024)
@@ -36,6 +97,7 @@ public object TelemetryInjectKotlin {
     private val epoch0 = java.time.Instant.now().let { it.epochSecond * 1_000_000_000L + it.nano - (System.nanoTime() - nano0) }
     private val sites = java.util.concurrent.ConcurrentHashMap<String, Site>()
     private val offCall = Call(null, 0L)
+    private val offLoop = Loop(null)
 
     init {
         if (!off) Runtime.getRuntime().addShutdownHook(Thread({ flush() }, "telemetry-flush"))
@@ -47,8 +109,29 @@ public object TelemetryInjectKotlin {
         return try {
             val site = site(fn, file, line)
             val t0 = System.nanoTime()
+            if (rate > 0 && !site.admit(t0)) return offCall
             val call = Call(site, t0)
-            emit(site.enter + (epoch0 + (t0 - nano0)) + ",\"pid\":" + pid + "}\n")
+            emit(StringBuilder(site.enter.length + 48).append(site.enter).append(epoch0 + (t0 - nano0))
+                .append(",\"pid\":").append(pid).append("}\n").toString())
+            call
+        } catch (e: Throwable) {
+            offCall
+        }
+    }
+
+    /** enter with the parameters, as name/value pairs: `"a", a, "b", b`. */
+    @JvmStatic
+    public fun enter(fn: String, file: String, line: Int, vararg args: Any?): Call {
+        if (off) return offCall
+        return try {
+            val site = site(fn, file, line)
+            val t0 = System.nanoTime()
+            if (rate > 0 && !site.admit(t0)) return offCall
+            val call = Call(site, t0)
+            val b = StringBuilder(site.enter)
+            b.append(epoch0 + (t0 - nano0)).append(",\"pid\":").append(pid).append(",\"args\":")
+            pairs(b, args)
+            emit(b.append("}\n").toString())
             call
         } catch (e: Throwable) {
             offCall
@@ -59,9 +142,12 @@ public object TelemetryInjectKotlin {
     public fun error(call: Call, t: Throwable) {
         val site = call.site ?: return
         try {
+            call.raised = true
             val now = System.nanoTime()
-            val what = quote(t.javaClass.name + ": " + (t.message ?: ""))
-            emit(site.error + (epoch0 + (now - nano0)) + ",\"pid\":" + pid + ",\"dur_ns\":" + (now - call.start) + ",\"error\":" + what + "}\n")
+            val what = quote(StringBuilder(t.javaClass.name).append(": ").append(t.message ?: "").toString())
+            emit(StringBuilder(site.error.length + 96 + what.length).append(site.error).append(epoch0 + (now - nano0))
+                .append(",\"pid\":").append(pid).append(",\"dur_ns\":").append(now - call.start)
+                .append(",\"error\":").append(what).append("}\n").toString())
         } catch (e: Throwable) {
             // lost event; the program goes on as it would have
         }
@@ -72,7 +158,69 @@ public object TelemetryInjectKotlin {
         val site = call.site ?: return
         try {
             val now = System.nanoTime()
-            emit(site.exit + (epoch0 + (now - nano0)) + ",\"pid\":" + pid + ",\"dur_ns\":" + (now - call.start) + "}\n")
+            if (minNs > 0 && now - call.start < minNs && !call.raised) return
+            emit(StringBuilder(site.exit.length + 80).append(site.exit).append(epoch0 + (now - nano0))
+                .append(",\"pid\":").append(pid).append(",\"dur_ns\":").append(now - call.start).append("}\n").toString())
+        } catch (e: Throwable) {
+            // lost event; the program goes on as it would have
+        }
+    }
+
+    /** The state of one execution of a loop statement (made where the loop begins). */
+    @JvmStatic
+    public fun loop(fn: String, file: String, kind: String, line: Int): Loop {
+        if (off) return offLoop
+        return try {
+            Loop(point(fn, file, true, kind, line))
+        } catch (e: Throwable) {
+            offLoop
+        }
+    }
+
+    /** The start of an iteration of a loop that binds no variable. */
+    @JvmStatic
+    public fun iter(loop: Loop) {
+        val p = loop.point ?: return
+        val i = loop.i++
+        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, null)
+    }
+
+    /** The start of an iteration; the loop binds one variable. */
+    @JvmStatic
+    public fun iter(loop: Loop, name: String, value: Any?) {
+        val p = loop.point ?: return
+        val i = loop.i++
+        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, arrayOf(name, value))
+    }
+
+    /** The start of an iteration; the loop binds two variables. */
+    @JvmStatic
+    public fun iter(loop: Loop, name: String, value: Any?, name2: String, value2: Any?) {
+        val p = loop.point ?: return
+        val i = loop.i++
+        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, arrayOf(name, value, name2, value2))
+    }
+
+    /** The start of an iteration; the loop's variables as name/value pairs. */
+    @JvmStatic
+    public fun iter(loop: Loop, vararg vars: Any?) {
+        val p = loop.point ?: return
+        val i = loop.i++
+        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, vars)
+    }
+
+    /** A variable's new value, right after the assignment or declaration on `line`. */
+    @JvmStatic
+    public fun assign(fn: String, file: String, line: Int, name: String, value: Any?) {
+        if (off) return
+        try {
+            val p = point(fn, file, false, name, line)
+            val now = System.nanoTime()
+            if (rate > 0 && !p.admit(now)) return
+            val b = StringBuilder(p.prefix.length + 64).append(p.prefix)
+            b.append(epoch0 + (now - nano0)).append(",\"pid\":").append(pid).append(p.middle)
+            if (p.redacted) b.append(REDACTED) else value(b, value)
+            emit(b.append("}\n").toString())
         } catch (e: Throwable) {
             // lost event; the program goes on as it would have
         }
@@ -82,6 +230,21 @@ public object TelemetryInjectKotlin {
     @JvmStatic
     public fun flush() {
         synchronized(lock) { writeLocked() }
+    }
+
+    private fun iteration(p: Point, i: Long, vars: Array<out Any?>?) {
+        try {
+            val b = StringBuilder(p.prefix.length + 64).append(p.prefix)
+            b.append(epoch0 + (System.nanoTime() - nano0)).append(",\"pid\":").append(pid)
+            b.append(p.middle).append(i)
+            if (vars != null && vars.isNotEmpty()) {
+                b.append(",\"vars\":")
+                pairs(b, vars)
+            }
+            emit(b.append("}\n").toString())
+        } catch (e: Throwable) {
+            // lost event; the program goes on as it would have
+        }
     }
 
     private fun site(fn: String, file: String, line: Int): Site {
@@ -104,6 +267,138 @@ public object TelemetryInjectKotlin {
         }
     }
 
+    /** A loop or variable site, keyed by the function's fn and file (line 0: not a function's). */
+    private fun point(fn: String, file: String, loop: Boolean, key: String, line: Int): Point {
+        val site = site(fn, file, 0)
+        var p = site.points
+        while (p != null) {
+            if (p.line == line && p.loop == loop && (p.key === key || p.key == key)) return p
+            p = p.next
+        }
+        synchronized(site) {
+            p = site.points
+            while (p != null) {
+                if (p.line == line && p.loop == loop && p.key == key) return p
+                p = p.next
+            }
+            val made = Point(site, loop, key, line, site.points)
+            site.points = made
+            return made
+        }
+    }
+
+    /** {"name":value,...} from name/value pairs; names matching REDACT hide their value. */
+    private fun pairs(b: StringBuilder, kv: Array<out Any?>) {
+        b.append('{')
+        var k = 0
+        while (k + 1 < kv.size) {
+            if (k > 0) b.append(',')
+            val name = kv[k].toString()
+            b.append(quote(name)).append(':')
+            if (redacts(name)) b.append(REDACTED) else value(b, kv[k + 1])
+            k += 2
+        }
+        b.append('}')
+    }
+
+    /** A value as JSON; whatever goes wrong while rendering it, its type name instead. */
+    private fun value(b: StringBuilder, v: Any?) {
+        val mark = b.length
+        try {
+            render(b, v, 1)
+        } catch (e: Throwable) {
+            b.setLength(mark)
+            b.append(quote(cut(if (v == null) "null" else v.javaClass.name)))
+        }
+    }
+
+    private fun render(b: StringBuilder, v: Any?, depth: Int) {
+        when (v) {
+            null -> b.append("null")
+            is String -> b.append(quote(cut(v)))
+            is Int, is Long, is Short, is Byte, is java.math.BigInteger, is java.math.BigDecimal,
+            is UInt, is ULong, is UShort, is UByte,
+            is java.util.concurrent.atomic.AtomicInteger, is java.util.concurrent.atomic.AtomicLong,
+            -> b.append(v.toString())
+            is Double, is Float -> {
+                val d = (v as Number).toDouble()
+                if (d.isNaN() || d.isInfinite()) b.append(quote(v.toString())) else b.append(v.toString())
+            }
+            is Boolean -> b.append(if (v) "true" else "false")
+            is Char, is CharSequence -> b.append(quote(cut(v.toString())))
+            is Map<*, *> -> {
+                if (depth > maxDepth) {
+                    b.append('"').append(ELLIPSIS).append('"')
+                    return
+                }
+                b.append('{')
+                var n = 0
+                for ((key, item) in v) {
+                    if (n > 0) b.append(',')
+                    if (n == maxItems) {
+                        b.append('"').append(ELLIPSIS).append("\":\"").append(ELLIPSIS).append('"')
+                        break
+                    }
+                    b.append(quote(cut(if (key == null) "null" else text(key)))).append(':')
+                    render(b, item, depth + 1)
+                    n++
+                }
+                b.append('}')
+            }
+            is Collection<*> -> items(b, v.iterator(), depth)
+            is Pair<*, *> -> items(b, v.toList().iterator(), depth)
+            is Triple<*, *, *> -> items(b, v.toList().iterator(), depth)
+            else -> if (v.javaClass.isArray) {
+                val length = java.lang.reflect.Array.getLength(v)
+                items(b, (0 until length).asSequence().map { java.lang.reflect.Array.get(v, it) }.iterator(), depth)
+            } else {
+                b.append(quote(cut(text(v))))
+            }
+        }
+    }
+
+    /** A JSON array of at most MAX_ITEMS items, then "…"; "…" alone deeper than MAX_DEPTH. */
+    private fun items(b: StringBuilder, it: Iterator<Any?>, depth: Int) {
+        if (depth > maxDepth) {
+            b.append('"').append(ELLIPSIS).append('"')
+            return
+        }
+        b.append('[')
+        var n = 0
+        while (it.hasNext()) {
+            if (n > 0) b.append(',')
+            if (n == maxItems) {
+                b.append('"').append(ELLIPSIS).append('"')
+                break
+            }
+            render(b, it.next(), depth + 1)
+            n++
+        }
+        b.append(']')
+    }
+
+    /** The object's own text (toString), or its type name when it has none. */
+    private fun text(v: Any): String {
+        val s: String? = try {
+            v.toString()
+        } catch (e: Throwable) {
+            null
+        }
+        return s ?: v.javaClass.name
+    }
+
+    /** At most MAX_LEN characters (code points), then "…". */
+    private fun cut(s: String): String {
+        if (s.length <= maxLen || s.codePointCount(0, s.length) <= maxLen) return s
+        return StringBuilder(s.substring(0, s.offsetByCodePoints(0, maxLen))).append(ELLIPSIS).toString()
+    }
+
+    private fun redacts(name: String): Boolean {
+        if (redact.isEmpty()) return false
+        val low = name.lowercase()
+        return redact.any { low.contains(it) }
+    }
+
     /** Appends one whole line: a failure inside append leaves the buffer as it was. */
     private fun emit(line: String) {
         synchronized(lock) {
@@ -124,6 +419,12 @@ public object TelemetryInjectKotlin {
         } catch (e: Throwable) {
             // Telemetry must never break the program it observes.
         }
+    }
+
+    /** A non-negative whole number from the environment, or the default. */
+    private fun number(name: String, fallback: Long): Long {
+        val n = System.getenv(name)?.trim()?.toLongOrNull() ?: return fallback
+        return if (n >= 0) n else fallback
     }
 
     /** The process id, read reflectively: ProcessHandle (Java 9+), else the JVM's name "pid@host". */
