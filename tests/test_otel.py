@@ -406,6 +406,176 @@ TYPESCRIPT = Program(
 )
 
 
+GO = Program(
+    lang="go",
+    files={
+        "orders/orders.go": """\
+            // Package orders prices quantities parsed from text; a bad quantity is skipped.
+            package orders
+
+            import (
+                "fmt"
+                "strconv"
+                "strings"
+            )
+
+            // BadQuantity is what Price panics with for a negative quantity.
+            type BadQuantity struct{ Qty int }
+
+            func (e BadQuantity) Error() string {
+                return fmt.Sprintf("negative quantity: %d", e.Qty)
+            }
+
+            type Orders struct{ UnitCents int }
+
+            func New(unitCents int) *Orders {
+                return &Orders{UnitCents: unitCents}
+            }
+
+            func (o *Orders) Price(qty int) int {
+                if qty < 0 {
+                    panic(BadQuantity{qty})
+                }
+                return qty * o.UnitCents
+            }
+
+            func (o *Orders) Total(raw string) int {
+                cents := 0
+                for _, qty := range Quantities(raw) {
+                    cents += o.tryPrice(qty)
+                }
+                rounded := cents / 100
+                return rounded
+            }
+
+            // tryPrice is 0 for a quantity Price panics on.
+            func (o *Orders) tryPrice(qty int) (cents int) {
+                defer func() {
+                    if r := recover(); r != nil {
+                        cents = 0
+                    }
+                }()
+                return o.Price(qty)
+            }
+
+            func Quantities(raw string) []int {
+                var out []int
+                for _, part := range strings.Split(raw, ",") {
+                    n, _ := strconv.Atoi(part)
+                    out = append(out, n)
+                }
+                return out
+            }
+            """,
+        "main.go": """\
+            package main
+
+            import (
+                "fmt"
+
+                "shop/orders"
+            )
+
+            func fetchRate() int {
+                return 250
+            }
+
+            func run() {
+                rate := fetchRate()
+                o := orders.New(rate)
+                fmt.Println(o.Total("4,-1,2"))
+            }
+            """,
+    },
+    harness={
+        "harness.go": """\
+            package main
+
+            import (
+                "encoding/json"
+                "fmt"
+                "strings"
+
+                "go.opentelemetry.io/otel"
+                "go.opentelemetry.io/otel/attribute"
+                sdktrace "go.opentelemetry.io/otel/sdk/trace"
+                "go.opentelemetry.io/otel/sdk/trace/tracetest"
+            )
+
+            func attrs(kvs []attribute.KeyValue) map[string]any {
+                out := map[string]any{}
+                for _, kv := range kvs {
+                    out[string(kv.Key)] = kv.Value.AsInterface()
+                }
+                return out
+            }
+
+            func main() {
+                exporter := tracetest.NewInMemoryExporter()
+                otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter)))
+                run()
+                var spans []map[string]any
+                for _, s := range exporter.GetSpans() {
+                    var parent any
+                    if s.Parent.IsValid() {
+                        parent = s.Parent.SpanID().String()
+                    }
+                    var events []map[string]any
+                    for _, e := range s.Events {
+                        events = append(events, map[string]any{
+                            "name": e.Name, "attributes": attrs(e.Attributes),
+                        })
+                    }
+                    spans = append(spans, map[string]any{
+                        "name": s.Name, "trace": s.SpanContext.TraceID().String(),
+                        "id": s.SpanContext.SpanID().String(), "parent": parent,
+                        "status":  strings.ToUpper(s.Status.Code.String()),
+                        "message": s.Status.Description,
+                        "attributes": attrs(s.Attributes), "events": events,
+                    })
+                }
+                out, _ := json.Marshal(spans)
+                fmt.Println(string(out))
+            }
+            """,
+    },
+    extra={
+        "go.mod": f"""\
+            module shop
+
+            go 1.24
+
+            require (
+                go.opentelemetry.io/otel {OTEL_GO}
+                go.opentelemetry.io/otel/sdk {OTEL_GO}
+                go.opentelemetry.io/otel/trace {OTEL_GO}
+            )
+            """,
+    },
+    calls={
+        "run": (1, None),
+        "fetchRate": (1, "run"),
+        "New": (1, "run"),
+        "Orders.Total": (1, "run"),
+        "Quantities": (1, "Orders.Total"),
+        "Orders.tryPrice": (3, "Orders.Total"),
+        "Orders.Price": (3, "Orders.tryPrice"),
+        # The deferred literal that recovers runs while tryPrice unwinds: its child.
+        "Orders.tryPrice.<anonymous>": (3, "Orders.tryPrice"),
+    },
+    where={
+        "run": ("main.go", "func run("),
+        "New": ("orders/orders.go", "func New("),
+        "Orders.Price": ("orders/orders.go", "func (o *Orders) Price("),
+        "Orders.Total": ("orders/orders.go", "func (o *Orders) Total("),
+    },
+    failing="Orders.Price",
+    error_type="BadQuantity",
+    looping="Orders.Total",
+    runtime="telemetry_inject_otel.go",
+)
+
+
 # -- running them ---------------------------------------------------------------------------
 
 
@@ -464,6 +634,9 @@ def _spans(proc: subprocess.CompletedProcess[str]) -> list[Span]:
     line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith("["))
     spans = json.loads(line)
     assert isinstance(spans, list) and spans, proc.stdout
+    for s in spans:  # Go writes empty lists as null
+        s["events"] = s["events"] or []
+        s["attributes"] = s["attributes"] or {}
     return spans
 
 
@@ -576,3 +749,33 @@ def test_typescript(tmp_path: Path) -> None:
     check_spans(TYPESCRIPT, original, _spans(proc))
     shutil.rmtree(root / "dist")
     _strip_back(TYPESCRIPT, root, original)
+
+
+def test_go(tmp_path: Path) -> None:
+    exe = require("go")
+    env = {
+        "GOPATH": str(GO_CACHE / "path"),
+        "GOMODCACHE": str(GO_CACHE / "mod"),
+        "GOCACHE": str(GO_CACHE / "build"),
+        "GOFLAGS": "-modcacherw -mod=mod",
+        "GOTOOLCHAIN": "local",
+        "CGO_ENABLED": "0",
+    }
+
+    def go(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+        proc = run_program([exe, *args], root, env={**env, **kw.pop("env", {})}, timeout=600)
+        assert proc.returncode == 0, f"go {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
+        return proc
+
+    root = tmp_path / "app"
+    original = _instrument(GO, root, tmp_path / "cache")
+    assert (root / "orders" / GO.runtime).read_text("utf-8").count("package orders\n") == 1
+    go("mod", "tidy")
+    go("vet", "./...")
+    go("build", "-o", str(tmp_path / "shop"), ".")
+    proc = run_program([str(tmp_path / "shop")], root)
+    assert proc.stdout.splitlines()[0] == "15", proc.stderr
+    check_spans(GO, original, _spans(proc))
+    off = run_program([str(tmp_path / "shop")], root, env={"TELEMETRY_INJECT": "off"})
+    assert off.returncode == 0 and off.stdout.splitlines()[-1] == "null"
+    _strip_back(GO, root, original)
