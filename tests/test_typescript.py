@@ -17,14 +17,17 @@ from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
 from telemetry_inject.core import analyze, language, plan
 from test_javascript import (
+    PROBES,
     STAMP,
     _guard_runs,
     errors_of,
     first,
     guard_env,
     line_of,
+    loop_runs,
     npm_package,
     tree,
+    var_values,
 )
 
 FIXTURES = ROOT / "tests" / "fixtures" / "typescript"
@@ -382,6 +385,239 @@ def test_edge_cases_match_the_golden_file_compile_and_run_the_same(
             (out / "events.jsonl").unlink()
             run_cli("strip", out, "--in-place")
             assert tree(out) == {k: v for k, v in tree(plain).items() if "dist/" not in k}
+
+
+# -- loop, var and args probes (docs/probes.md) ------------------------------------------------
+
+SHOP_TS = """\
+// Orders with loops of every form, assignments and parameters, under the strictest flags.
+import { table } from "./view.js";
+
+type Line = { price: number; qty: number };
+
+export class Ledger {
+  private entries: number[] = [];
+  constructor(private readonly owner: string, public limit?: number) {
+    let note: string = owner.toUpperCase();
+    note += "!";
+    this.entries.push(note.length);
+    console.log(this.owner);
+  }
+  add(this: Ledger, amount: number, round: (x: number) => number = Math.round): number {
+    const kept = round(amount);
+    this.entries.push(kept);
+    return kept;
+  }
+}
+
+function total(lines: Line[], ...discounts: number[]): number {
+  let sum = 0;
+  for (const { price, qty } of lines) sum += price * qty;
+  for (let i = 0; i < discounts.length; i++)
+    sum -= discounts[i] ?? 0;
+  const rounded: number = Math.round(sum * 100) / 100;
+  return rounded;
+}
+
+function grid(rows: number, cols: number): string {
+  const cells: string[] = [];
+  outer: for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      if (c > r) continue outer;
+      if (r * c > 6) break outer;
+      cells.push(`${r}${c}`);
+    }
+  }
+  return cells.join(",");
+}
+
+function countdown(n: number): [number, number | undefined] {
+  const seen: number[] = [];
+  do {
+    seen.push(n);
+    n -= 1;
+  } while (n > 0);
+  let last = seen[seen.length - 1];
+  return [seen.length, last];
+}
+
+function keysOf(record: Record<string, number>, apiKey?: string): string {
+  let keys = "";
+  for (const key in record) {
+    if (key === "skip") continue;
+    keys += key;
+  }
+  let count = 0;
+  while (count < keys.length) count++;
+  return `${keys} ${count} ${apiKey ?? "-"}`;
+}
+
+function busy(n: number): number {
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    acc += i % 7;
+  }
+  return acc;
+}
+
+const pick = <T,>(items: readonly T[], wanted: (item: T) => boolean): T[] => {
+  const found: T[] = [];
+  for (const item of items as T[]) {
+    if (wanted(item)) found.push(item);
+  }
+  return found;
+};
+
+function main(): void {
+  const ledger = new Ledger("ann", 3);
+  console.log(ledger.add(2.6), ledger.limit);
+  console.log(total([{ price: 2.5, qty: 2 }, { price: 1, qty: 3 }], 1, 0.5));
+  console.log(grid(4, 4));
+  console.log(countdown(3));
+  console.log(keysOf({ a: 1, skip: 2, b: 3 }, "k-123"));
+  console.log(busy(250));
+  console.log(pick([1, 2, 3, 4], (x) => x % 2 === 0));
+  console.log(table([["a", 1], ["b", 2]]));
+}
+
+main();
+"""
+VIEW_TSX = """\
+// TSX: parsed with the TSX grammar, instrumented with TypeScript's data.
+import { h } from "./h.js";
+
+export function table(rows: Array<[string, number]>): string {
+  const cells: string[] = [];
+  for (const [label, value] of rows) {
+    cells.push(<td>{label}={value}</td>);
+  }
+  return <tr>{cells.join("")}</tr>;
+}
+"""
+H_TS = """\
+export function h(tag: string, _props: unknown, ...children: unknown[]): string {
+  return `<${tag}>${children.join("")}</${tag}>`;
+}
+"""
+JSX_D_TS = """
+declare namespace JSX {
+  type Element = string;
+  interface IntrinsicElements {
+    [tag: string]: { [attribute: string]: unknown };
+  }
+}
+"""
+SHOP_OUTPUT = """\
+ann
+3 3
+6.5
+00,10,11,20,21,22,30,31,32
+[ 3, 1 ]
+ab 2 k-123
+745
+[ 2, 4 ]
+<tr><td>a=1</td><td>b=2</td></tr>
+"""
+
+
+def test_loop_var_and_args_probes_compile_strictly_run_the_same_and_strip_back(
+    node: str, tsc: Tsc, tmp_path: Path
+) -> None:
+    """Loops of every form (for-of over destructuring and `as` casts, labelled loops left with
+    continue/break label, braceless bodies, do-while, for-in, while), typed assignments and
+    parameters (parameter properties, optional, rest, destructured, `this` and function-typed
+    ones) in .ts and .tsx: compiled with the strictest flags, the program prints the same."""
+    options = {**STRICTEST, "module": "commonjs", "target": "es2022", "rootDir": "src",
+               "outDir": "dist", "jsx": "react", "jsxFactory": "h"}  # fmt: skip
+    files = {"src/shop.ts": SHOP_TS, "src/view.tsx": VIEW_TSX, "src/h.ts": H_TS,
+             "src/env.d.ts": ENV_D_TS + JSX_D_TS}  # fmt: skip
+    plain = _project(tmp_path / "plain", options, files)
+    out = _project(tmp_path / "out", options, files)
+    cache = tmp_path / "cache"
+    run_cli(out, "--in-place", "--probes", PROBES, "--jobs", "1", "--cache-dir", cache)
+    view = (out / "src" / "view.tsx").read_text("utf-8")
+    assert '__tel.iter(__tel_l0_1, "label", label, "value", value);' in view
+    shop = (out / "src" / "shop.ts").read_text("utf-8")
+    assert '__tel.enter("Ledger.add", "src/shop.ts", 14, "amount", amount, "round", round)' in shop
+    tsc("-b", plain, out)
+    expected = run_program([node, "dist/shop.js"], plain)
+    assert (expected.returncode, expected.stdout, expected.stderr) == (0, SHOP_OUTPUT, "")
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([node, "dist/shop.js"], out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, SHOP_OUTPUT, "")
+    events = read_events(events_file)
+    check_pairs(events)
+    source = out.parent / "source.ts"
+    source.write_text(SHOP_TS, "utf-8")
+
+    def at(needle: str) -> int:
+        return line_of(source, needle)
+
+    assert {e["kind"] for e in events if e["ev"] == "loop"} == {
+        "for", "for_of", "for_in", "while", "do"
+    }  # fmt: skip
+    # Parameters: properties and optional ones by name, `this` and types left out, secrets
+    # redacted, functions as text.
+    assert first(events, "Ledger.constructor")["args"] == {"owner": "ann", "limit": 3}
+    assert first(events, "Ledger.add")["args"] == {"amount": 2.6, "round": "[Function: round]"}
+    assert first(events, "keysOf")["args"] == {
+        "record": {"a": 1, "skip": 2, "b": 3}, "apiKey": "<redacted>"
+    }  # fmt: skip
+    assert first(events, "pick")["args"]["items"] == [1, 2, 3, 4]
+    assert first(events, "table")["args"] == {"rows": [["a", 1], ["b", 2]]}
+    assert loop_runs(events, "total", at("for (const { price, qty }")) == [
+        [(0, {"price": 2.5, "qty": 2}), (1, {"price": 1, "qty": 3})]
+    ]
+    assert loop_runs(events, "total", at("for (let i = 0; i < discounts")) == [
+        [(0, {"i": 0}), (1, {"i": 1})]
+    ]
+    assert loop_runs(events, "grid", at("outer: for")) == [[(r, {"r": r}) for r in range(4)]]
+    cols = loop_runs(events, "grid", at("for (let c = 0"))
+    assert [[i for i, _ in run] for run in cols] == [[0, 1], [0, 1, 2], [0, 1, 2, 3], [0, 1, 2, 3]]
+    assert loop_runs(events, "countdown", at("  do {")) == [[(0, None), (1, None), (2, None)]]
+    assert loop_runs(events, "keysOf", at("for (const key in")) == [
+        [(0, {"key": "a"}), (1, {"key": "skip"}), (2, {"key": "b"})]
+    ]
+    assert loop_runs(events, "keysOf", at("while (count")) == [[(0, None), (1, None)]]
+    assert loop_runs(events, "pick", at("for (const item of")) == [
+        [(i, {"item": i + 1}) for i in range(4)]
+    ]
+    assert loop_runs(events, "table", 6) == [
+        [(0, {"label": "a", "value": 1}), (1, {"label": "b", "value": 2})]
+    ]
+    busy = at("for (let i = 0; i < n; i++)")
+    assert loop_runs(events, "busy", busy) == [[(i, {"i": i}) for i in [*range(10), 100, 200]]]
+    assert var_values(events, "Ledger.constructor") == [
+        (at("let note"), "note", "ANN"), (at('note += "!"'), "note", "ANN!")
+    ]  # fmt: skip
+    assert var_values(events, "countdown") == [
+        (at("const seen"), "seen", []), (at("n -= 1"), "n", 2), (at("n -= 1"), "n", 1),
+        (at("n -= 1"), "n", 0), (at("let last"), "last", 1),
+    ]  # fmt: skip
+    assert var_values(events, "total")[-1] == (at("const rounded"), "rounded", 6.5)
+    assert var_values(events, "main")[0] == (
+        at("const ledger"),
+        "ledger",
+        {"owner": "ann", "limit": 3, "entries": [4]},
+    )
+
+    sampling = {"TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "0"}
+    events_file = tmp_path / "sampled.jsonl"
+    run = run_program([node, "dist/shop.js"], out, events=events_file, env=sampling)
+    assert (run.returncode, run.stdout) == (0, SHOP_OUTPUT)
+    events = read_events(events_file)
+    assert loop_runs(events, "busy", busy) == [[(0, {"i": 0}), (1, {"i": 1})]]
+    assert len(loop_runs(events, "grid", at("for (let c = 0"))[-1]) == 2
+    off = run_program([node, "dist/shop.js"], out, events=tmp_path / "off.jsonl",
+                      env={"TELEMETRY_INJECT": "off"})  # fmt: skip
+    assert (off.returncode, off.stdout, off.stderr) == (0, SHOP_OUTPUT, "")
+    assert not (tmp_path / "off.jsonl").exists()
+
+    shutil.rmtree(out / "dist")  # compiled JavaScript: not to be instrumented itself
+    again = run_cli(out, "--in-place", "--json", "--probes", PROBES, "--cache-dir", cache)
+    assert json.loads(again.stdout)["changed"] == 0
+    run_cli("strip", out, "--in-place")
+    assert tree(out / "src") == tree(plain / "src")
 
 
 LEGACY_JS = """\
