@@ -496,3 +496,122 @@ def test_debian_ruby_libraries_behave_the_same_instrumented(
         assert calls[fn] >= 1, fn
     run_cli("strip", inst, "--in-place", "--no-cache")
     assert tree(inst) == tree(plain)
+
+
+PROBES = "function,loop,var,args"
+
+
+def test_loop_var_and_args_probes_record_and_change_nothing(ruby: Ruby, tmp_path: Path) -> None:
+    source = FIXTURES / "probes.rb"
+    src, out = tmp_path / "src", tmp_path / "out"
+    for root in (src, out):
+        root.mkdir()
+        shutil.copy(source, root / "probes.rb")
+    plain = ruby("probes.rb", cwd=src)
+    assert (plain.returncode, plain.stderr) == (0, ""), plain.stderr
+    report = json.loads(instrument(out, "--json", "--probes", PROBES).stdout)
+    assert report["failures"] == [] and report["instrumented"] == 7
+    text = (out / "probes.rb").read_text("utf-8")
+    # next, break, redo and retry, nested while/until, for, loop do, the each family, modifier
+    # loops, heredocs and implicit return values: the same output, and no warning under -w.
+    events_file = tmp_path / "events.jsonl"
+    run = ruby("probes.rb", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    check_pairs(events)
+
+    def at(needle: str) -> int:
+        return line_of(source, needle)
+
+    def iterations(needle: str) -> list[tuple[str, int, dict[str, Any] | None]]:
+        line = at(needle)
+        return [
+            (e["kind"], e["i"], e.get("vars"))
+            for e in events
+            if e.get("line") == line and e["ev"] == "loop"
+        ]
+
+    assert iterations("prices.each do |name, price|") == [
+        ("each", 0, {"name": "apple", "price": 3}), ("each", 1, {"name": "bad", "price": -1}),
+        ("each", 2, {"name": "pear", "price": 4}),
+    ]  # fmt: skip
+    # Nested while/until left by `break`: each execution of the inner loop counts from 0.
+    assert [i for _k, i, _v in iterations("while i < n")] == [0, 1, 2, 3]
+    assert [i for _k, i, _v in iterations("until j == n")] == [
+        i for n in (2, 3, 4, 4) for i in range(n)
+    ]
+    assert iterations("for w, k in") == [
+        ("for", 0, {"w": "x", "k": 0}), ("for", 1, {"w": "y", "k": 1})
+    ]  # fmt: skip
+    assert iterations("words.each_with_index {") == [
+        ("each", 0, {"w": "x", "k": 0}), ("each", 1, {"w": "y", "k": 1})
+    ]  # fmt: skip
+    assert iterations("3.times { |t|") == []  # a one-line block: no line for the call
+    assert iterations("loop do") == [("loop", 0, None), ("loop", 1, None)]
+    # redo runs the block's body again: one more iteration.
+    assert iterations("1.upto(2) do |u|") == [
+        ("each", 0, {"u": 1}), ("each", 1, {"u": 2}), ("each", 2, {"u": 2})
+    ]  # fmt: skip
+    assert iterations("each_pair do |key, val|") == [
+        ("each", 0, {"key": "a", "val": 1}), ("each", 1, {"key": "b", "val": 2})
+    ]  # fmt: skip
+    assert [i for _k, i, _v in iterations("n.times do |i|")] == [*range(10), 100, 200]
+    # Variables: values after each assignment at its original line; a body's last statement
+    # (its value), heredocs and modifier loops get no line.
+    var = [(e["fn"], e["line"], e["name"], e["value"]) for e in events if e["ev"] == "var"]
+    assert [v for v in var if v[0] == "grid" and v[2] == "found"][-1] == (
+        "grid", at("found += i * j"), "found", 25
+    )  # fmt: skip
+    assert ("main", at("sum, skipped = totals("), "skipped", 1) in var
+    assert [v[3] for v in var if v[2] == "tries"] == [0, 1, 2]  # retry
+    assert ("forms", at('password = "hunter2"'), "password", "<redacted>") in var
+    assert [v for v in var if v[2] in ("text", "acc") or v[1] == at("z += 1")] == [
+        ("hot", at("acc = 0"), "acc", 0)
+    ]  # fmt: skip
+    assert [v[3] for v in var if v[2] == "y"] == [2, 4]  # in a map block, not after its value
+    assert [v for v in var if v[2] == "count"] == [("forms", at("count = 0"), "count", 0)]
+    # Arguments from the method's binding: positional, keyword, redacted by name.
+    enter = {e["fn"]: e.get("args") for e in events if e["ev"] == "enter"}
+    assert enter["totals"] == {"prices": {"apple": 3, "bad": -1, "pear": 4}, "token": "<redacted>"}
+    assert enter["forms"] == {"words": ["x", "y"], "limit": 2} and enter["main"] is None
+    # Sampling from the environment; off writes nothing; the output never changes.
+    sampled = tmp_path / "sampled.jsonl"
+    env = {"TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "50"}
+    run = run_program([require("ruby"), "-w", "probes.rb"], out, events=sampled, env=env)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    loops = [e for e in read_events(sampled) if e["ev"] == "loop"]
+    assert [e["i"] for e in loops if e["fn"] == "hot"] == [0, 1, 50, 100, 150, 200]
+    assert max(e["i"] for e in loops if e["fn"] != "hot") == 1
+    off = tmp_path / "off.jsonl"
+    run = run_program(["ruby", "probes.rb"], out, events=off, env={"TELEMETRY_INJECT": "off"})
+    assert (run.returncode, run.stdout, off.exists()) == (0, plain.stdout, False)
+    # Instrumenting again changes nothing; strip restores every byte.
+    again = json.loads(instrument(out, "--json", "--probes", PROBES).stdout)
+    assert (again["changed"], again["failures"]) == (0, [])
+    assert (out / "probes.rb").read_text("utf-8") == text
+    run_cli("strip", ".", "--in-place", "--no-cache", cwd=out)
+    assert tree(out) == tree(src)
+
+
+def test_debian_ruby_libraries_behave_the_same_with_every_probe(
+    ruby: Ruby, packages: dict[str, Path], tmp_path: Path
+) -> None:
+    plain, inst = tmp_path / "plain", tmp_path / "inst"
+    for name, lib in packages.items():
+        shutil.copytree(lib, plain / name)
+        shutil.copytree(lib, inst / name)
+    (tmp_path / "drive.rb").write_text(DRIVE, "utf-8")
+    report = json.loads(instrument(inst, "--json", "--probes", PROBES).stdout)
+    assert report["failures"] == [] and report["instrumented"] > 150
+    before = ruby(*(f"-I{plain / n}" for n in PACKAGES), "drive.rb", cwd=tmp_path)
+    assert before.returncode == 0
+    events_file = tmp_path / "events.jsonl"
+    after = ruby(*(f"-I{inst / n}" for n in PACKAGES), "drive.rb", cwd=tmp_path, events=events_file)
+    assert (after.returncode, after.stdout, after.stderr) == (0, before.stdout, before.stderr)
+    events = read_events(events_file)
+    check_pairs(events)
+    kinds = Counter(e["ev"] for e in events)
+    assert kinds["loop"] > 20 and kinds["var"] > 100, kinds
+    assert any(e.get("args") for e in events if e["ev"] == "enter")
+    run_cli("strip", inst, "--in-place", "--no-cache")
+    assert tree(inst) == tree(plain)

@@ -4,13 +4,13 @@
 # Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
 #
 # Each instrumented method starts with
-#   _tel = ::TelemetryInject.enter(fn, file, line[, "arg" => arg, ...]); begin; begin
+#   _tel = ::TelemetryInject.enter(fn, file, line[, binding]); begin; begin
 # and ends with `rescue ::Exception` (error event, then `raise`) and `ensure` (exit event).
-# Events: enter (with args), exit (with dur_ns) and error (with dur_ns and "Class: message")
+# Events: enter (with args: the method's parameters, read from its binding), exit (with dur_ns) and error (with dur_ns and "Class: message")
 # before the exit. A loop gets `__tel_lD_N = ::TelemetryInject.loop(fn, file, line, kind)` before
 # it and `::TelemetryInject.iter(__tel_lD_N[, "x" => x]) if __tel_lD_N.tick` at the start of each
 # iteration (loop events, sampled); an assignment gets `::TelemetryInject.var(fn, file, line,
-# name, value)` after it (var events).
+# name, value)` after it (var events; it returns the value).
 #
 # Guards (docs/probes.md), read once: TELEMETRY_INJECT=off (0, false, no) makes every call a
 # no-op; TELEMETRY_INJECT_LOOP_FIRST/_EVERY sample iterations; _RATE limits calls per function
@@ -85,6 +85,7 @@ module TelemetryInject
   @vars = {} # file => line => fn => name => [head and name part, redacted?, window start, count]
   @rates = {}.compare_by_identity # a function's head => [window start, count]
   @names = {} # name => whether its value is redacted
+  @params = {}.compare_by_identity # a method's head => its parameters' names
 
   class << self
     def enter(fn, file, line, args = nil)
@@ -94,6 +95,7 @@ module TelemetryInject
       t0 = clock
       return nil if RATE.positive? && !admit(@rates[head] ||= [0, 0], t0)
 
+      args = parameters(head, fn, args) if args.is_a?(::Binding)
       emit(%({"ev":"enter",#{head},"ts":#{t0 + EPOCH},"pid":#{pid}#{fields(",\"args\":", args)}}\n))
       [head, t0]
     rescue StandardError # e.g. in a non-main Ractor, which cannot reach the buffer: no events
@@ -145,20 +147,21 @@ module TelemetryInject
       nil
     end
 
-    # A variable's new value, after the assignment at `line`.
+    # A variable's new value, after the assignment at `line`; returns the value.
     def var(fn, file, line, name, value)
-      return if OFF
+      return value if OFF
 
       by_fn = ((@vars[file] ||= {})[line] ||= {})
       at = ((by_fn[fn] ||= {})[name] ||= [site(fn, file, line), redacted?(name), 0, 0])
       t = clock
-      return if RATE.positive? && !admit(at, t, 2)
+      return value if RATE.positive? && !admit(at, t, 2)
 
       text = at[1] ? REDACTED : render(value, 0)
       emit(%({"ev":"var",#{at[0]},"ts":#{t + EPOCH},"pid":#{pid},"name":#{json(name)},) +
            %("value":#{text}}\n))
+      value
     rescue StandardError
-      nil
+      value
     end
 
     def flush
@@ -180,6 +183,34 @@ module TelemetryInject
       by_line = (@sites[file] ||= {})
       by_fn = (by_line[line] ||= {})
       by_fn[fn] ||= %("fn":#{json(fn)},"file":#{json(file)},"line":#{Integer(line)}).freeze
+    end
+
+    # [name, value] of each named parameter of the method running in `scope` (a binding taken
+    # on its entry line). The method is found by name on the receiver, then along super_method
+    # to the definition nearest above that line in the same file; its names are kept per site.
+    def parameters(head, fn, scope)
+      names = (@params[head] ||= parameter_names(fn, scope))
+      names.map { |name| [name.to_s, scope.local_variable_get(name)] }
+    rescue StandardError, ScriptError
+      nil
+    end
+
+    def parameter_names(fn, scope)
+      file, line = scope.source_location
+      method = scope.receiver.method(fn.to_s.split(".").last.to_sym)
+      best = nil
+      while method
+        where = method.source_location
+        if where && where[0] == file && where[1] <= line && (best.nil? || where[1] > best[0])
+          best = [where[1], method]
+        end
+        method = method.super_method
+      end
+      return [].freeze unless best
+
+      best[1].parameters.filter_map do |_kind, name|
+        name if name && name.match?(/\A[a-z_][A-Za-z0-9_]*\z/) && scope.local_variable_defined?(name)
+      end.freeze
     end
 
     # Whether the rate window `at[from]` (start, count) takes one more event at `t`.
