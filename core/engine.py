@@ -268,13 +268,13 @@ class Engine:
             return analysis.source, (), failed
         merged = [*file_insertions, *(i for ins in per_function.values() for i in ins)]
         new_source, edits = reconstruct.apply(analysis.source, merged)
-        why, _tree = reconstruct.verify(analysis, new_source)
+        why, _tree = reconstruct.verify(analysis, new_source, edits)
         if why is None:
             return new_source, edits, failed
         good: dict[FunctionId, list[Insertion]] = {}
         for fid, ins in per_function.items():
-            candidate, _ = reconstruct.apply(analysis.source, [*file_insertions, *ins])
-            alone, _ = reconstruct.verify(analysis, candidate)
+            candidate, alone_edits = reconstruct.apply(analysis.source, [*file_insertions, *ins])
+            alone, _ = reconstruct.verify(analysis, candidate, alone_edits)
             if alone is None:
                 good[fid] = ins
             else:
@@ -283,7 +283,7 @@ class Engine:
             return analysis.source, (), failed
         merged = [*file_insertions, *(i for ins in good.values() for i in ins)]
         new_source, edits = reconstruct.apply(analysis.source, merged)
-        why, _tree = reconstruct.verify(analysis, new_source)
+        why, _tree = reconstruct.verify(analysis, new_source, edits)
         if why is not None:
             for fid in good:
                 failed[fid] = f"verification failed: {why}"

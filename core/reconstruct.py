@@ -8,6 +8,7 @@ of pure insertions (the minimal edits). The result must re-parse with no new err
 
 from __future__ import annotations
 
+import bisect
 import difflib
 
 import tree_sitter as ts
@@ -168,10 +169,36 @@ def error_count(tree: ts.Tree) -> int:
             return count
 
 
-def verify(analysis: Analysis, new_source: bytes) -> tuple[str | None, ts.Tree]:
-    """None when the new text parses with no more error nodes than the old; else why not."""
-    tree = parse(analysis.spec, new_source)
+def verify(
+    analysis: Analysis, new_source: bytes, edits: tuple[Edit, ...] | None = None
+) -> tuple[str | None, ts.Tree]:
+    """None when the new text parses with no more error nodes than the old; else why not.
+
+    With the edits (pure insertions, as ``apply`` makes them) the old tree is edited and
+    re-parsed incrementally: tree-sitter reuses what the insertions did not touch, which
+    roughly halves the cost of a full parse on brace languages.
+    """
+    old_tree = _edited(analysis, edits) if edits else None
+    tree = parse(analysis.spec, new_source, old_tree)
     before, after = error_count(analysis.tree), error_count(tree)
     if after > before:
         return f"the instrumented text does not parse ({after - before} new syntax errors)", tree
     return None, tree
+
+
+def _edited(analysis: Analysis, edits: tuple[Edit, ...]) -> ts.Tree | None:
+    """A copy of the analysis's tree with the insertions applied (last first, so each one's
+    position is still the original one)."""
+    if any(e.start != e.end for e in edits):
+        return None
+    tree = analysis.tree.copy()
+    starts = analysis.line_starts
+    for e in sorted(edits, key=lambda e: e.start, reverse=True):
+        data = e.text.encode("utf-8")
+        row = bisect.bisect_right(starts, e.start) - 1
+        col = e.start - starts[row]
+        lines = data.count(b"\n")
+        last_col = len(data) - data.rfind(b"\n") - 1 if lines else col + len(data)
+        end = (row + lines, last_col)
+        tree.edit(e.start, e.start, e.start + len(data), (row, col), (row, col), end)
+    return tree
