@@ -456,3 +456,221 @@ def test_real_bzip2_compiles_strict_c89_and_round_trips(
     assert calls["BZ2_blockSort"] > 0 and calls["BZ2_hbMakeCodeLengths"] > 0
     run_cli("strip", work, "--in-place")
     assert _tree(work) == original
+
+
+PROBES = r"""#include <stdio.h>
+#include <string.h>
+
+struct account {
+    const char *owner;
+    long cents;
+};
+
+static long total(const struct account *accts, int n)
+{
+    long sum = 0;
+    int i;
+    for (i = 0; i < n; i++)
+        sum += accts[i].cents;
+    return sum;
+}
+
+static int check_pin(const char *user, const char *password, int tries)
+{
+    int score = 0;
+    int k;
+    for (k = 0; k < tries; k++) {
+        if (k % 2 == 0)
+            continue;
+        score += (int)strlen(user) + (int)strlen(password);
+    }
+    return score;
+}
+
+static int find_pair(int limit, int target)
+{
+    int a, b, hits = 0;
+    int result = -1;
+    for (a = 0; a < limit; a++) {
+        for (b = 0; b < limit; b++) {
+            hits++;
+            if (a * b == target) {
+                result = a * 100 + b;
+                goto found;
+            }
+        }
+    }
+found:
+    return result + hits;
+}
+
+static int countdown(int n)
+{
+    int steps = 0;
+    while (n > 0)
+        n -= 3, steps++;
+    do
+        steps += 10;
+    while (steps < 25);
+    return steps;
+}
+
+static int scan(const char *text)
+{
+    int i, vowels = 0;
+    if (text == NULL)
+        return -1;
+again:
+    for (i = 0; text[i] != '\0'; i++) {
+        if (strchr("aeiou", text[i]) == NULL)
+            continue;
+        vowels++;
+    }
+    if (vowels == 0)
+        goto again;
+    return vowels;
+}
+
+static long series(int n)
+{
+    long acc = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        acc += i;
+    }
+    switch (n) {
+    case 250:
+        for (i = 0; i < 3; i++)
+            acc++;
+        break;
+    default:
+        acc = 0;
+    }
+    return acc;
+}
+
+int main(void)
+{
+    struct account accts[3];
+    const char *names[3];
+    long sum;
+    int pin, pair, steps, vowels;
+    names[0] = "ann";
+    names[1] = "bob";
+    names[2] = "cy";
+    accts[0].owner = names[0];
+    accts[0].cents = 1250;
+    accts[1].owner = names[1];
+    accts[1].cents = 99;
+    accts[2].owner = names[2];
+    accts[2].cents = 1;
+    sum = total(accts, 3);
+    pin = check_pin("bob", "hunter2", 5);
+    pair = find_pair(6, 12);
+    steps = countdown(20);
+    vowels = scan("education");
+    printf("%ld %d %d %d %d %ld\n", sum, pin, pair, steps, vowels, series(250));
+    return 0;
+}
+"""
+
+
+def sampled(n: int, first: int = 10, every: int = 100) -> list[int]:
+    """The iterations of one execution of an n-iteration loop the guards record."""
+    return [i for i in range(n) if i < first or (every > 0 and i % every == 0)]
+
+
+@pytest.mark.parametrize("flags", [STRICT, C11], ids=["c89", "c11"])
+def test_loop_var_and_args_probes_compile_run_and_strip(
+    instrument_copy: Callable[..., Path], tmp_path: Path, flags: list[str]
+) -> None:
+    src = tmp_path / "src" / "bank"
+    src.mkdir(parents=True)
+    (src / "bank.c").write_text(PROBES, "utf-8")
+    plain = run_program([str(gcc(["bank.c"], tmp_path / "plain", src, flags))], src)
+    assert (plain.returncode, plain.stdout) == (0, "1350 20 327 27 5 31128\n"), plain.stderr
+    out = instrument_copy(src, "--probes", "function,loop,var,args")
+    text = (out / "bank.c").read_text("utf-8")
+    assert text.count("_TEL_LOOP(") == 8 and "case 250:\n        for" in text
+    exe = str(gcc(["bank.c"], tmp_path / "instr", out, flags))
+
+    def line(code: str) -> int:  # the line that is exactly this code
+        return PROBES.splitlines().index(code) + 1
+
+    def loops(events: list[dict[str, Any]]) -> dict[int, list[int]]:
+        got: dict[int, list[int]] = {}
+        for e in events:
+            if e["ev"] == "loop":
+                got.setdefault(e["line"], []).append(e["i"])
+        return got
+
+    def expected_loops(first: int, every: int) -> dict[int, list[int]]:
+        s = lambda n: sampled(n, first, every)  # noqa: E731
+        return {
+            line("    for (i = 0; i < n; i++)"): s(3),
+            line("    for (k = 0; k < tries; k++) {"): s(5),
+            line("    for (a = 0; a < limit; a++) {"): s(4),
+            line("        for (b = 0; b < limit; b++) {"): s(6) + s(6) + s(6) + s(5),
+            line("    while (n > 0)"): s(7),
+            line("    do"): s(2),
+            line("again:"): s(9),
+            line("    for (i = 0; i < n; i++) {"): s(250),
+        }
+
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([exe], out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    assert check_pairs(events) == Counter(
+        {"main": 1, "total": 1, "check_pin": 1, "find_pair": 1, "countdown": 1, "scan": 1,
+         "series": 1}
+    )  # fmt: skip
+    got = loops(events)
+    assert got == expected_loops(10, 100)
+    kinds = {e["line"]: e["kind"] for e in events if e["ev"] == "loop"}
+    assert kinds[line("    while (n > 0)")] == "while" and kinds[line("    do")] == "do"
+    loop_vars = {(e["line"], tuple(sorted(e.get("vars", {})))) for e in events if e["ev"] == "loop"}
+    inner = line("        for (b = 0; b < limit; b++) {")
+    assert (inner, ("b",)) in loop_vars and (line("    do"), ()) in loop_vars
+    assert all(e["vars"]["b"] == e["i"] for e in events if e.get("vars", {}).get("b") is not None)
+
+    def values(name: str) -> list[Any]:
+        return [e["value"] for e in events if e["ev"] == "var" and e["name"] == name]
+
+    assert values("score") == [0, 10, 20]
+    assert values("result") == [-1, 304] and values("hits") == [0]
+    assert values("sum") == [0, 1350]  # the declaration in total, the assignment in main
+    assert values("names") == [] and values("vowels") == [0, 5]
+    assert values("pin") == [20] and values("pair") == [327] and values("steps") == [0, 27]
+    args = {e["fn"]: e.get("args") for e in events if e["ev"] == "enter"}
+    assert args["check_pin"] == {"user": "bob", "password": "<redacted>", "tries": 5}
+    assert args["scan"] == {"text": "education"} and args["main"] is None
+    assert args["total"]["n"] == 3 and args["total"]["accts"].startswith("0x")
+    for e in events:
+        if e["ev"] in ("loop", "var"):
+            assert (e["file"], e["pid"]) == ("bank.c", events[0]["pid"])
+
+    # Sampling, redaction by another list, string truncation: the same program.
+    guarded = tmp_path / "guarded.jsonl"
+    env = {
+        "TELEMETRY_INJECT_LOOP_FIRST": "2",
+        "TELEMETRY_INJECT_LOOP_EVERY": "4",
+        "TELEMETRY_INJECT_REDACT": "User,pin",
+        "TELEMETRY_INJECT_MAX_LEN": "3",
+    }
+    run = run_program([exe], out, events=guarded, env=env)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(guarded)
+    assert loops(events) == expected_loops(2, 4)
+    args = {e["fn"]: e.get("args") for e in events if e["ev"] == "enter"}
+    assert args["check_pin"] == {"user": "<redacted>", "password": "hun…", "tries": 5}
+    assert args["scan"] == {"text": "edu…"}
+    assert [e["value"] for e in events if e.get("name") == "pin"] == ["<redacted>"]
+
+    off = tmp_path / "off.jsonl"
+    quiet = run_program([exe], out, events=off, env={"TELEMETRY_INJECT": "off"})
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, plain.stdout, "")
+    assert not off.exists()
+
+    run_cli("strip", out, "--in-place")
+    assert _tree(out) == _tree(src)
