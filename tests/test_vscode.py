@@ -16,19 +16,35 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from helpers import ROOT, require, run_program
+from llm_server import FakeModel
 from telemetry import check_pairs, read_events
 
 EDITORS = ROOT / "tests" / "editors"
 VSCODE = EDITORS / "vscode"
 SAMPLE = (EDITORS / "main.py").read_text("utf-8")
+# The model's reply: a script that prints each call of the function, first thing in its body.
+CALLS = """```python
+def instrument(text, params):
+    head, sep, body = text.partition(params["eol"])
+    indent = body[: len(body) - len(body.lstrip(" "))]
+    return head + sep + indent + 'print("CALL", ' + params["fn"] + ")" + params["eol"] + body
+```"""
 CODE_SERVER = ROOT / "tests/.cache/code-server/node_modules/code-server/out/node/entry.js"
 DOCS = ROOT / "docs"
 
 
-def test_vscode_hover_code_action_palette_save(tmp_path: Path) -> None:
+@pytest.fixture
+def model() -> Iterator[FakeModel]:
+    with FakeModel([CALLS]) as fake:
+        yield fake
+
+
+def test_vscode_hover_code_action_palette_save(tmp_path: Path, model: FakeModel) -> None:
     node = require("node")
     require("chromium")
     sh = ["bash", str(VSCODE / "install.sh")]
@@ -47,7 +63,10 @@ def test_vscode_hover_code_action_palette_save(tmp_path: Path) -> None:
     subprocess.run(venv, check=True, timeout=120)
     home, data = tmp_path / "home", tmp_path / "data"
     (data / "User").mkdir(parents=True)
-    shutil.copyfile(VSCODE / "settings.json", data / "User/settings.json")
+    # The model, in the user's settings: "Instrument with instructions…" asks it for a script.
+    settings = json.loads((VSCODE / "settings.json").read_text("utf-8"))
+    settings["telemetryInject.llm"] = {"model": model.model, "baseUrl": model.url, "timeout": 30}
+    (data / "User/settings.json").write_text(json.dumps(settings, indent=2), "utf-8")
     port = _free_port()
     (tmp_path / "config.yaml").write_text(
         f"bind-addr: 127.0.0.1:{port}\nauth: none\ncert: false\n", "utf-8"
@@ -120,7 +139,11 @@ def test_vscode_hover_code_action_palette_save(tmp_path: Path) -> None:
     assert seen["status_before"] == "Telemetry: 0 instrumented"
     assert "telemetry-inject · add (python): not instrumented" in seen["hover_before"]
     assert "Insertion script: cache miss" in seen["hover_before"]
-    assert seen["menu"] == ["Rewrite", "Instrument function `add`"]
+    assert seen["menu"] == [
+        "Rewrite",
+        "Instrument function `add`",
+        "Instrument `add` with instructions…",
+    ]
     assert seen["menu_focused"] == "Instrument function `add`"
     assert "add (python): instrumented (current)" in seen["hover_after"]
     assert "Insertion script: cache hit" in seen["hover_after"]
@@ -131,6 +154,13 @@ def test_vscode_hover_code_action_palette_save(tmp_path: Path) -> None:
     assert "Insertion script: cache miss" in seen["hover_cleared"]
     assert seen["remove_message"].startswith("main.py: removed ")
     assert seen["status_removed"] == "Telemetry: 0 instrumented"
+    assert seen["instructions_box"] == "Telemetry: instrument `add` with instructions"
+    assert seen["instructions_message"] == "main.py: add: script by model fake-1"
+    (asked,) = model.requests
+    assert "print every call" in asked.text and "def add(a, b):" in asked.text
+    with_call = seen["disk"]["after_instructions"]
+    assert '    print("CALL", "add")  # telemetry-inject' in with_call
+    assert seen["disk"]["after_instructions_removed"] == SAMPLE
 
     after_action, after_command = seen["disk"]["after_action"], seen["disk"]["after_command"]
     assert after_action.count("@_tel.probe(") == 1 and '@_tel.probe("add"' in after_action

@@ -1,7 +1,8 @@
 // Drives VS Code (code-server in Debian's Chromium) the way a user would, with the keyboard:
 // open main.py, hover `add` (cache miss), Ctrl+. and Enter on "Instrument function", save, hover
 // again (cache hit), F1 "Telemetry: Instrument whole file", save, the cache commands, hover
-// (a miss once the cache is cleared), F1 "Telemetry: Remove all instrumentation", save.
+// (a miss once the cache is cleared), F1 "Telemetry: Remove all instrumentation", save; then F1
+// "Telemetry: Instrument function at cursor with instructions…", its input box, save, remove.
 // Writes what it saw to $SCENARIO_OUT as JSON; on a failure also a screenshot beside it.
 // First the workspace's .venv lacks the server: the notification, its button to the setting.
 //   env: CODE_SERVER_URL, WORKSPACE, SETTINGS (the user settings.json), INTERPRETER (a Python
@@ -205,6 +206,28 @@ async function scenario(page) {
     return text.includes('0 instrumented') ? text : null;
   });
   step('remove command, save');
+
+  // "Instrument with instructions…" (the model is in the user settings): the extension asks for
+  // the text in an input box, the server has the model write the script, the edit lands.
+  await goTo(page, 'return a + b', 9);
+  await palette(page, 'Telemetry: Instrument function at cursor with instructions');
+  const ask = page.locator('.quick-input-widget', { hasText: 'with instructions' });
+  await ask.waitFor({ state: 'visible', timeout: WAIT });
+  out.instructions_box = clean(await ask.innerText()).split('\n')[0];
+  await page.keyboard.insertText('print every call');
+  await page.screenshot({ path: path.join(SHOTS, 'vscode-instructions.png') });
+  await page.keyboard.press('Enter');
+  out.instructions_message = await notification(page, 'script by model');
+  await save(page, 'after_instructions', (t) => t.includes('print("CALL"'));
+  step('instructions, save');
+  await palette(page, 'Telemetry: Remove all instrumentation');
+  await until(
+    "the model's lines removed",
+    async () =>
+      (await page.locator('.monaco-editor .view-lines', { hasText: 'telemetry-inject' }).count()) === 0,
+  );
+  await save(page, 'after_instructions_removed', (t) => !t.includes('telemetry-inject'));
+  step('remove again, save');
 }
 
 (async () => {

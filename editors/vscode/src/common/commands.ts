@@ -1,6 +1,7 @@
 // The palette commands. They take no arguments: they act on the active editor.
 import * as fs from 'fs';
 import * as vscode from 'vscode';
+import { INSTRUCT_KIND } from './instructions';
 import { resolveInterpreter, runCli } from './python';
 import { DOCUMENTS, Server } from './server';
 import { cacheDir, workspaceFolder } from './settings';
@@ -65,6 +66,10 @@ export function registerCommands(
     vscode.commands.registerCommand('telemetryInject.removeFile', fileCommand(REMOVE_FILE)),
     vscode.commands.registerCommand('telemetryInject.instrumentFunction', () =>
       vscode.commands.executeCommand('editor.action.codeAction', { kind: INSTRUMENT_KIND, apply: 'first' }),
+    ),
+    // The code action runs the server's command; the client's middleware asks for the text.
+    vscode.commands.registerCommand('telemetryInject.instrumentWithInstructions', () =>
+      vscode.commands.executeCommand('editor.action.codeAction', { kind: INSTRUCT_KIND, apply: 'first' }),
     ),
     vscode.commands.registerCommand('telemetryInject.showCacheStats', () => cache('stats')),
     vscode.commands.registerCommand('telemetryInject.clearCache', async () => {

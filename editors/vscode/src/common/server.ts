@@ -10,6 +10,7 @@ import {
   ServerOptions,
   State,
 } from 'vscode-languageclient/node';
+import { INSTRUMENT_WITH_INSTRUCTIONS, withInstructions } from './instructions';
 import { importProblem, Interpreter, resolveInterpreter, SERVER_MODULE } from './python';
 import { SECTION, serverSection, serverSettings, workspaceFolder } from './settings';
 
@@ -144,6 +145,14 @@ function createClient(
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     initializationOptions: serverSettings(folder),
     middleware: {
+      // The server's "Instrument with instructions…" action carries no text: ask for it here.
+      executeCommand: async (command, args, next) => {
+        if (command !== INSTRUMENT_WITH_INSTRUCTIONS) {
+          return next(command, args);
+        }
+        const asked = await withInstructions(args);
+        return asked === undefined ? undefined : next(command, asked);
+      },
       workspace: {
         // Only the server's own keys: it reports unknown ones (the interpreter is ours).
         configuration: async (params, token, next) => {
