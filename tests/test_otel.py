@@ -9,7 +9,9 @@ Every harness prints the finished spans as one JSON array of
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -576,6 +578,190 @@ GO = Program(
 )
 
 
+JAVA = Program(
+    lang="java",
+    files={
+        "src/shop/Orders.java": """\
+            package shop;
+
+            import java.util.ArrayList;
+            import java.util.List;
+
+            /** Orders: quantities parsed from text, priced per unit; a bad quantity is skipped. */
+            public final class Orders {
+                private final int unitCents;
+
+                public Orders(int unitCents) {
+                    this.unitCents = unitCents;
+                }
+
+                public int price(int qty) {
+                    if (qty < 0) {
+                        throw new BadQuantity("negative quantity: " + qty);
+                    }
+                    return qty * unitCents;
+                }
+
+                public int total(String raw) {
+                    int cents = 0;
+                    for (int qty : quantities(raw)) {
+                        try {
+                            cents += price(qty);
+                        } catch (BadQuantity e) {
+                            continue;
+                        }
+                    }
+                    int rounded = cents / 100;
+                    return rounded;
+                }
+
+                static List<Integer> quantities(String raw) {
+                    List<Integer> out = new ArrayList<>();
+                    for (String part : raw.split(",")) {
+                        out.add(Integer.parseInt(part));
+                    }
+                    return out;
+                }
+            }
+            """,
+        "src/shop/BadQuantity.java": """\
+            package shop;
+
+            public class BadQuantity extends RuntimeException {
+                public BadQuantity(String message) {
+                    super(message);
+                }
+            }
+            """,
+        "src/shop/Main.java": """\
+            package shop;
+
+            public final class Main {
+                static int fetchRate() {
+                    return 250;
+                }
+
+                public static void run() {
+                    int rate = fetchRate();
+                    Orders orders = new Orders(rate);
+                    System.out.println(orders.total("4,-1,2"));
+                }
+            }
+            """,
+    },
+    harness={
+        "src/shop/Harness.java": """\
+            package shop;
+
+            import io.opentelemetry.api.common.Attributes;
+            import io.opentelemetry.sdk.OpenTelemetrySdk;
+            import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+            import io.opentelemetry.sdk.trace.SdkTracerProvider;
+            import io.opentelemetry.sdk.trace.data.EventData;
+            import io.opentelemetry.sdk.trace.data.SpanData;
+            import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+
+            public final class Harness {
+                public static void main(String[] args) {
+                    InMemorySpanExporter exporter = InMemorySpanExporter.create();
+                    SdkTracerProvider provider = SdkTracerProvider.builder()
+                        .addSpanProcessor(SimpleSpanProcessor.create(exporter)).build();
+                    OpenTelemetrySdk.builder().setTracerProvider(provider).buildAndRegisterGlobal();
+                    Main.run();
+                    StringBuilder out = new StringBuilder("[");
+                    for (SpanData s : exporter.getFinishedSpanItems()) {
+                        if (out.length() > 1) out.append(',');
+                        String parent = s.getParentSpanContext().isValid()
+                            ? q(s.getParentSpanId()) : "null";
+                        out.append("{\\"name\\":").append(q(s.getName()))
+                            .append(",\\"trace\\":").append(q(s.getTraceId()))
+                            .append(",\\"id\\":").append(q(s.getSpanId()))
+                            .append(",\\"parent\\":").append(parent)
+                            .append(",\\"status\\":").append(q(s.getStatus().getStatusCode().name()))
+                            .append(",\\"message\\":").append(q(s.getStatus().getDescription()))
+                            .append(",\\"attributes\\":").append(attrs(s.getAttributes()))
+                            .append(",\\"events\\":[");
+                        String sep = "";
+                        for (EventData e : s.getEvents()) {
+                            out.append(sep).append("{\\"name\\":").append(q(e.getName()))
+                                .append(",\\"attributes\\":").append(attrs(e.getAttributes()))
+                                .append('}');
+                            sep = ",";
+                        }
+                        out.append("]}");
+                    }
+                    System.out.println(out.append(']'));
+                }
+
+                static String attrs(Attributes a) {
+                    StringBuilder b = new StringBuilder("{");
+                    a.forEach((k, v) -> {
+                        if (b.length() > 1) b.append(',');
+                        b.append(q(k.getKey())).append(':');
+                        boolean plain =
+                            v instanceof Long || v instanceof Double || v instanceof Boolean;
+                        b.append(plain ? String.valueOf(v) : q(String.valueOf(v)));
+                    });
+                    return b.append('}').toString();
+                }
+
+                static String q(String s) {
+                    StringBuilder b = new StringBuilder("\\"");
+                    for (char c : s.toCharArray()) {
+                        if (c == '"' || c == '\\\\') b.append('\\\\').append(c);
+                        else if (c < 0x20) b.append(String.format("\\\\u%04x", (int) c));
+                        else b.append(c);
+                    }
+                    return b.append('"').toString();
+                }
+            }
+            """,
+    },
+    calls={
+        "Main.run": (1, None),
+        "Main.fetchRate": (1, "Main.run"),
+        "Orders.Orders": (1, "Main.run"),
+        "Orders.total": (1, "Main.run"),
+        "Orders.quantities": (1, "Orders.total"),
+        "Orders.price": (3, "Orders.total"),
+        "BadQuantity.BadQuantity": (1, "Orders.price"),
+    },
+    where={
+        "Main.run": ("src/shop/Main.java", "public static void run("),
+        "Orders.price": ("src/shop/Orders.java", "public int price("),
+        "Orders.total": ("src/shop/Orders.java", "public int total("),
+    },
+    failing="Orders.price",
+    error_type="BadQuantity",
+    looping="Orders.total",
+    runtime="TelemetryInjectOtel.java",
+)
+
+JAVA_POM = f"""\
+<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>telemetry-inject.tests</groupId>
+  <artifactId>otel-java</artifactId>
+  <version>1</version>
+  <dependencies>
+    <dependency>
+      <groupId>io.opentelemetry</groupId><artifactId>opentelemetry-api</artifactId>
+      <version>{OTEL_JAVA}</version>
+    </dependency>
+    <dependency>
+      <groupId>io.opentelemetry</groupId><artifactId>opentelemetry-sdk</artifactId>
+      <version>{OTEL_JAVA}</version>
+    </dependency>
+    <dependency>
+      <groupId>io.opentelemetry</groupId><artifactId>opentelemetry-sdk-testing</artifactId>
+      <version>{OTEL_JAVA}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
 # -- running them ---------------------------------------------------------------------------
 
 
@@ -779,3 +965,48 @@ def test_go(tmp_path: Path) -> None:
     off = run_program([str(tmp_path / "shop")], root, env={"TELEMETRY_INJECT": "off"})
     assert off.returncode == 0 and off.stdout.splitlines()[-1] == "null"
     _strip_back(GO, root, original)
+
+
+def _java_classpath() -> str:
+    """opentelemetry-api, -sdk and -sdk-testing with their dependencies from Maven Central,
+    through the local repository (~/.m2), resolved once."""
+    JAVA_CACHE.mkdir(parents=True, exist_ok=True)
+    listing = JAVA_CACHE / f"classpath-{OTEL_JAVA}.txt"
+    with (JAVA_CACHE / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        jars = listing.read_text("utf-8").split(os.pathsep) if listing.is_file() else []
+        if not jars or not all(Path(j).is_file() for j in jars):
+            (JAVA_CACHE / "pom.xml").write_text(JAVA_POM, "utf-8")
+            proc = subprocess.run(
+                [require("mvn"), "-q", "-B", "-f", str(JAVA_CACHE / "pom.xml"),
+                 "dependency:build-classpath", f"-Dmdep.outputFile={listing}"],
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            assert proc.returncode == 0, f"mvn dependency:build-classpath:\n{proc.stdout}"
+            jars = listing.read_text("utf-8").split(os.pathsep)
+    assert any("opentelemetry-sdk-testing" in j for j in jars), jars
+    return os.pathsep.join(jars)
+
+
+def test_java(tmp_path: Path) -> None:
+    javac, java = require("javac"), require("java")
+    classpath = _java_classpath()
+    root = tmp_path / "app"
+    original = _instrument(JAVA, root, tmp_path / "cache")
+    runtime = (root / "src" / "shop" / JAVA.runtime).read_text("utf-8")
+    assert runtime.splitlines()[1] == "package shop;"
+    sources = sorted(str(p) for p in (root / "src").rglob("*.java"))
+    classes = tmp_path / "classes"
+    build = subprocess.run(
+        [javac, "-encoding", "UTF-8", "-Xlint:all,-serial", "-Werror", "-cp", classpath,
+         "-d", str(classes), *sources],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout + build.stderr
+    cmd = [java, "-cp", os.pathsep.join([str(classes), classpath]), "shop.Harness"]
+    proc = run_program(cmd, root)
+    assert proc.stdout.splitlines()[0] == "15", proc.stderr
+    check_spans(JAVA, original, _spans(proc))
+    off = run_program(cmd, root, env={"TELEMETRY_INJECT": "off"})
+    assert off.returncode == 0 and off.stdout.splitlines()[-1] == "[]"
+    _strip_back(JAVA, root, original)
