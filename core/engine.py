@@ -407,6 +407,25 @@ class Engine:
         return ScriptStatus(key, entry)
 
 
+def probes_present(analysis: Analysis, f: FunctionInfo, snippets: dict[str, str]) -> frozenset[str]:
+    """The loop and var probes an instrumented function carries: a marker line that starts
+    as the profile's loop snippet just before one of its loops, or as its var snippet just
+    after one of its assignments."""
+    if not f.instrumented:
+        return frozenset()
+    rows, sites, out = set(analysis.marker_rows), analysis.sites(f.id), set()
+
+    def holds(row: int, anchor: str) -> bool:
+        head = snippets.get(anchor, "").split("{{")[0].strip().encode()
+        return row in rows and bool(head) and head in analysis.row_text(row)
+
+    if any(holds(loop.statement.start_point[0] - 1, "loop_before") for loop in sites.loops):
+        out.add("loop")
+    if any(holds(a.statement.end_point[0] + 1, "var_after") for a in sites.assigns):
+        out.add("var")
+    return frozenset(out)
+
+
 def is_stale(analysis: Analysis, f: FunctionInfo) -> bool:
     """Instrumented, but edited since: its stamp no longer matches its original text."""
     if not f.instrumented or f.stamp is None:

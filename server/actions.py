@@ -28,6 +28,13 @@ class Action(str, Enum):
     INSTRUMENT_FILE = "instrumentFile"
     REMOVE_FILE = "removeFile"
     INSTRUCT = "instrumentWithInstructions"  # the model instruments it as the user says
+    LOOPS = "instrumentLoops"  # the function with the loop probe added to the usual ones
+    VARIABLES = "trackVariables"  # ... with the var probe added
+
+    @property
+    def probe(self) -> str | None:
+        """The probe this action adds to the function's usual ones."""
+        return {Action.LOOPS: "loop", Action.VARIABLES: "var"}.get(self)
 
     @property
     def kind(self) -> str:
@@ -80,6 +87,12 @@ def offers(analysis: Analysis, start: int, end: int) -> list[Offer]:
             if engine_mod.is_stale(analysis, f):
                 out.append(Offer(Action.UPDATE, f"Update instrumentation of {name}", f))
             out.append(Offer(Action.REMOVE, f"Remove instrumentation from {name}", f))
+        if not f.has_error:
+            sites = analysis.sites(f.id)
+            if sites.loops:
+                out.append(Offer(Action.LOOPS, f"Instrument loops in {name}", f))
+            if sites.assigns:
+                out.append(Offer(Action.VARIABLES, f"Track variables in {name}", f))
     if any(not g.instrumented and not g.has_error for g in analysis.functions):
         out.append(Offer(Action.INSTRUMENT_FILE, "Instrument whole file"))
     if analysis.has_file_marker or any(g.instrumented for g in analysis.functions):
@@ -139,11 +152,20 @@ def compute(engine: Engine, snap: Snapshot, action: Action, fid: FunctionId | No
         out = engine.strip(snap.source, snap.relpath, snap.spec, select=only, analysis=analysis)
         change.edits, change.removed = list(out.edits), out.stats.get("removed", 0)
         return change
+    probes = None
+    if action.probe is not None:  # the usual probes and this one; instrumented: redo it
+        f = analysis.function(fid) if fid is not None else None
+        snippets = snap.spec.profile(engine.options.profile).snippets
+        present = engine_mod.probes_present(analysis, f, snippets) if f is not None else frozenset()
+        probes = engine.options.probes | present | {action.probe}
+        action = Action.UPDATE if f is not None and f.instrumented else Action.INSTRUMENT
     if action is Action.UPDATE:
         stripped = engine.strip(
             snap.source, snap.relpath, snap.spec, select=only, analysis=analysis
         )
-        again = engine.instrument(stripped.new_text.encode("utf-8"), snap.relpath, snap.spec, only)
+        again = engine.instrument(
+            stripped.new_text.encode("utf-8"), snap.relpath, snap.spec, only, probes=probes
+        )
         edits = convert.compose(stripped.edits, again.edits) if again.changed else []
         change.edits = convert.trim(snap.source, edits)
         change.functions, extra = again.functions, again.extra_files
@@ -151,7 +173,7 @@ def compute(engine: Engine, snap: Snapshot, action: Action, fid: FunctionId | No
         if again.error or not again.changed:
             change.edits = []  # never leave the function stripped but not re-instrumented
     else:
-        out = engine.instrument(snap.source, snap.relpath, snap.spec, only, analysis)
+        out = engine.instrument(snap.source, snap.relpath, snap.spec, only, analysis, probes)
         change.edits, change.functions, extra = list(out.edits), out.functions, out.extra_files
         change.error, change.warnings = out.error, out.warnings
     base = snap.location.base

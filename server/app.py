@@ -23,6 +23,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from telemetry_inject.core import language
 from telemetry_inject.core.analyze import Analysis
 from telemetry_inject.core.cache import CacheError
+from telemetry_inject.core.config import ConfigError
 from telemetry_inject.core.engine import Engine
 
 from . import convert
@@ -116,11 +117,19 @@ class TelemetryServer(LanguageServer):
     def engine(self) -> Engine:
         with self._engine_lock:
             if self._engine is None:
+                project = True
                 try:
-                    self._engine = Engine(self.settings.options(self.root()))
+                    options = self.settings.options(self.root())
+                except ConfigError as exc:
+                    self.notify(f"{exc} (the file is ignored)", lsp.MessageType.Warning)
+                    project, options = False, self.settings.options(self.root(), project=False)
+                try:
+                    self._engine = Engine(options)
                 except CacheError as exc:
                     self.notify(f"{exc}; working without a script cache", lsp.MessageType.Warning)
-                    self._engine = Engine(self.settings.options(self.root(), cache=False))
+                    self._engine = Engine(
+                        self.settings.options(self.root(), cache=False, project=project)
+                    )
             return self._engine
 
     def apply_settings(self, settings: Settings, problems: list[str]) -> None:

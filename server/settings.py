@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from telemetry_inject.core import language, llm
+from telemetry_inject.core import config, language, llm
 from telemetry_inject.core.cache import DEFAULT_DIR
 from telemetry_inject.core.engine import Options
+from telemetry_inject.core.plan import DEFAULT_PROBES
 from telemetry_inject.core.sandbox import Limits
+from telemetry_inject.core.types import parse_probes
 
 SECTION = "telemetryInject"
 
@@ -54,6 +56,10 @@ class Settings:
     # no model anywhere (or "model": ""): off. The key itself is never a setting, only the
     # name of the environment variable holding it.
     llm: Mapping[str, Any] = field(default_factory=dict)
+    # What to record (``probes``): ["function", "loop", "var", "args", "return"] or
+    # "function,loop". Empty: the project file's probes (telemetry-inject.toml or
+    # [tool.telemetry-inject] at the workspace root), else function.
+    probes: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Any) -> tuple[Settings, list[str]]:
@@ -72,6 +78,7 @@ class Settings:
             "cacheDir": ("cache_dir", str),
             "sandbox": ("sandbox", Mapping),
             "llm": ("llm", Mapping),
+            "probes": ("probes", (list, str)),
         }
         for key, value in data.items():
             if key not in expect:
@@ -88,6 +95,8 @@ class Settings:
             values["sandbox"] = _limits(values["sandbox"], problems)
         if "llm" in values:
             values["llm"] = _model(values["llm"], problems)
+        if "probes" in values:
+            values["probes"] = _probes(values["probes"], problems)
         if "profile" in values and not values["profile"].strip():
             problems.append(f"{SECTION}.profile: empty, using 'tel'")
             del values["profile"]
@@ -130,14 +139,37 @@ class Settings:
         xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
         return Path(xdg) / "telemetry-inject"
 
-    def options(self, root: Path | None, cache: bool = True) -> Options:
+    def options(self, root: Path | None, cache: bool = True, project: bool = True) -> Options:
+        """The engine's options; ConfigError when the workspace's project file is malformed
+        (``project=False`` leaves it out)."""
         defaults = Limits()
         # Integer limits (bytes, seconds of CPU) stay integers.
         overrides = {k: type(getattr(defaults, k))(v) for k, v in self.sandbox.items()}
         limits = dataclasses.replace(defaults, **overrides)
         cache_dir = self.cache_path(root) if cache else None
         model, _ = self.model()
-        return Options(profile=self.profile, cache_dir=cache_dir, limits=limits, llm=model)
+        found = config.find(root) if project and root is not None else config.Config()
+        probes = parse_probes(self.probes) if self.probes else found.probes
+        return Options(
+            profile=self.profile,
+            cache_dir=cache_dir,
+            limits=limits,
+            llm=model,
+            probes=probes or DEFAULT_PROBES,
+            config=found,
+        )
+
+
+def _probes(raw: list[Any] | str, problems: list[str]) -> tuple[str, ...]:
+    names = raw.split(",") if isinstance(raw, str) else raw
+    if not all(isinstance(n, str) for n in names):
+        problems.append(f"{SECTION}.probes: expected names, ignored")
+        return ()
+    try:
+        return tuple(sorted(parse_probes(names)))
+    except ValueError as exc:
+        problems.append(f"{SECTION}.probes: {exc}; ignored")
+        return ()
 
 
 def _limits(raw: Mapping[str, Any], problems: list[str]) -> dict[str, float]:
@@ -179,5 +211,5 @@ def _model(raw: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
 
 
 def _kind(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", bool: "true or false", Mapping: "an object"}
+    names = {str: "a string", bool: "true or false", Mapping: "an object", list: "a list"}
     return names.get(kind, str(kind)) if isinstance(kind, type) else "a value"

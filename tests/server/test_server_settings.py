@@ -37,7 +37,10 @@ def test_values_nested_or_flat_and_limits_keep_their_types(tmp_path: Path) -> No
         ({"nope": 1}, "telemetryInject.nope: unknown setting, ignored"),
         ({"sandbox": {"wallSeconds": -1}}, "telemetryInject.sandbox.wallSeconds: expected a"),
         ({"sandbox": {"wall": 1}}, "telemetryInject.sandbox.wall: unknown limit (known: cpuSe"),
-        ({"profile": "x"}, "telemetryInject.profile: no language has a profile 'x' (known: tel)"),
+        (
+            {"profile": "x"},
+            "telemetryInject.profile: no language has a profile 'x' (known: otel, tel)",
+        ),
         ([1], "telemetryInject: expected an object, got list"),
     ],
 )
