@@ -4,6 +4,7 @@ still pass their own tests."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import guards
 import pytest
 from helpers import EXAMPLES, ROOT, require, run_cli, run_program
 from telemetry import VECTORS, check_pairs, check_vectors, read_events
@@ -211,14 +213,15 @@ def vector_driver() -> str:
         body = f'panic!("vector {{}}", {_raw(case["fn"])});' if case["raises"] else ""
         calls.append(
             f"fn case{n}() {{ let _g = telemetry_inject_rt::enter("
-            f"{_raw(fn)}, {_raw(file)}, {case['line']}); {body} }}"
+            f"{_raw(fn)}, {_raw(file)}, {case['line']}, &[]); {body} }}"
         )
     runs = "".join(f"    let _ = std::panic::catch_unwind(case{n});\n" for n in range(len(calls)))
     odd = 'panic!("{}", "quote\\" back\\\\ nl\\n tab\\t ctl\\u{1} é");'
+    odd_fn = 'fn odd() { let _g = telemetry_inject_rt::enter(r#""odd""#, r#""o.rs""#, 1, &[]); '
     return (
         f'#[path = "{RUNTIME}"] mod telemetry_inject_rt;\n'
         + "\n".join(calls)
-        + f'\nfn odd() {{ let _g = telemetry_inject_rt::enter(r#""odd""#, r#""o.rs""#, 1); {odd} }}'
+        + f"\n{odd_fn}{odd} }}"
         + "\nfn main() {\n"
         + runs
         + "    if std::env::args().count() > 1 { let _ = std::panic::catch_unwind(odd); }\n}\n"
@@ -444,3 +447,222 @@ def test_a_real_crate_passes_its_own_tests_instrumented(
     assert all(calls[fn] >= 1 for fn in wanted), {fn: calls[fn] for fn in wanted}
     run_cli("strip", root, "--in-place", "--no-cache")
     assert tree(root) == original
+
+
+def _rust_literal(value: Any) -> str:
+    """A guard case's value as the Rust expression a program would hold."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}i64"
+    if isinstance(value, float):
+        return f"{value!r}f64"
+    if value is None:
+        return "Option::<i64>::None"
+    assert isinstance(value, str), value
+    escaped = "".join(
+        {"\\": "\\\\", '"': '\\"'}.get(c, c) if ord(c) >= 0x20 else f"\\u{{{ord(c):x}}}"
+        for c in value
+    )
+    return f'"{escaped}"'
+
+
+def guard_driver() -> str:
+    """The tel profile's snippets as instrumented code holds them, one case per argument."""
+    rt = "crate::telemetry_inject_rt"
+    values = []
+    for n, case in enumerate(guards.cases("values", containers=False)):
+        lines = "".join(
+            f"            let v{i} = {_rust_literal(value)};\n"
+            f'            {rt}::var(r#""values""#, r#""guards.rs""#, 5, {json.dumps(name)}, '
+            f"{rt}::val(&v{i}).tel());\n"
+            for i, (name, value, _expected) in enumerate(case["values"])
+        )
+        values.append(f"        {n} => {{\n{lines}        }}\n")
+    return f"""#[path = "{RUNTIME}"] mod telemetry_inject_rt;
+use std::time::Duration;
+
+fn fast() {{
+    let _tel_guard = {rt}::enter(r#""fast""#, r#""guards.rs""#, 1, &[]);
+}}
+
+fn slow(ms: u64) {{
+    let _tel_guard = {rt}::enter(r#""slow""#, r#""guards.rs""#, 2, &[("ms", {rt}::val(&ms).tel())]);
+    std::thread::sleep(Duration::from_millis(ms));
+}}
+
+fn called() {{
+    let _tel_guard = {rt}::enter(r#""called""#, r#""guards.rs""#, 3, &[]);
+}}
+
+fn run_loop(n: u64) {{
+    let __tel_l0_1 = {rt}::Loop::new(r#""run_loop""#, r#""guards.rs""#, 4, r#""for""#);
+    for i in 0..n {{
+        if __tel_l0_1.next() {{ __tel_l0_1.vars(&[("i", {rt}::val(&i).tel())]) }}
+    }}
+}}
+
+fn values(case: u64) {{
+    match case {{
+{"".join(values)}        _ => unreachable!(),
+    }}
+}}
+
+fn main() {{
+    let args: Vec<String> = std::env::args().collect();
+    let n = |i: usize| args[i].parse::<u64>().unwrap();
+    match args[1].as_str() {{
+        "loops" => (0..n(3)).for_each(|_| run_loop(n(2))),
+        "calls" => (0..n(2)).for_each(|_| called()),
+        "durations" => {{
+            fast();
+            slow(n(2));
+        }}
+        _ => values(n(2)),
+    }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def guards_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("guards")
+    for extra in plan.runtime_files(language.get("rust"), "tel", "src/main.rs", {}):
+        (root / Path(extra.path).name).write_text(extra.text, "utf-8")
+    (root / "main.rs").write_text(guard_driver(), "utf-8")
+    return rustc(root / "main.rs", root / "driver", "-D", "warnings")
+
+
+def _guard_args(kind: str, index: int, case: dict[str, Any]) -> list[str]:
+    if kind == "loops":
+        return [str(case["iterations"]), str(case["runs"])]
+    if kind == "calls":
+        return [str(case["calls"])]
+    if kind == "durations":
+        return [str(case["sleep_ms"])]
+    return [str(index)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "index"),
+    [(k, i) for k in guards.KINDS for i in range(len(guards.cases(k, containers=False)))],
+)
+def test_runtime_passes_every_guard_case(
+    guards_exe: Path, tmp_path: Path, kind: str, index: int
+) -> None:
+    case = guards.cases(kind, containers=False)[index]
+    events_file = tmp_path / "events.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
+    env.update(ENV, **case["env"], TELEMETRY_INJECT_OUT=str(events_file))
+    run = subprocess.run(
+        [str(guards_exe), kind, *_guard_args(kind, index, case)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (run.returncode, run.stderr) == (0, "")
+    events = read_events(events_file)
+    guards.check(kind, case, events)
+    if kind == "durations" and not case["env"]:
+        slow = next(e for e in events if e["ev"] == "enter" and e["fn"] == "slow")
+        assert slow["args"] == {"ms": case["sleep_ms"]}
+
+
+PROBES = FIXTURES / "probes.rs"
+ALL_PROBES = ("--probes", "function,loop,var,args")
+
+
+def _loops(events: list[dict[str, Any]], line: int) -> list[dict[str, Any]]:
+    return [e for e in events if e["ev"] == "loop" and e["line"] == line]
+
+
+def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "src").mkdir(parents=True)
+    shutil.copy(PROBES, src / "src" / "main.rs")
+    plain = run_program([str(rustc(src / "src" / "main.rs", tmp_path / "plain"))], src, env=ENV)
+    assert plain.returncode == 0, plain.stderr
+    out = tmp_path / "out"
+    shutil.copytree(src, out)
+    report = json.loads(instrument(out, "--json", *ALL_PROBES).stdout)
+    assert report["failures"] == []
+    text = (out / "src" / "main.rs").read_text("utf-8")
+    assert "val(&buffer)" not in text  # Vec::new(): its type is known only later
+    # Built with every warning an error: the inserted lines add none.
+    exe = str(rustc(out / "src" / "main.rs", tmp_path / "instr", "-D", "warnings"))
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([exe], out, events=events_file, env=ENV)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    check_pairs(events)
+    line = functools.partial(line_of, PROBES)
+    # Labelled loops, continue, labelled break and continue: every iteration that starts.
+    outer, inner = _loops(events, line("'outer: for")), _loops(events, line("for (j, item)"))
+    assert [e["i"] for e in outer] == [0, 1, 2]
+    assert outer[0]["vars"]["order"].startswith('Order { id: 1, items: ["apple", "skip"')
+    assert [(e["i"], e["vars"]["j"], e["vars"]["item"]) for e in inner] == [
+        (0, 0, "apple"), (1, 1, "skip"), (2, 2, "pear"),
+        (0, 0, "fig"), (1, 1, "kiwi"), (2, 2, "lime"), (3, 3, "plum"),
+        (0, 0, "stop"),
+    ]  # fmt: skip
+    kinds = {
+        "while n < limit": ("while", 4),
+        "while let Some(top)": ("while_let", 3),
+        "loop {": ("loop", 4),
+        "for i in 0..3 { count": ("for", 3),  # the body on the loop's line
+        "for c in 0..count": ("for", 7),  # in a match arm's block, left by break
+    }
+    for needle, (kind, count) in kinds.items():
+        got = _loops(events, line(needle))
+        assert [e["kind"] for e in got] == [kind] * count, needle
+        assert [e["i"] for e in got] == list(range(count)), needle
+    assert [e["vars"] for e in _loops(events, line("while let"))] == [
+        {"top": 3}, {"top": 2}, {"top": 1}
+    ]  # fmt: skip
+    assert "vars" not in _loops(events, line("loop {"))[0]
+    assert [e["vars"] for e in _loops(events, line("for (name, total)"))][:2] == [
+        {"name": "apple", "total": 2.5}, {"name": "fig", "total": 1.0}
+    ]  # fmt: skip
+    # A closure passed to map: its own loop, counted per call, and its argument.
+    doubling = _loops(events, line("for _ in 0..2"))
+    assert [e["i"] for e in doubling] == [0, 1] * 4 and {e["fn"] for e in doubling} == {
+        "summarize.<anonymous>"
+    }
+    closure_args = [e["args"] for e in events if e["ev"] == "enter" and e["line"] == line(".map(")]
+    assert closure_args == [{"v": 0}, {"v": 2}, {"v": 4}, {"v": 6}]
+    hot = line("for i in 0..250u64")
+    assert [e["i"] for e in _loops(events, hot)] == [*range(10), 100, 200]
+    # Variables: numbers and strings as JSON, other Debug types as their text.
+    var = [(e["name"], e["value"]) for e in events if e["ev"] == "var"]
+    assert ("count", 5) in var and ("popped", 6) in var and ("k", 4) in var
+    assert ("stack", "[1, 2, 3]") in var and ("level", "many") in var
+    assert ("evens", "[0, 4, 8, 12]") in var and ("missing", None) in var
+    totals = [e["value"] for e in events if e["ev"] == "var" and e["name"] == "total"]
+    assert totals[0] == 0 and totals[-1] == 31125 and len(totals) == 251
+    # Arguments, with redaction by name; a type without Debug shows its name.
+    login = next(e for e in events if e["ev"] == "enter" and e["fn"] == "login")
+    assert login["args"] == {"user": "ada", "password": "<redacted>", "key": "main::Secret"}
+    assert ("token", "<redacted>") in var and ("ok", True) in var
+    # Sampling and the rate limit come from the environment; off writes nothing.
+    sampled = tmp_path / "sampled.jsonl"
+    env = {**ENV, "TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "50"}
+    assert run_program([exe], out, events=sampled, env=env).stdout == plain.stdout
+    assert [e["i"] for e in _loops(read_events(sampled), hot)] == [0, 1, 50, 100, 150, 200]
+    limited = tmp_path / "limited.jsonl"
+    env = {**ENV, "TELEMETRY_INJECT_RATE": "2"}
+    assert run_program([exe], out, events=limited, env=env).stdout == plain.stdout
+    limited_events = read_events(limited)
+    # Two var events a second per site (the declaration's, then the loop's first two), two
+    # calls of each function, each whole.
+    assert [e["value"] for e in limited_events if e.get("name") == "total"] == [0, 0, 1]
+    assert check_pairs(limited_events)["summarize.<anonymous>"] == 2
+    off = tmp_path / "off.jsonl"
+    env = {**ENV, "TELEMETRY_INJECT": "off"}
+    assert run_program([exe], out, events=off, env=env).stdout == plain.stdout
+    assert not off.exists()
+    # Instrumenting again changes nothing; strip restores every byte.
+    again = json.loads(instrument(out, "--json", *ALL_PROBES).stdout)
+    assert (again["changed"], again["failures"]) == (0, [])
+    run_cli("strip", ".", "--in-place", "--no-cache", cwd=out)
+    assert tree(out) == tree(src)

@@ -3,11 +3,23 @@
 // Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
 //
 // Each instrumented function starts with
-//     let _tel_guard = crate::telemetry_inject_rt::enter(r#""name""#, r#""file""#, line);
-// whose name and file are already JSON string literals. `enter` writes the enter event; the
+//     let _tel_guard = crate::telemetry_inject_rt::enter(r#""name""#, r#""file""#, line, &[]);
+// whose name and file are already JSON string literals (with the args probe, the slice holds
+// the parameters as ("name", val(&name).tel()) pairs). `enter` writes the enter event; the
 // guard's Drop writes the exit event (with dur_ns) when the function returns by any path, and
 // an error event (with dur_ns and "panic: message") first when a panic unwinds through it.
-// TELEMETRY_INJECT=off (0, false, no) makes every call a no-op.
+// A loop gets `let __tel_lD_N = Loop::new(name, file, line, kind);` before it and
+// `if __tel_lD_N.next() { __tel_lD_N.vars(&[...]) }` at the start of each iteration; an
+// assignment is followed by `var(name, file, line, "x", val(&x).tel())`, which only borrows.
+//
+// `val(&x).tel()` picks the rendering at compile time (autoderef specialisation): numbers,
+// bools, chars, strings, `()` and `Option` of those as JSON values, any other `Debug` type as
+// its `{:?}` text, anything else as its type name.
+//
+// Guards, read from the environment once: TELEMETRY_INJECT=off (0, false, no) makes every call
+// a no-op; TELEMETRY_INJECT_LOOP_FIRST/EVERY sample iterations; TELEMETRY_INJECT_RATE keeps at
+// most RATE calls of a function (and var events of a site) a second; MIN_DURATION_US drops
+// exits of shorter calls; MAX_LEN cuts strings and texts; REDACT names what is never written.
 //
 // Events are buffered, one lock for the whole crate, and written as whole lines when the last
 // instrumented call on the stacks returns (so at the end of `main`), when 64 KiB are waiting,
@@ -20,27 +32,43 @@
 extern crate std;
 
 use self::std::boxed::Box;
-use self::std::cell::RefCell;
-use self::std::fmt::Write as _;
+use self::std::cell::{Cell, RefCell};
+use self::std::collections::HashMap;
+use self::std::fmt::{self, Debug, Write as _};
 use self::std::fs::{File, OpenOptions};
 use self::std::io::Write as _;
+use self::std::ops::Deref;
 use self::std::panic;
+use self::std::rc::Rc;
 use self::std::string::{String, ToString};
-use self::std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use self::std::sync::{Mutex, MutexGuard, Once};
+use self::std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use self::std::sync::{Arc, Mutex, MutexGuard, Once};
 use self::std::thread;
-use self::std::time::{Instant, SystemTime, UNIX_EPOCH};
+use self::std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use self::std::vec::Vec;
 
 const LIMIT: usize = 64 * 1024;
 const UNKNOWN: u8 = 0;
 const ON: u8 = 1;
 const OFF: u8 = 2;
+const REDACT: &str =
+    "password,passwd,secret,token,apikey,api_key,private_key,auth,credential,cookie,session";
 
 static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+static FIRST: AtomicU64 = AtomicU64::new(10);
+static EVERY: AtomicU64 = AtomicU64::new(100);
+static RATE: AtomicU64 = AtomicU64::new(0);
+static MIN_NS: AtomicU64 = AtomicU64::new(0);
+static MAX_LEN: AtomicUsize = AtomicUsize::new(200);
 static ACTIVE: AtomicUsize = AtomicUsize::new(0); // guards alive in the whole process
 static HOOK: Once = Once::new();
-static SINK: Mutex<Sink> = Mutex::new(Sink { buf: Vec::new(), out: Out::Unopened, pid: 0 });
+static SINK: Mutex<Sink> = Mutex::new(Sink {
+    buf: Vec::new(),
+    out: Out::Unopened,
+    pid: 0,
+    redact: Vec::new(),
+    rates: None,
+});
 
 std::thread_local! {
     // The message of the panic this thread is unwinding from, set by the panic hook.
@@ -51,6 +79,9 @@ struct Sink {
     buf: Vec<u8>,
     out: Out,
     pid: u32,
+    redact: Vec<String>,
+    // Rate windows: (function or var site) -> (window start, events counted in it).
+    rates: Option<HashMap<(&'static str, &'static str, u32, &'static str), (Instant, u64)>>,
 }
 
 enum Out {
@@ -60,12 +91,149 @@ enum Out {
     Nowhere, // TELEMETRY_INJECT_OUT cannot be opened: events are dropped, the program runs on
 }
 
+/// A value as an event shows it; borrowed, so making one costs nothing.
+pub(crate) enum Val<'a> {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Uint(u128),
+    Float(f64),
+    Char(char),
+    Str(&'a str),
+    Debug(&'a dyn Debug),
+    Name(&'static str),
+}
+
+/// Types written as JSON values rather than as text.
+pub(crate) trait TelValue {
+    fn tel_value(&self) -> Val<'_>;
+}
+
+macro_rules! tel_value {
+    ($variant:ident as $wide:ty: $($t:ty)*) => {
+        $(impl TelValue for $t {
+            fn tel_value(&self) -> Val<'_> {
+                Val::$variant(*self as $wide)
+            }
+        })*
+    };
+}
+tel_value!(Int as i128: i8 i16 i32 i64 i128 isize);
+tel_value!(Uint as u128: u8 u16 u32 u64 u128 usize);
+tel_value!(Float as f64: f32 f64);
+
+impl TelValue for bool {
+    fn tel_value(&self) -> Val<'_> {
+        Val::Bool(*self)
+    }
+}
+impl TelValue for char {
+    fn tel_value(&self) -> Val<'_> {
+        Val::Char(*self)
+    }
+}
+impl TelValue for str {
+    fn tel_value(&self) -> Val<'_> {
+        Val::Str(self)
+    }
+}
+impl TelValue for String {
+    fn tel_value(&self) -> Val<'_> {
+        Val::Str(self)
+    }
+}
+impl TelValue for () {
+    fn tel_value(&self) -> Val<'_> {
+        Val::Null
+    }
+}
+impl<T: TelValue> TelValue for Option<T> {
+    fn tel_value(&self) -> Val<'_> {
+        match *self {
+            Some(ref x) => x.tel_value(),
+            None => Val::Null,
+        }
+    }
+}
+impl<'b, T: TelValue + ?Sized> TelValue for &'b T {
+    fn tel_value(&self) -> Val<'_> {
+        (**self).tel_value()
+    }
+}
+impl<'b, T: TelValue + ?Sized> TelValue for &'b mut T {
+    fn tel_value(&self) -> Val<'_> {
+        (**self).tel_value()
+    }
+}
+impl<T: TelValue + ?Sized> TelValue for Box<T> {
+    fn tel_value(&self) -> Val<'_> {
+        (**self).tel_value()
+    }
+}
+impl<T: TelValue + ?Sized> TelValue for Rc<T> {
+    fn tel_value(&self) -> Val<'_> {
+        (**self).tel_value()
+    }
+}
+impl<T: TelValue + ?Sized> TelValue for Arc<T> {
+    fn tel_value(&self) -> Val<'_> {
+        (**self).tel_value()
+    }
+}
+
+// `val(&x).tel()`: method lookup tries W (TelValue), then D (Debug) through Deref, then V.
+pub(crate) struct V<'a, T: ?Sized>(&'a T);
+pub(crate) struct D<'a, T: ?Sized>(V<'a, T>);
+pub(crate) struct W<'a, T: ?Sized>(D<'a, T>);
+
+#[inline(always)]
+pub(crate) fn val<T: ?Sized>(x: &T) -> W<'_, T> {
+    W(D(V(x)))
+}
+
+impl<'a, T: ?Sized> Deref for W<'a, T> {
+    type Target = D<'a, T>;
+    fn deref(&self) -> &D<'a, T> {
+        &self.0
+    }
+}
+impl<'a, T: ?Sized> Deref for D<'a, T> {
+    type Target = V<'a, T>;
+    fn deref(&self) -> &V<'a, T> {
+        &self.0
+    }
+}
+impl<'a, T: TelValue + ?Sized> W<'a, T> {
+    #[inline(always)]
+    pub(crate) fn tel(&self) -> Val<'a> {
+        let x: &'a T = (self.0).0 .0;
+        x.tel_value()
+    }
+}
+impl<'a, T: Debug> D<'a, T> {
+    #[inline(always)]
+    pub(crate) fn tel(&self) -> Val<'a> {
+        Val::Debug((self.0).0)
+    }
+}
+impl<'a, T: ?Sized> V<'a, T> {
+    #[inline(always)]
+    pub(crate) fn tel(&self) -> Val<'a> {
+        Val::Name(std::any::type_name::<T>())
+    }
+}
+
 /// Records the exit of the function it was made in when it is dropped.
 pub(crate) struct Guard {
     site: Option<(&'static str, &'static str, u32, Instant, bool)>,
 }
 
-pub(crate) fn enter(name: &'static str, file: &'static str, line: u32) -> Guard {
+pub(crate) fn enter(
+    name: &'static str,
+    file: &'static str,
+    line: u32,
+    args: &[(&'static str, Val<'_>)],
+) -> Guard {
     if !on() {
         return Guard { site: None };
     }
@@ -73,8 +241,18 @@ pub(crate) fn enter(name: &'static str, file: &'static str, line: u32) -> Guard 
     if !panicking {
         HOOK.call_once(install_hook);
     }
+    let mut s = sink();
+    if !allow(&mut s, (name, file, line, "")) {
+        return Guard { site: None }; // dropped as a whole: no enter, no exit
+    }
     let _ = ACTIVE.fetch_add(1, Ordering::SeqCst);
-    event("enter", name, file, line, None, None);
+    let mut text = head(&mut s, "enter", name, file, line);
+    if !args.is_empty() {
+        text.push_str(",\"args\":");
+        pairs(&mut text, &s.redact, args);
+    }
+    push(&mut s, text);
+    drop(s);
     Guard { site: Some((name, file, line, Instant::now(), panicking)) }
 }
 
@@ -85,30 +263,154 @@ impl Drop for Guard {
             None => return,
         };
         let dur = start.elapsed().as_nanos();
+        let mut s = sink();
         // A guard made during an unwind (in a Drop impl) sees that same unwind: not its panic.
         if thread::panicking() && !was_panicking {
             let message = PANIC.with(|p| p.borrow().clone());
             let error = message.unwrap_or_else(|| String::from("panic"));
-            event("error", name, file, line, Some(dur), Some(&error));
+            let mut text = head(&mut s, "error", name, file, line);
+            let _ = write!(text, ",\"dur_ns\":{},\"error\":", dur);
+            escape(&mut text, &error, usize::MAX);
+            push(&mut s, text);
+        } else if dur < u128::from(MIN_NS.load(Ordering::Relaxed)) {
+            if ACTIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
+                flush(&mut s);
+            }
+            return;
         }
-        event("exit", name, file, line, Some(dur), None);
+        let mut text = head(&mut s, "exit", name, file, line);
+        let _ = write!(text, ",\"dur_ns\":{}", dur);
+        push(&mut s, text);
         if ACTIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
-            flush(&mut sink());
+            flush(&mut s);
         }
     }
 }
 
+/// One execution of a loop: made before the loop, counted at the start of each iteration.
+pub(crate) struct Loop {
+    site: Option<(&'static str, &'static str, u32, &'static str)>,
+    i: Cell<u64>,
+    first: u64,
+    every: u64,
+}
+
+impl Loop {
+    pub(crate) fn new(name: &'static str, file: &'static str, line: u32, kind: &'static str) -> Loop {
+        let site = if on() { Some((name, file, line, kind)) } else { None };
+        let first = FIRST.load(Ordering::Relaxed);
+        let every = EVERY.load(Ordering::Relaxed);
+        Loop { site, i: Cell::new(0), first, every }
+    }
+
+    /// Counts an iteration; true when it is recorded (the first FIRST, then every EVERY-th).
+    #[inline(always)]
+    pub(crate) fn next(&self) -> bool {
+        let i = self.i.get();
+        self.i.set(i.wrapping_add(1));
+        self.site.is_some() && (i < self.first || self.every != 0 && i % self.every == 0)
+    }
+
+    /// Writes the loop event of the iteration `next` just counted, with its variables.
+    pub(crate) fn vars(&self, vars: &[(&'static str, Val<'_>)]) {
+        let (name, file, line, kind) = match self.site {
+            Some(site) => site,
+            None => return,
+        };
+        let mut s = sink();
+        let mut text = head(&mut s, "loop", name, file, line);
+        let _ = write!(text, ",\"kind\":{},\"i\":{}", kind, self.i.get().wrapping_sub(1));
+        if !vars.is_empty() {
+            text.push_str(",\"vars\":");
+            pairs(&mut text, &s.redact, vars);
+        }
+        push(&mut s, text);
+    }
+}
+
+/// Writes a var event: a variable's name and value, just after it was assigned.
+pub(crate) fn var(name: &'static str, file: &'static str, line: u32, var: &'static str, value: Val<'_>) {
+    if !on() {
+        return;
+    }
+    let mut s = sink();
+    if !allow(&mut s, (name, file, line, var)) {
+        return;
+    }
+    let mut text = head(&mut s, "var", name, file, line);
+    text.push_str(",\"name\":");
+    escape(&mut text, var, usize::MAX);
+    text.push_str(",\"value\":");
+    if redacted(&s.redact, var) {
+        text.push_str("\"<redacted>\"");
+    } else {
+        value_json(&mut text, &value);
+    }
+    push(&mut s, text);
+}
+
 fn on() -> bool {
-    match STATE.load(Ordering::Relaxed) {
+    match STATE.load(Ordering::Acquire) {
         ON => true,
         OFF => false,
-        _ => {
-            let value = std::env::var("TELEMETRY_INJECT").unwrap_or_default().to_lowercase();
-            let off = matches!(value.as_str(), "off" | "0" | "false" | "no");
-            STATE.store(if off { OFF } else { ON }, Ordering::Relaxed);
-            !off
-        }
+        _ => configure(),
     }
+}
+
+/// Reads the guards from the environment, once.
+fn configure() -> bool {
+    fn number(name: &str) -> Option<u64> {
+        std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+    }
+    let value = std::env::var("TELEMETRY_INJECT").unwrap_or_default().to_lowercase();
+    let off = matches!(value.as_str(), "off" | "0" | "false" | "no");
+    if let Some(n) = number("TELEMETRY_INJECT_LOOP_FIRST") {
+        FIRST.store(n, Ordering::Relaxed);
+    }
+    if let Some(n) = number("TELEMETRY_INJECT_LOOP_EVERY") {
+        EVERY.store(n, Ordering::Relaxed);
+    }
+    if let Some(n) = number("TELEMETRY_INJECT_RATE") {
+        RATE.store(n, Ordering::Relaxed);
+    }
+    if let Some(n) = number("TELEMETRY_INJECT_MIN_DURATION_US") {
+        MIN_NS.store(n.saturating_mul(1000), Ordering::Relaxed);
+    }
+    if let Some(n) = number("TELEMETRY_INJECT_MAX_LEN") {
+        MAX_LEN.store(n as usize, Ordering::Relaxed);
+    }
+    let patterns = std::env::var("TELEMETRY_INJECT_REDACT").unwrap_or_else(|_| String::from(REDACT));
+    sink().redact = patterns
+        .split(',')
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    STATE.store(if off { OFF } else { ON }, Ordering::Release);
+    !off
+}
+
+/// Counts an event against its site's rate: at most RATE a second, the window starting at
+/// the first event counted.
+fn allow(s: &mut Sink, site: (&'static str, &'static str, u32, &'static str)) -> bool {
+    let rate = RATE.load(Ordering::Relaxed);
+    if rate == 0 {
+        return true;
+    }
+    let now = Instant::now();
+    let window = s.rates.get_or_insert_with(HashMap::new).entry(site).or_insert((now, 0));
+    if now.duration_since(window.0) >= Duration::from_secs(1) {
+        *window = (now, 0);
+    }
+    window.1 += 1;
+    window.1 <= rate
+}
+
+fn redacted(patterns: &[String], name: &str) -> bool {
+    if patterns.is_empty() {
+        return false;
+    }
+    let lower = name.to_lowercase();
+    patterns.iter().any(|p| lower.contains(p.as_str()))
 }
 
 fn install_hook() {
@@ -133,16 +435,9 @@ fn sink() -> MutexGuard<'static, Sink> {
     SINK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn event(
-    ev: &str,
-    name: &str,
-    file: &str,
-    line: u32,
-    dur: Option<u128>,
-    error: Option<&str>,
-) {
+/// The start of an event line, up to and including its pid.
+fn head(s: &mut Sink, ev: &str, name: &str, file: &str, line: u32) -> String {
     let ts = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let mut s = sink();
     if s.pid == 0 {
         s.pid = std::process::id();
     }
@@ -152,23 +447,93 @@ fn event(
         "{{\"ev\":\"{}\",\"fn\":{},\"file\":{},\"line\":{},\"ts\":{},\"pid\":{}",
         ev, name, file, line, ts, s.pid
     );
-    if let Some(dur) = dur {
-        let _ = write!(text, ",\"dur_ns\":{}", dur);
-    }
-    if let Some(error) = error {
-        text.push_str(",\"error\":");
-        escape(&mut text, error);
-    }
+    text
+}
+
+/// Ends an event line and buffers it; written at once when no instrumented call is running
+/// (a loop or variable of a call the rate limit dropped) or when the buffer is full.
+fn push(s: &mut Sink, mut text: String) {
     text.push_str("}\n");
     s.buf.extend_from_slice(text.as_bytes());
-    if s.buf.len() >= LIMIT {
-        flush(&mut s);
+    if s.buf.len() >= LIMIT || ACTIVE.load(Ordering::SeqCst) == 0 {
+        flush(s);
     }
 }
 
-fn escape(out: &mut String, text: &str) {
+fn pairs(out: &mut String, patterns: &[String], items: &[(&'static str, Val<'_>)]) {
+    out.push('{');
+    for (n, (name, value)) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        escape(out, name, usize::MAX);
+        out.push(':');
+        if redacted(patterns, name) {
+            out.push_str("\"<redacted>\"");
+        } else {
+            value_json(out, value);
+        }
+    }
+    out.push('}');
+}
+
+fn value_json(out: &mut String, value: &Val<'_>) {
+    let max = MAX_LEN.load(Ordering::Relaxed);
+    match *value {
+        Val::Null => out.push_str("null"),
+        Val::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Val::Int(n) => {
+            let _ = write!(out, "{}", n);
+        }
+        Val::Uint(n) => {
+            let _ = write!(out, "{}", n);
+        }
+        // `{:?}` is the shortest text that reads back as the same float, always with a
+        // fraction or an exponent; NaN and the infinities are not JSON numbers.
+        Val::Float(f) if f.is_finite() => {
+            let _ = write!(out, "{:?}", f);
+        }
+        Val::Float(f) => escape(out, &std::format!("{}", f), usize::MAX),
+        Val::Char(c) => escape(out, c.encode_utf8(&mut [0; 4]), max),
+        Val::Str(s) => escape(out, s, max),
+        Val::Debug(d) => {
+            // Formatting stops a little past MAX_LEN characters: a huge value costs no more.
+            let mut text = Bounded { text: String::new(), chars: 0, max };
+            let _ = write!(text, "{:?}", d);
+            escape(out, &text.text, max);
+        }
+        Val::Name(n) => escape(out, n, max),
+    }
+}
+
+/// A fmt::Write that takes one character more than `max`, then fails to end the formatting.
+struct Bounded {
+    text: String,
+    chars: usize,
+    max: usize,
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            if self.chars > self.max {
+                return Err(fmt::Error);
+            }
+            self.text.push(c);
+            self.chars += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Appends `text` as a JSON string; more than `max` characters are cut to `max` and "…".
+fn escape(out: &mut String, text: &str, max: usize) {
     out.push('"');
-    for c in text.chars() {
+    for (n, c) in text.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
