@@ -18,3 +18,15 @@ vim.api.nvim_create_autocmd('FileType', {
     vim.lsp.buf_attach_client(args.buf, telemetry_inject)
   end,
 })
+
+-- Instrument the function at the cursor as typed instructions say (needs a model configured).
+vim.keymap.set('n', '<leader>ti', function()
+  local text = vim.fn.input('Instructions: ')
+  if text == '' then return end
+  local row, col = unpack(vim.api.nvim_win_get_cursor(0))
+  vim.lsp.buf.execute_command({
+    command = 'telemetry-inject.instrumentWithInstructions',
+    arguments = { { uri = vim.uri_from_bufnr(0), position = { line = row - 1, character = col },
+                    instructions = text } },
+  })
+end)

@@ -1,5 +1,5 @@
 -- Drives one session the way a user would: code action at a function (resolved lazily),
--- hover, the whole-file command with no arguments, :write. Writes what it saw to
+-- hover, instructions for the model on another, the whole-file command with no arguments, :write. Writes what it saw to
 -- $SCENARIO_OUT as JSON and exits; any failure exits non-zero with the reason in the JSON.
 local out = { messages = {} }
 
@@ -64,9 +64,17 @@ local function run()
   vim.cmd('normal! w')
   out.hover_after = hover()
 
+  -- "Instrument with instructions" on fail(), through init.lua's mapping; the text typed.
+  vim.fn.search('raise ValueError', 'w')
+  vim.fn.input = function() return 'print every call' end
+  vim.cmd('normal \\ti')
+  wait_for("the model's line", function() return count(buffer_text(), 'print("CALL", "fail")') == 1 end)
+  wait_for('its message', function() return #out.messages > 0 end)
+  out.instructions_messages, out.messages = out.messages, {}
+
   -- The command as a palette sends it: no arguments.
   vim.lsp.buf.execute_command({ command = 'telemetry-inject.instrumentFile' })
-  wait_for('the whole file', function() return count(buffer_text(), '@_tel.probe(') == 4 end)
+  wait_for('the whole file', function() return count(buffer_text(), '@_tel.probe(') == 3 end)
   wait_for('the summary', function() return #out.messages > 0 end)
   vim.cmd('write')
   out.written = true
