@@ -32,7 +32,10 @@ def run(argv: list[str]) -> int:
     logging.basicConfig(
         stream=sys.stderr, level=args.log_level, format="%(asctime)s %(name)s: %(message)s"
     )
-    logging.getLogger("pygls").setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))
+    # Libraries say what they do on every message or request (the model's HTTP client too);
+    # what matters reaches the user as one line anyway.
+    for name in ("pygls", "httpx", "openai"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(args.log_level)))
 
     from .app import create_server  # pygls loads only for the server
 
