@@ -162,6 +162,8 @@ class Settings:
 
 def _probes(raw: list[Any] | str, problems: list[str]) -> tuple[str, ...]:
     names = raw.split(",") if isinstance(raw, str) else raw
+    if not [n for n in names if not isinstance(n, str) or n.strip()]:
+        return ()  # empty: the project file's probes, else function
     if not all(isinstance(n, str) for n in names):
         problems.append(f"{SECTION}.probes: expected names, ignored")
         return ()

@@ -5,7 +5,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 
 export const SECTION = 'telemetryInject';
-export const SERVER_KEYS = ['profile', 'cache', 'cacheDir', 'sandbox', 'llm'] as const;
+export const SERVER_KEYS = ['profile', 'probes', 'cache', 'cacheDir', 'sandbox', 'llm'] as const;
 // The server's default cache folder beside the workspace (core.cache.DEFAULT_DIR).
 const DEFAULT_CACHE_DIR = '.telemetry_cache';
 
