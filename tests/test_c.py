@@ -200,6 +200,7 @@ def test_runtime_passes_the_shared_vectors(tmp_path: Path) -> None:
             "fn": plan.string_literal(spec, case["fn"]),
             "file": plan.string_literal(spec, case["file"]),
             "line": str(case["line"]),
+            "args": "",
         }
         # C has no exceptions: a raising case reports its failure through the runtime's API.
         fail = '    _tel_error(&_tel_s, "RuntimeError: boom");\n' if case["raises"] else ""
