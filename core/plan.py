@@ -76,6 +76,8 @@ def plan(
     excluded = excluded_because(spec, analysis.tree, analysis.rule_matches)
     if not excluded and _ignore_file(analysis):
         excluded = f"a {IGNORE_FILE} comment"
+    if not excluded and not snippets:  # a profile this language has no code for (yet)
+        excluded = f"the {profile_name} profile is not available for {spec.name}"
     for f in analysis.functions:
         if select is not None and not select(f):
             continue
