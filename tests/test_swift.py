@@ -209,3 +209,56 @@ struct S {
     # Requirements, accessors, subscripts and closures are not functions here; nor (a gap)
     # operator functions, whose names the pattern does not take.
     assert found == ["S.init", "S.m"]
+
+
+PROBES = "function,loop,var,args"
+LOOP = re.compile(r"let (__tel_l\d+_\d+) = _telLoop\(")
+ITER = re.compile(
+    r"if (__tel_l\d+_\d+)\.tick\(\) \{ _telIter\((__tel_l\d+_\d+)(, \(\"\w+\", \w+\))*\) \};"
+)
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_probes_match_the_golden_file_re_parse_and_strip_back(tmp_path: Path, eol: str) -> None:
+    text = (FIXTURES / "probes.input.swift").read_text("utf-8").replace("\n", eol)
+    out = tmp_path / "probes.swift"
+    out.write_bytes(text.encode("utf-8"))
+    report = instrument(tmp_path, "--probes", PROBES)
+    assert report["failures"] == [] and report["instrumented"] == 6
+    golden = (FIXTURES / "probes.expected.swift").read_text("utf-8").replace("\n", eol)
+    got = out.read_bytes().decode("utf-8")
+    if eol != "\n":  # stamps hash the original text, EOLs included
+        got, golden = (re.sub(r"telemetry-inject:[0-9a-f]{8}", "STAMP", t) for t in (got, golden))
+    assert got == golden
+    assert parses_cleanly(out)
+    skipped = {n.split(": ")[1]: n.split(": skipped: ")[1] for n in report["skipped_functions"]}
+    assert sorted(skipped) == ["built", "implicit", "single"]
+    lines = got.split(eol)
+    # Each loop's state is declared once, before the loop (or its label), and only used inside.
+    declared = [m[1] for line in lines if (m := LOOP.search(line))]
+    iterated = [m[1] for line in lines if (m := ITER.search(line))]
+    assert declared == iterated and len(declared) == 8
+    for n, line in enumerate(lines):
+        if LOOP.search(line):
+            nxt = lines[n + 1].strip()
+            assert nxt.startswith(("for ", "while ", "repeat ", "outer:", "rows:")), nxt
+    # Nothing in closures, nor after `async let` / `lazy var`, nor in implicit returns; the
+    # labelled loops keep their labels right before them.
+    for needle in ("let twice", "for c in w", "async let late", "lazy var expensive", "x + 1 }"):
+        at = next(n for n, line in enumerate(lines) if needle in line)
+        assert "telemetry-inject" not in lines[at] + lines[at + 1], needle
+    assert "    let __tel_l0_3 = _telLoop(" in lines[lines.index("    rows:") - 1]
+    # Parameters: closures and closure typealiases left out; values as ("name", value) tuples.
+    assert '("words", words), ("limit", limit)); defer' in got
+    assert '"each"' not in got and '"transform"' not in got
+    # The iteration call is the first thing in each loop body, right after its `{`.
+    for line in lines:
+        if ITER.search(line):
+            head, _sep, _rest = line.partition("if __tel_l")
+            assert re.search(r"\{/\*(telemetry-inject:\w+|STAMP)\{\*/$", head), line
+    # Instrumenting again changes nothing; strip restores every byte and removes the runtime.
+    again = instrument(tmp_path, "--probes", PROBES)
+    assert (again["changed"], again["failures"]) == (0, [])
+    run_cli("strip", tmp_path, "--in-place", "--no-cache")
+    assert out.read_bytes() == text.encode("utf-8")
+    assert not (tmp_path / RUNTIME).exists()
