@@ -33,7 +33,7 @@ GO_CACHE = CACHE / "go"
 JAVA_CACHE = CACHE / "otel-java"
 OTEL_GO = "v1.47.0"
 OTEL_JAVA = "1.68.0"
-PROBES = "function,loop,var"
+PROBES = "function,loop,var,args,return"
 
 Span = dict[str, Any]
 
@@ -255,14 +255,21 @@ JS_SHOP = {
         async function main() {
           const rate = await fetchRate();
           const orders = new Orders(rate);
-          console.log(orders.total("4,-1,2"));
+          const { format } = await import("./format.mjs");
+          console.log(format(orders.total("4,-1,2")));
         }
 
         module.exports = { main };
         """,
+    "format.mjs": """\
+        // An ES module: it imports the CommonJS runtime's default export.
+        export function format(total) {
+          return String(total);
+        }
+        """,
 }
 
-JS_CALLS: dict[str, tuple[int, str | None]] = {
+TS_CALLS: dict[str, tuple[int, str | None]] = {
     "main": (1, None),
     "fetchRate": (1, "main"),
     "Orders.constructor": (1, "main"),
@@ -271,6 +278,7 @@ JS_CALLS: dict[str, tuple[int, str | None]] = {
     "Orders.price": (3, "Orders.total"),
     "BadQuantity.constructor": (1, "Orders.price"),
 }
+JS_CALLS = {**TS_CALLS, "format": (1, "main")}
 
 JAVASCRIPT = Program(
     lang="javascript",
@@ -393,7 +401,7 @@ TYPESCRIPT = Program(
             indent=1,
         ),
     },
-    calls={**JS_CALLS, "Orders.constructor": (1, "main")},
+    calls=TS_CALLS,
     where={
         "main": ("src/main.ts", "export async function main("),
         "fetchRate": ("src/main.ts", "async function fetchRate("),
@@ -853,6 +861,12 @@ def check_spans(program: Program, original: dict[str, bytes], spans: list[Span])
     assert len(exceptions) == 1, failed[0]["events"]
     assert str(exceptions[0]["attributes"]["exception.type"]).endswith(program.error_type)
     assert "negative quantity: -1" in exceptions[0]["attributes"]["exception.message"]
+    # The args probe: the parameters are attributes of the span.
+    assert sorted(s["attributes"]["arg.qty"] for s in spans if s["name"] == program.failing) == [
+        -1,
+        2,
+        4,
+    ]
     ok = [s for s in spans if s["name"] == program.failing and s["status"] != "ERROR"]
     assert ok and all(not [e for e in s["events"] if e["name"] == "exception"] for s in ok)
     # Loop and var events on the looping span, where the language has those probes.
@@ -871,7 +885,7 @@ def test_python(tmp_path: Path) -> None:
     root = tmp_path / "app"
     original = _instrument(PYTHON, root, tmp_path / "cache")
     text = (root / "shop" / "orders.py").read_text("utf-8")
-    assert '@_telo.span("Orders.price", "shop/orders.py", 12)' in text
+    assert '@_telo.span("Orders.price", "shop/orders.py", 12, args=True, ret=True)' in text
     proc = run_program([sys.executable, "harness.py"], root)
     assert proc.stdout.splitlines()[0] == "15"
     spans = _spans(proc)
@@ -883,6 +897,9 @@ def test_python(tmp_path: Path) -> None:
         "-1",
         "2",
     ]
+    # The return probe: the result is an attribute of the span.
+    (total,) = [s for s in spans if s["name"] == "Orders.total"]
+    assert total["attributes"]["code.return"] == 15
     (main,) = [s for s in spans if s["name"] == "main"]
     assert {e["attributes"]["name"]: e["attributes"]["value"] for e in main["events"]}[
         "rate"
@@ -910,6 +927,8 @@ def test_javascript(tmp_path: Path) -> None:
     node = _node_project(root)
     text = (root / "shop" / "orders.js").read_text("utf-8")
     assert 'var __telo = typeof require === "function" ? require("./_telemetry_otel.cjs")' in text
+    esm = (root / "format.mjs").read_text("utf-8")
+    assert 'import __telo from "./_telemetry_otel.cjs";  // telemetry-inject\n' in esm
     proc = run_program([node, "harness.js"], root)
     assert proc.stdout.splitlines()[0] == "15", proc.stderr
     check_spans(JAVASCRIPT, original, _spans(proc))

@@ -15,10 +15,11 @@ package {{package}}
 // first one of a goroutine starts a new trace. Every package has its own copy of this file; the
 // copies share one table of goroutines, registered once per process under a database/sql driver
 // name (the only process-wide registry of the standard library without side effects). Loops get `__tel_lD_N := _teloLoop(kind, line)` before them and
-// `__tel_lD_N.It(name, value, ...)` at the start of each iteration (a `loop` event with kind,
+// `_teloIter(__tel_lD_N, name, value, ...)` at the start of each iteration (a `loop` event with kind,
 // i and vars.NAME, sampled: the first TELEMETRY_INJECT_LOOP_FIRST iterations, then every
 // TELEMETRY_INJECT_LOOP_EVERY-th); assignments are followed by `_teloVar(name, x, line)` (a
-// `var` event with name and value). TELEMETRY_INJECT=off turns every call into a no-op.
+// `var` event with name and value); with the args probe, the parameters follow the line in
+// _teloEnter and are attributes of the span (arg.NAME). TELEMETRY_INJECT=off turns every call into a no-op.
 // _teloContext() hands the running call's context to code that takes one.
 //
 // Imports are renamed so that they cannot clash with the package's own identifiers.
@@ -170,7 +171,9 @@ func _teloContext() _telocontext.Context {
 	return _telocontext.Background()
 }
 
-func _teloEnter(fn, file string, line int) *_teloCall {
+// _teloEnter starts the call's span; with the args probe, the parameters follow as name, value
+// pairs (attributes arg.NAME).
+func _teloEnter(fn, file string, line int, args ...interface{}) *_teloCall {
 	if _teloOff {
 		return nil
 	}
@@ -180,11 +183,16 @@ func _teloEnter(fn, file string, line int) *_teloCall {
 	if n := len(*s); n > 0 {
 		parent = (*s)[n-1]
 	}
-	ctx, span := _teloTracer.Start(parent, fn, _telotrace.WithAttributes(
+	attrs := []_teloattribute.KeyValue{
 		_teloattribute.String("code.function", fn),
 		_teloattribute.String("code.filepath", file),
 		_teloattribute.Int("code.lineno", line),
-	))
+	}
+	for k := 0; k+1 < len(args); k += 2 {
+		name, _ := args[k].(string)
+		attrs = append(attrs, _teloValue("arg."+name, name, args[k+1]))
+	}
+	ctx, span := _teloTracer.Start(parent, fn, _telotrace.WithAttributes(attrs...))
 	*s = append(*s, ctx)
 	return &_teloCall{span: span, ctx: ctx, stack: s, goid: goid}
 }
@@ -256,6 +264,9 @@ func (l *_teloL) It(vars ...interface{}) {
 	}
 	l.span.AddEvent("loop", _telotrace.WithAttributes(attrs...))
 }
+
+// _teloIter is `l.It(vars...)`, the line at the start of each iteration.
+func _teloIter(l *_teloL, vars ...interface{}) { l.It(vars...) }
 
 // _teloVar adds a `var` event (name, value, code.lineno) to the running call's span.
 func _teloVar(name string, value interface{}, line int) {

@@ -23,10 +23,11 @@ import io.opentelemetry.context.Scope;
  * exception leaving it is recorded and sets the status to ERROR; the span ends on every path.
  *
  * <p>Loops: {@code final TelemetryInjectOtel.Loop l = TelemetryInjectOtel.loop(kind, line);}
- * before the loop and {@code l.it("i", i);} at the start of each iteration add {@code loop}
+ * before the loop and {@code TelemetryInjectOtel.iter(l, "i", i);} at the start of each iteration add {@code loop}
  * events (kind, i, vars.NAME) to the current span: the first TELEMETRY_INJECT_LOOP_FIRST
  * iterations, then every TELEMETRY_INJECT_LOOP_EVERY-th. {@code TelemetryInjectOtel.assigned("x",
- * x, line);} after an assignment adds a {@code var} event (name, value).
+ * x, line);} after an assignment adds a {@code var} event (name, value). With the args probe,
+ * the parameters follow the line in {@code enter} and are attributes of the span (arg.NAME).
  *
  * <p>The tracer is taken from {@link GlobalOpenTelemetry} once the application has set it; calls
  * made before that are not traced, and never fix the global to a no-op. {@code
@@ -111,16 +112,18 @@ public final class TelemetryInjectOtel {
         return t;
     }
 
-    public static Call enter(String fn, String file, long line) {
+    /** With the args probe, the parameters follow as name, value pairs (attributes arg.NAME). */
+    public static Call enter(String fn, String file, long line, Object... args) {
         if (OFF) {
             return NONE;
         }
         try {
-            Span span = tracer().spanBuilder(fn)
-                    .setAttribute(FUNCTION, fn)
-                    .setAttribute(FILEPATH, file)
-                    .setAttribute(LINENO, line)
-                    .startSpan();
+            AttributesBuilder b = Attributes.builder().put(FUNCTION, fn).put(FILEPATH, file).put(LINENO, line);
+            for (int k = 0; k + 1 < args.length; k += 2) {
+                String name = String.valueOf(args[k]);
+                put(b, "arg." + name, name, args[k + 1]);
+            }
+            Span span = tracer().spanBuilder(fn).setAllAttributes(b.build()).startSpan();
             return new Call(span, span.makeCurrent());
         } catch (RuntimeException | StackOverflowError e) {
             return NONE; // at the edge of the stack: this call is not traced
@@ -148,6 +151,11 @@ public final class TelemetryInjectOtel {
         } finally {
             call.span.end();
         }
+    }
+
+    /** At the start of each iteration: {@code iter(loop, "i", i)}. */
+    public static void iter(Loop loop, Object... vars) {
+        loop.it(vars);
     }
 
     public static Loop loop(String kind, long line) {

@@ -11,7 +11,8 @@
 // from it, also after an `await`, are its children; when none runs, the parent is the context
 // the application made active (`context.with`). An async function stays the active span of its
 // caller until it ends: async calls started side by side (Promise.all) may nest in each other.
-// Loops add `loop` events (kind, i, vars.NAME), assignments `var` events (name, value).
+// Loops add `loop` events (kind, i, vars.NAME), assignments `var` events (name, value); with the
+// args probe, the parameters are attributes of the span (arg.NAME).
 "use strict";
 
 const api = require("@opentelemetry/api");
@@ -102,15 +103,16 @@ const describe = (e) => {
 
 const NOOP = { ended: true, span: null, parent: null };
 
-function enter(fn, file, line) {
+/** With the args probe, the parameters follow as name, value pairs (attributes arg.NAME). */
+function enter(fn, file, line, ...args) {
   if (OFF) return NOOP;
   const parent = running();
   const parentCtx = parent ? parent.ctx : api.context.active();
-  const span = tracer.startSpan(
-    fn,
-    { attributes: { "code.function": fn, "code.filepath": file, "code.lineno": line } },
-    parentCtx,
-  );
+  const attributes = { "code.function": fn, "code.filepath": file, "code.lineno": line };
+  for (let k = 0; k + 1 < args.length; k += 2) {
+    attributes[`arg.${args[k]}`] = value(args[k], args[k + 1]);
+  }
+  const span = tracer.startSpan(fn, { attributes }, parentCtx);
   const frame = { span, ctx: api.trace.setSpan(parentCtx, span), parent, ended: false };
   setCurrent(frame);
   return frame;
@@ -156,6 +158,9 @@ function loop(kind, line) {
   };
 }
 
+/** At the start of each iteration: `iter(loop, name, value, ...)`. */
+const iter = (state, ...pairs) => state.it(...pairs);
+
 /** A `var` event (name, value, code.lineno) on the current span. */
 function assigned(name, v, line) {
   if (OFF) return;
@@ -165,7 +170,7 @@ function assigned(name, v, line) {
   }
 }
 
-const runtime = { enter, fail, exit, loop, assigned, value };
+const runtime = { enter, fail, exit, loop, iter, assigned, value };
 // Files run as plain scripts (no `require`) find the runtime any module loaded.
 globalThis.__telemetryInjectOtelV1 = runtime;
 module.exports = runtime;

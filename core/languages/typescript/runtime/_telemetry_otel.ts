@@ -9,7 +9,8 @@
 // from it, also after an `await`, are its children; when none runs, the parent is the context
 // the application made active (`context.with`). An async function stays the active span of its
 // caller until it ends: async calls started side by side (Promise.all) may nest in each other.
-// Loops add `loop` events (kind, i, vars.NAME), assignments `var` events (name, value).
+// Loops add `loop` events (kind, i, vars.NAME), assignments `var` events (name, value); with the
+// args probe, the parameters are attributes of the span (arg.NAME).
 // It compiles under `strict` with any module setting and without @types/node.
 
 import { SpanStatusCode, context, trace } from "@opentelemetry/api";
@@ -126,7 +127,8 @@ const describe = (e: unknown): string => {
 
 const NOOP: Frame = { span: undefined, ctx: undefined, parent: undefined, ended: true };
 
-export const enter = (fn: string, file: string, line: number): Frame => {
+/** With the args probe, the parameters follow as name, value pairs (attributes arg.NAME). */
+export const enter = (fn: string, file: string, line: number, ...args: unknown[]): Frame => {
   if (OFF) return NOOP;
   const parent = running();
   const parentCtx = parent?.ctx ?? context.active();
@@ -135,6 +137,10 @@ export const enter = (fn: string, file: string, line: number): Frame => {
     "code.filepath": file,
     "code.lineno": line,
   };
+  for (let k = 0; k + 1 < args.length; k += 2) {
+    const name = String(args[k]);
+    attributes[`arg.${name}`] = value(name, args[k + 1]);
+  }
   const span = tracer.startSpan(fn, { attributes }, parentCtx);
   const frame: Frame = { span, ctx: trace.setSpan(parentCtx, span), parent, ended: false };
   setCurrent(frame);
@@ -179,6 +185,9 @@ export const loop = (kind: string, line: number): Loop => {
     },
   };
 };
+
+/** At the start of each iteration: `iter(loop, name, value, ...)`. */
+export const iter = (state: Loop, ...pairs: unknown[]): void => state.it(...pairs);
 
 /** A `var` event (name, value, code.lineno) on the current span. */
 export const assigned = (name: string, v: unknown, line: number): void => {
