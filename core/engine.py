@@ -396,9 +396,13 @@ class Engine:
             if found is None:
                 return ScriptStatus("", None)
             f = found
-        snippets = analysis.spec.profile(self.options.profile).snippets
+        profile = analysis.spec.profile(self.options.profile)
+        snippets, values = profile.snippets, profile.values
+        templates = self.options.config.for_language(analysis.spec.name)
+        if templates is not None:
+            snippets, values = {**snippets, **templates.snippets}, {**values, **templates.values}
         try:
-            fp = plan.plan_function(analysis, f, snippets, relpath)
+            fp = plan.plan_function(analysis, f, snippets, relpath, self.options.probes, values)
         except plan.PlanError:  # no template fits: a model's script is keyed without ops
             fp = plan.plan_function(analysis, f, {}, relpath)
         text = _function_text(analysis, f)

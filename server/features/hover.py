@@ -10,12 +10,13 @@ from lsprotocol import types as lsp
 from telemetry_inject.core import engine as engine_mod
 from telemetry_inject.core.analyze import Analysis
 from telemetry_inject.core.engine import Engine, ScriptStatus
-from telemetry_inject.core.types import FunctionInfo
+from telemetry_inject.core.types import PROBES, FunctionInfo
 
 from ..actions import signature_at
 from ..app import TelemetryServer
 
 EVENTS = "enter, exit (with duration), error (with the exception)"
+FUNCTION_ANCHORS = ("before_def", "body_start", "body_end")
 
 
 def register(server: TelemetryServer) -> None:
@@ -63,10 +64,29 @@ def describe(
         state = "not instrumented"
     lines = [f"**telemetry-inject** · `{f.id}` ({analysis.spec.name}): {state}", ""]
     profile = engine.options.profile
-    where = ", ".join(f"{anchor.replace('_', ' ')} `{code}`" for anchor, code in snippets.items())
+    where = ", ".join(
+        f"{anchor.replace('_', ' ')} `{_shown(code, engine.options.probes)}`"
+        for anchor, code in snippets.items()
+        if anchor in FUNCTION_ANCHORS
+    )
     lines += [f"Probes (profile `{profile}`): {EVENTS}; inserted as {where}", ""]
+    chosen = ", ".join(p for p in PROBES if p in engine.options.probes)
+    if f.instrumented:
+        extra = engine_mod.probes_present(analysis, f, snippets)
+        carries = ", ".join(p for p in PROBES if p in extra) or "no loop or var probe"
+        lines += [f"Chosen probes: {chosen}; this function carries {carries}", ""]
+    else:
+        lines += [f"Chosen probes: {chosen}", ""]
     lines.append(f"Insertion script: {_cache_line(status, engine.cache is not None)}")
     return "\n".join(lines)
+
+
+def _shown(code: str, probes: frozenset[str]) -> str:
+    """A snippet as inserted with these probes: {{args}} and {{ret}} only when chosen."""
+    for probe, field in (("args", "{{args}}"), ("return", "{{ret}}")):
+        if probe not in probes:
+            code = code.replace(field, "")
+    return code
 
 
 def _cache_line(status: ScriptStatus, cached: bool) -> str:

@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from telemetry import check_pairs, read_events
 
-from .lsp_editor import Editor, actions_at, kinds, one, run_python
+from .lsp_editor import Editor, actions_at, hover_text, kinds, one, run_python
 from .test_lsp_python import apply
 
 LOOPS = "refactor.rewrite.telemetry-inject.instrumentLoops"
@@ -54,6 +54,8 @@ async def test_loops_then_variables_keep_both(
     text = editor.text(uri)
     assert text.count("_tel.loop(") == 1 and "_tel.var(" in text and text.count("@_tel.probe(") == 1
     assert [ln for ln in text.splitlines() if "telemetry-inject" not in ln] == PROGRAM.splitlines()
+    hover = await hover_text(client, uri, editor.pos(text, "total(prices)"))
+    assert hover is not None and "this function carries loop, var" in hover
     editor.save(uri)
     proc = run_python(workspace / "main.py", workspace / "events.jsonl")
     assert proc.returncode == 0, proc.stderr
