@@ -305,8 +305,9 @@ def test_a_stack_overflow_loses_events_at_the_edge_and_nothing_else(
     events = read_events(events_file)  # every line whole, even those written at the limit
     opened = Counter(e["fn"] for e in events if e["ev"] == "enter")
     opened.subtract(e["fn"] for e in events if e["ev"] == "exit")
-    # The frames right at the limit have no stack left to write their exit event (a few dozen).
-    assert set(+opened) == {"Deep.depth"} and 0 < opened["Deep.depth"] <= 200
+    # The frames right at the limit may have no stack left to write their exit event (a few
+    # dozen at most; none when the overflow struck inside enter, which then wrote nothing).
+    assert set(+opened) <= {"Deep.depth"} and opened["Deep.depth"] <= 200
     # The calls after the overflow are reported whole: the runtime kept no broken state.
     assert [(e["ev"], e["fn"]) for e in events[-9:]] == [
         *[("enter", "Deep.depth")] * 4,
@@ -581,3 +582,269 @@ def test_runtime_passes_every_guard_case(
     guard_check(kind, case, events)
     if case["env"].get("TELEMETRY_INJECT") == "off":
         assert not events_file.exists()
+
+
+# -- loop, var and args probes ---------------------------------------------------------------
+
+ALL_PROBES = ("--probes", "function,loop,var,args")
+# Labelled break and continue, nested loops, braceless bodies (for, while's continue), do-while,
+# enhanced for, a switch case group with declarations and a loop, lambdas with loops, varargs.
+PROBES_PROGRAM = """package app;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntUnaryOperator;
+
+public class Inventory {
+    private final Map<String, Integer> stock = new LinkedHashMap<>();
+    private int moves;
+
+    public Inventory(String... names) {
+        for (int i = 0; i < names.length; i++) stock.put(names[i], i + 1);
+        moves = names.length;
+    }
+
+    int total() {
+        int sum = 0;
+        for (Map.Entry<String, Integer> e : stock.entrySet()) {
+            if (e.getValue() == 2) continue;
+            sum += e.getValue();
+        }
+        return sum;
+    }
+
+    static int firstPair(int[][] grid, int target) {
+        int found = -1;
+        outer:
+        for (int r = 0; r < grid.length; r++) {
+            for (int c = 0; c < grid[r].length; c++) {
+                if (grid[r][c] == target) {
+                    found = r * 10 + c;
+                    break outer;
+                }
+                if (grid[r][c] < 0) continue outer;
+            }
+        }
+        return found;
+    }
+
+    static String login(String user, String password) {
+        String token = user + ":" + password.length();
+        int attempts = 0;
+        do {
+            attempts++;
+        } while (attempts < 3);
+        return token + "/" + attempts;
+    }
+
+    static long churn(int n) {
+        long acc = 0;
+        int k = 0;
+        while (k < n) {
+            k++;
+            if (k % 2 == 0)
+                continue;
+            acc += k;
+        }
+        return acc;
+    }
+
+    static String kind(int code) {
+        String label;
+        switch (code) {
+            case 1:
+                int doubled = code * 2;
+                label = "one/" + doubled;
+                break;
+            case 2:
+                StringBuilder b = new StringBuilder();
+                for (int i = 0; i < 3; i++)
+                    b.append(i);
+                label = b.toString();
+                break;
+            default:
+                label = "other";
+        }
+        return label;
+    }
+
+    static List<Integer> squares(List<Integer> xs) {
+        List<Integer> out = new ArrayList<>();
+        xs.forEach(x -> {
+            int sq = x * x;
+            for (int rep = 0; rep < 1; rep++) out.add(sq);
+        });
+        IntUnaryOperator twice = v -> {
+            int t = v;
+            for (int j = 0; j < 2; j++) { t = t * 2; }
+            return t;
+        };
+        out.add(twice.applyAsInt(5));
+        return out;
+    }
+
+    public static void main(String[] args) {
+        Inventory inv = new Inventory("apple", "pear", "fig");
+        System.out.println("total " + inv.total() + " moves " + inv.moves);
+        System.out.println("pair " + firstPair(new int[][] {{1, -2, 3}, {4, 5, 6}}, 5));
+        System.out.println("login " + login("ann", "hunter2"));
+        System.out.println("churn " + churn(1000));
+        for (int code = 1; code <= 3; code++) System.out.println("kind " + kind(code));
+        System.out.println("squares " + squares(java.util.Arrays.asList(1, 2, 3)));
+    }
+}
+"""
+
+
+def _loops(events: list[dict[str, Any]], fn: str) -> list[tuple[int, int, Any]]:
+    return [
+        (e["line"], e["i"], e.get("vars")) for e in events if e["ev"] == "loop" and e["fn"] == fn
+    ]
+
+
+def _vars(events: list[dict[str, Any]], fn: str) -> list[tuple[str, Any]]:
+    return [(e["name"], e["value"]) for e in events if e["ev"] == "var" and e["fn"] == fn]
+
+
+def test_loop_var_and_args_probes_compile_run_and_report(
+    jdk: tuple[str, str], tmp_path: Path
+) -> None:
+    src = tmp_path / "src"
+    (src / "app").mkdir(parents=True)
+    (src / "app" / "Inventory.java").write_text(PROBES_PROGRAM, "utf-8")
+    original = tree(src)
+    plain = java(jdk, javac(jdk, src, tmp_path / "plain", *STRICT), "app.Inventory", cwd=src)
+    assert plain.returncode == 0, plain.stderr
+    assert "pair 11\n" in plain.stdout and "kind 012\n" in plain.stdout
+    out = tmp_path / "out"
+    shutil.copytree(src, out)
+    run_cli(out, "--in-place", *ALL_PROBES, "--jobs", "1", "--cache-dir", tmp_path / "cache")
+    text = (out / "app" / "Inventory.java").read_text("utf-8")
+    assert "TelemetryInject.loop(" in text and "TelemetryInject.assign(" in text
+    classes = javac(jdk, out, tmp_path / "instr", *STRICT)  # not one warning more
+    events_file = tmp_path / "events.jsonl"
+    run = java(jdk, classes, "app.Inventory", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    check_pairs(events)
+    source = src / "app" / "Inventory.java"
+
+    def at(needle: str) -> int:
+        return line_of(source, needle)
+
+    # Nested loops with `continue outer` and `break outer`: each loop execution counts from 0.
+    r_loop, c_loop = at("outer:"), at("for (int c = 0;")
+    assert _loops(events, "Inventory.firstPair") == [
+        (r_loop, 0, {"r": 0}), (c_loop, 0, {"c": 0}), (c_loop, 1, {"c": 1}),
+        (r_loop, 1, {"r": 1}), (c_loop, 0, {"c": 0}), (c_loop, 1, {"c": 1}),
+    ]  # fmt: skip
+    assert _vars(events, "Inventory.firstPair") == [("found", -1), ("found", 11)]
+    # Arguments, arrays walked; a parameter named like a secret is redacted, as is `token`.
+    enter = {e["fn"]: e.get("args") for e in events if e["ev"] == "enter"}
+    assert enter["Inventory.firstPair"] == {"grid": [[1, -2, 3], [4, 5, 6]], "target": 5}
+    assert enter["Inventory.login"] == {"user": "ann", "password": "<redacted>"}
+    assert enter["Inventory.Inventory"] == {"names": ["apple", "pear", "fig"]}
+    assert enter["Inventory.squares.twice"] == {"v": 5}
+    assert enter["Inventory.total"] is None  # no parameter, no args field
+    assert _vars(events, "Inventory.login") == [("token", "<redacted>"), ("attempts", 0)]
+    assert _loops(events, "Inventory.login") == [(at("do {"), i, None) for i in range(3)]
+    # A braceless body got braces; the enhanced for's `continue` skipped the var line only.
+    assert _loops(events, "Inventory.Inventory") == [
+        (at("for (int i = 0; i < names.length"), i, {"i": i}) for i in range(3)
+    ]
+    each = at("for (Map.Entry")
+    assert _loops(events, "Inventory.total") == [
+        (each, 0, {"e": "apple=1"}), (each, 1, {"e": "pear=2"}), (each, 2, {"e": "fig=3"}),
+    ]  # fmt: skip
+    assert _vars(events, "Inventory.total") == [("sum", 0), ("sum", 1), ("sum", 4)]
+    # A switch case group: its declaration and its braceless loop.
+    assert _vars(events, "Inventory.kind") == [
+        ("doubled", 2), ("label", "one/2"), ("b", ""), ("label", "012"), ("label", "other"),
+    ]  # fmt: skip
+    assert [i for _l, i, _v in _loops(events, "Inventory.kind")] == [0, 1, 2]
+    # Loops in lambdas belong to the lambda (each call a new loop execution).
+    assert (
+        _loops(events, "Inventory.squares.<anonymous>")
+        == [(at("for (int rep = 0;"), 0, {"rep": 0})] * 3
+    )
+    # `{ t = t * 2; }` shares its line with the braces: no var line there, the loop's line inline.
+    assert _vars(events, "Inventory.squares.twice") == [("t", 5)]
+    assert _loops(events, "Inventory.squares.twice") == [
+        (at("for (int j = 0;"), 0, {"j": 0}), (at("for (int j = 0;"), 1, {"j": 1}),
+    ]  # fmt: skip
+    # A loop of 1000 iterations, sampled: the first 10, then every 100th.
+    churn = at("while (k < n)")
+    default = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 200, 300, 400, 500, 600, 700, 800, 900]
+    assert [i for line, i, _v in _loops(events, "Inventory.churn") if line == churn] == default
+    assert len(_vars(events, "Inventory.churn")) == 2 + 500  # acc and k, then acc on odd k
+    sampled_file = tmp_path / "sampled.jsonl"
+    env = {"TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "250"}
+    sampled = java(jdk, classes, "app.Inventory", cwd=out, events=sampled_file, env=env)
+    assert (sampled.returncode, sampled.stdout) == (0, plain.stdout)
+    sampled_events = read_events(sampled_file)
+    assert [i for _l, i, _v in _loops(sampled_events, "Inventory.churn")] == [0, 1, 250, 500, 750]
+    assert len(_loops(sampled_events, "Inventory.firstPair")) == 6  # all under FIRST=2
+    # Redaction follows TELEMETRY_INJECT_REDACT; the rate limit caps each var site.
+    other_file = tmp_path / "other.jsonl"
+    env = {"TELEMETRY_INJECT_REDACT": "attempt", "TELEMETRY_INJECT_RATE": "3"}
+    other = java(jdk, classes, "app.Inventory", cwd=out, events=other_file, env=env)
+    assert (other.returncode, other.stdout) == (0, plain.stdout)
+    other_events = read_events(other_file)
+    assert _vars(other_events, "Inventory.login") == [
+        ("token", "ann:7"),
+        ("attempts", "<redacted>"),
+    ]
+    assert _vars(other_events, "Inventory.churn") == [
+        ("acc", 0),
+        ("k", 0),
+        ("acc", 1),
+        ("acc", 4),
+        ("acc", 9),
+    ]
+    # Off: not one event, the same output.
+    off_file = tmp_path / "off.jsonl"
+    off = java(
+        jdk, classes, "app.Inventory", cwd=out, events=off_file, env={"TELEMETRY_INJECT": "off"}
+    )
+    assert (off.returncode, off.stdout, off.stderr) == (0, plain.stdout, "")
+    assert not off_file.exists()
+    # Again with every probe: nothing changes; strip restores every byte.
+    again = run_cli(out, "--in-place", *ALL_PROBES, "--json", "--cache-dir", tmp_path / "cache")
+    assert json.loads(again.stdout)["changed"] == 0
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == original
+
+
+def test_every_probe_on_the_example_and_edge_cases_compiles_behaves_the_same_and_strips(
+    jdk: tuple[str, str], tmp_path: Path
+) -> None:
+    src = _edge_tree(tmp_path / "src", "\n")
+    shutil.copytree(EXAMPLES / "java", src, dirs_exist_ok=True)
+    original = tree(src)
+    plain_classes = javac(jdk, src, tmp_path / "plain", *STRICT)
+    out = tmp_path / "out"
+    shutil.copytree(src, out)
+    report = json.loads(
+        run_cli(out, "--in-place", *ALL_PROBES, "--json", "--cache-dir", tmp_path / "cache").stdout
+    )
+    assert report["failures"] == []
+    classes = javac(jdk, out, tmp_path / "instr", *STRICT)
+    for main in ("Main", "edge.Edge"):
+        plain = java(jdk, plain_classes, main, cwd=src)
+        events_file = tmp_path / f"{main}.jsonl"
+        run = java(jdk, classes, main, cwd=out, events=events_file)
+        assert (run.returncode, run.stdout, run.stderr) == (
+            plain.returncode,
+            plain.stdout,
+            plain.stderr,
+        )
+        events = read_events(events_file)
+        check_pairs(events)
+        kinds = Counter(e["ev"] for e in events)
+        assert kinds["loop"] > 0 and kinds["var"] > 0, kinds
+        args = {e["fn"]: e.get("args") for e in events if e["ev"] == "enter"}
+        assert args.get("Cart.add", args.get("Edge.call")) is not None
+    run_cli("strip", out, "--in-place")
+    assert tree(out) == original

@@ -143,7 +143,8 @@ public final class TelemetryInject {
             long t0 = System.nanoTime();
             if (RATE > 0 && !site.admit(t0)) return NONE;
             Call call = new Call(site, t0);
-            emit(site.enter + (EPOCH0 + (t0 - NANO0)) + ",\"pid\":" + PID + "}\n");
+            emit(new StringBuilder(site.enter.length() + 48).append(site.enter)
+                    .append(EPOCH0 + (t0 - NANO0)).append(",\"pid\":").append(PID).append("}\n").toString());
             return call;
         } catch (Throwable t) {
             return NONE;
@@ -174,9 +175,12 @@ public final class TelemetryInject {
             call.raised = true;
             long now = System.nanoTime();
             String msg = t.getMessage();
-            String what = quote(t.getClass().getName() + ": " + (msg == null ? "" : msg));
-            emit(call.site.error + (EPOCH0 + (now - NANO0)) + ",\"pid\":" + PID
-                    + ",\"dur_ns\":" + (now - call.start) + ",\"error\":" + what + "}\n");
+            String what = quote(new StringBuilder(t.getClass().getName()).append(": ")
+                    .append(msg == null ? "" : msg).toString());
+            emit(new StringBuilder(call.site.error.length() + 96 + what.length()).append(call.site.error)
+                    .append(EPOCH0 + (now - NANO0)).append(",\"pid\":").append(PID)
+                    .append(",\"dur_ns\":").append(now - call.start).append(",\"error\":").append(what)
+                    .append("}\n").toString());
         } catch (Throwable ignored) {
             // lost event; the program goes on as it would have
         }
@@ -187,8 +191,9 @@ public final class TelemetryInject {
         try {
             long now = System.nanoTime();
             if (MIN_NS > 0 && now - call.start < MIN_NS && !call.raised) return;
-            emit(call.site.exit + (EPOCH0 + (now - NANO0)) + ",\"pid\":" + PID
-                    + ",\"dur_ns\":" + (now - call.start) + "}\n");
+            emit(new StringBuilder(call.site.exit.length() + 80).append(call.site.exit)
+                    .append(EPOCH0 + (now - NANO0)).append(",\"pid\":").append(PID)
+                    .append(",\"dur_ns\":").append(now - call.start).append("}\n").toString());
         } catch (Throwable ignored) {
             // lost event; the program goes on as it would have
         }
@@ -430,7 +435,7 @@ public final class TelemetryInject {
     private static String cut(String s) {
         if (s.length() <= MAX_LEN) return s;
         if (s.codePointCount(0, s.length()) <= MAX_LEN) return s;
-        return s.substring(0, s.offsetByCodePoints(0, MAX_LEN)) + ELLIPSIS;
+        return new StringBuilder(s.substring(0, s.offsetByCodePoints(0, MAX_LEN))).append(ELLIPSIS).toString();
     }
 
     private static boolean redacts(String name) {
