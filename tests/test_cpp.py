@@ -213,6 +213,7 @@ def test_runtime_passes_the_shared_vectors(tmp_path: Path, std: str) -> None:
             "fn": plan.string_literal(spec, case["fn"]),
             "file": plan.string_literal(spec, case["file"]),
             "line": str(case["line"]),
+            "args": "",
             "stamp": f"{i:08x}",
         }
         fail = '    throw std::runtime_error("boom");\n' if case["raises"] else ""
@@ -431,3 +432,235 @@ def test_real_cxxopts_compiles_and_behaves_the_same(cxxopts_header: Path, tmp_pa
     assert errors["cxxopts.Options.parse"] == 2 and errors["cxxopts.OptionParser.parse"] == 2
     run_cli("strip", work, "--in-place")
     assert _tree(work) == {"cxxopts.hpp": original}
+
+
+PROBES = r"""#include <iostream>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace inv {
+
+struct Item {
+    std::string name;
+    int qty;
+};
+
+class Store {
+public:
+    explicit Store(std::string owner) : owner_(std::move(owner)) {}
+
+    void add(const std::string& name, int qty) {
+        for (auto& item : items_) {
+            if (item.name != name)
+                continue;
+            item.qty += qty;
+            return;
+        }
+        items_.push_back({name, qty});
+    }
+
+    int total() const {
+        int sum = 0;
+        for (const auto& item : items_) sum += item.qty;
+        return sum;
+    }
+
+    std::map<std::string, int> counts() const {
+        std::map<std::string, int> out;
+        for (std::size_t i = 0; i < items_.size(); ++i)
+            out[items_[i].name] = items_[i].qty;
+        return out;
+    }
+
+private:
+    std::string owner_;
+    std::vector<Item> items_;
+};
+
+}  // namespace inv
+
+static int login(const std::string& user, const std::string& password) {
+    int score = 0;
+    for (char c : password) score += c % 7;
+    return static_cast<int>(user.size()) + score;
+}
+
+static int grade(int mark) {
+    int bonus = 0;
+    switch (mark / 10) {
+    case 9:
+        for (int i = 0; i < 3; i++) bonus++;
+        break;
+    case 5: {
+        int k = 0;
+        while (k < 2) k++;
+        bonus = k;
+        break;
+    }
+    default:
+        bonus = -1;
+    }
+    return bonus;
+}
+
+static long series(int n) {
+    long acc = 0;
+    for (int i = 0; i < n; i++) {
+        acc += i;
+    }
+    return acc;
+}
+
+int main() {
+    inv::Store store("ann");
+    std::vector<std::pair<std::string, int>> batch = {{"bolt", 5}, {"nut", 3}, {"bolt", 2}};
+    for (const auto& [name, qty] : batch) {
+        store.add(name, qty);
+    }
+    int steps = 0;
+    int found = -1;
+    int n = 0;
+outer:
+    for (int i = 0; i < 5; i++) {
+        for (int j = 0; j < 5; j++) {
+            steps++;
+            if (j > i) continue;
+            if (i * j == 6) {
+                found = i * 10 + j;
+                goto done;
+            }
+        }
+    }
+    if (found < 0) goto outer;
+done:
+    steps += 100;
+    do {
+        n += 2;
+    } while (n < 7);
+    while (n > 0) n -= 3;
+    auto counts = store.counts();
+    auto twice = [](int v) {
+        int r = 0;
+        for (int k = 0; k < 2; k++) r += v;
+        return r;
+    };
+    int extra = 0;
+    std::vector<int> vals = {1, 2, 3};
+    for (int base = 10; auto v : vals) extra += base + v;
+    std::cout << store.total() << " " << counts["bolt"] << " " << found << " " << steps << " "
+              << n << " " << twice(21) << " " << login("bob", "s3cret") << " " << grade(95)
+              << " " << grade(55) << " " << grade(10) << " " << series(250) << " " << extra
+              << "\n";
+    return 0;
+}
+"""
+
+
+def sampled(n: int, first: int = 10, every: int = 100) -> list[int]:
+    """The iterations of one execution of an n-iteration loop the guards record."""
+    return [i for i in range(n) if i < first or (every > 0 and i % every == 0)]
+
+
+def test_loop_var_and_args_probes_compile_run_and_strip(
+    instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    src = tmp_path / "src" / "inv"
+    src.mkdir(parents=True)
+    (src / "inv.cpp").write_text(PROBES, "utf-8")
+    flags = ["-std=c++20", *FLAGS[1:]]  # range-for with an init-statement
+    plain = run_program([str(gxx(["inv.cpp"], tmp_path / "plain", src, flags))], src)
+    assert (plain.returncode, plain.stdout) == (0, "10 7 32 118 -1 42 18 3 2 -1 31125 36\n")
+    out = instrument_copy(src, "--probes", "function,loop,var,args")
+    text = (out / "inv.cpp").read_text("utf-8")
+    assert "case 9:\n        for" in text  # a loop after a case label is left alone
+    exe = str(gxx(["inv.cpp"], tmp_path / "instr", out, flags))
+
+    def line(code: str) -> int:  # the line that is exactly this code
+        return PROBES.splitlines().index(code) + 1
+
+    def loops(events: list[dict[str, Any]]) -> dict[int, list[int]]:
+        got: dict[int, list[int]] = {}
+        for e in events:
+            if e["ev"] == "loop":
+                got.setdefault(e["line"], []).append(e["i"])
+        return got
+
+    def expected_loops(first: int, every: int) -> dict[int, list[int]]:
+        s = lambda n: sampled(n, first, every)  # noqa: E731
+        return {
+            line("        for (auto& item : items_) {"): s(1) + s(1),  # the first add: none
+            line("        for (const auto& item : items_) sum += item.qty;"): s(2),
+            line("        for (std::size_t i = 0; i < items_.size(); ++i)"): s(2),
+            line("    for (char c : password) score += c % 7;"): s(6),
+            line("        while (k < 2) k++;"): s(2),
+            line("    for (int i = 0; i < n; i++) {"): s(250),
+            line("    for (const auto& [name, qty] : batch) {"): s(3),
+            line("outer:"): s(4),
+            line("        for (int j = 0; j < 5; j++) {"): s(5) + s(5) + s(5) + s(3),
+            line("    do {"): s(4),
+            line("    while (n > 0) n -= 3;"): s(3),
+            line("        for (int k = 0; k < 2; k++) r += v;"): s(2),
+            line("    for (int base = 10; auto v : vals) extra += base + v;"): s(3),
+        }
+
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([exe], out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    assert calls["grade"] == 3 and calls["inv.Store.add"] == 3 and calls["main.twice"] == 1
+    assert loops(events) == expected_loops(10, 100)
+    kinds = {e["line"]: e["kind"] for e in events if e["ev"] == "loop"}
+    assert kinds[line("outer:")] == "for" and kinds[line("    do {")] == "do"
+    assert kinds[line("    for (const auto& [name, qty] : batch) {")] == "each"
+    loop_vars = [e.get("vars") for e in events if e["ev"] == "loop"]
+    bolt, nut, item = {"name": "bolt", "qty": 5}, {"name": "nut", "qty": 3}, {"item": "inv::Item"}
+    assert loop_vars[:3] == [bolt, nut, item]  # the first add's loop runs no iteration
+    chars = [e["vars"]["c"] for e in events if e["ev"] == "loop" and "c" in e.get("vars", {})]
+    assert chars == list("s3cret")
+    assert [e["vars"] for e in events if e.get("vars", {}).keys() == {"v"}] == [
+        {"v": 1},
+        {"v": 2},
+        {"v": 3},
+    ]
+
+    def values(name: str) -> list[Any]:
+        return [e["value"] for e in events if e["ev"] == "var" and e["name"] == name]
+
+    assert values("found") == [-1, 32] and values("steps") == [0]
+    assert values("n") == [0, 2, 4, 6, 8] and values("k") == [0] and values("bonus") == [0, 0, 2, 0]
+    assert values("batch") == [[["bolt", 5], ["nut", 3], ["bolt", 2]]]
+    assert values("counts") == [{"bolt": 7, "nut": 3}] and values("store") == ["inv::Store"]
+    assert values("twice") == ["main()::<lambda(int)>"] and values("vals") == [[1, 2, 3]]
+    args = [(e["fn"], e.get("args")) for e in events if e["ev"] == "enter"]
+    assert ("login", {"user": "bob", "password": "<redacted>"}) in args
+    assert ("inv.Store.add", {"name": "nut", "qty": 3}) in args
+    assert ("main.twice", {"v": 21}) in args and ("main", None) in args
+    assert [a for fn, a in args if fn == "grade"] == [{"mark": 95}, {"mark": 55}, {"mark": 10}]
+
+    # Sampling, redaction by another list, truncation: the same program.
+    guarded = tmp_path / "guarded.jsonl"
+    env = {
+        "TELEMETRY_INJECT_LOOP_FIRST": "1",
+        "TELEMETRY_INJECT_LOOP_EVERY": "2",
+        "TELEMETRY_INJECT_REDACT": "USER",
+        "TELEMETRY_INJECT_MAX_LEN": "2",
+        "TELEMETRY_INJECT_MAX_ITEMS": "1",
+    }
+    run = run_program([exe], out, events=guarded, env=env)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(guarded)
+    assert loops(events) == expected_loops(1, 2)
+    args = [(e["fn"], e.get("args")) for e in events if e["ev"] == "enter"]
+    assert ("login", {"user": "<redacted>", "password": "s3…"}) in args
+    assert values("batch") == [[["bo…", "…"], "…"]] and values("counts") == [{"bo…": 7, "…": "…"}]
+
+    off = tmp_path / "off.jsonl"
+    quiet = run_program([exe], out, events=off, env={"TELEMETRY_INJECT": "off"})
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, plain.stdout, "")
+    assert not off.exists()
+
+    run_cli("strip", out, "--in-place")
+    assert _tree(out) == _tree(src)
