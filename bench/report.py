@@ -32,10 +32,15 @@ def markdown(r: dict[str, Any]) -> str:
         f"Python {m['python']}; `--jobs {r['jobs']}`; medians of {r['repeat']} runs; "
         f"load average {m['loadavg_at_start'][0]} at start, {m.get('loadavg_at_end', ['?'])[0]} "
         f"at end (a load above {m['cpus']} means other work shared the machine).",
+        _code(r),
+        "",
+        "functions/s is functions instrumented (or found already done, warm) over wall time; "
+        "functions per CPU s is the same over the CPU time of the whole process tree, which "
+        "other work on the machine inflates far less than wall time.",
         "",
         _row(["corpus", "run", "files", "functions", "wall s", "functions/s", "CPU s",
-              "peak RSS MB", "processes", "coverage", "outputs parse"]),
-        _row(["---"] * 11),
+              "functions per CPU s", "peak RSS MB", "processes", "coverage", "outputs parse"]),
+        _row(["---"] * 12),
     ]  # fmt: skip
     targets: list[str] = []
     for lang, res in r["languages"].items():
@@ -59,7 +64,8 @@ def markdown(r: dict[str, Any]) -> str:
             cov = f"{s['coverage']:.1%}" if "coverage" in s else ""
             out.append(
                 _row([name, label, c["files"], s["instrumented"], s["wall"], s["functions_per_s"],
-                      s["cpu"], s["peak_rss_mb"], s.get("peak_processes", ""), cov, parses])
+                      s["cpu"], _per_cpu(s), s["peak_rss_mb"], s.get("peak_processes", ""), cov,
+                      parses])
             )  # fmt: skip
             name = ""
         targets += _targets(lang, res)
@@ -75,6 +81,18 @@ def markdown(r: dict[str, Any]) -> str:
     out += ["", "Targets:", ""] + [f"- {t}" for t in targets]
     out.append("")
     return "\n".join(out)
+
+
+def _code(r: dict[str, Any]) -> str:
+    code = r.get("code") or {}
+    if not code:
+        return ""
+    extra = " plus uncommitted changes" if code.get("uncommitted_engine_changes") == "True" else ""
+    return f"Engine at commit {code.get('commit', '?')}{extra}."
+
+
+def _per_cpu(s: dict[str, Any]) -> object:
+    return round(s["instrumented"] / s["cpu"]) if s.get("cpu") else ""
 
 
 def _ratios(r: dict[str, Any]) -> list[str]:
