@@ -1029,3 +1029,20 @@ def test_java(tmp_path: Path) -> None:
     off = run_program(cmd, root, env={"TELEMETRY_INJECT": "off"})
     assert off.returncode == 0 and off.stdout.splitlines()[-1] == "[]"
     _strip_back(JAVA, root, original)
+
+
+def test_languages_without_the_profile_are_left_alone(tmp_path: Path) -> None:
+    """A tree with a language the profile does not cover: its files stay as they are, listed
+    with the reason; the others are instrumented."""
+    _write(
+        tmp_path,
+        {
+            "app/price.py": "def price(qty):\n    return qty * 250\n",
+            "app/native.c": "int price(int qty) {\n    return qty * 250;\n}\n",
+        },
+    )
+    c_before = (tmp_path / "app" / "native.c").read_bytes()
+    proc = run_cli(tmp_path / "app", "--profile", "otel", "--in-place", "--no-cache", "-v")
+    assert (tmp_path / "app" / "native.c").read_bytes() == c_before
+    assert "native.c:1: price: skipped: the otel profile is not available for c" in proc.stderr
+    assert "@_telo.span(" in (tmp_path / "app" / "price.py").read_text("utf-8")
