@@ -593,3 +593,67 @@ def test_loop_var_and_args_probes_record_and_change_nothing(php: Php, tmp_path: 
     assert (out / "probes.php").read_text("utf-8") == text
     run_cli("strip", ".", "--in-place", "--no-cache", cwd=out)
     assert tree(out) == tree(src)
+
+
+MORE_GUARDS = r"""<?php
+require_once __DIR__ . '/_telemetry_utils.php';
+
+function call(string $fn, bool $raises): void
+{
+    $__tel = \_tel_enter($fn, 'more.php', 4); try {
+    if ($raises) {
+        throw new \LogicException('no');
+    }
+    } catch (\Throwable $__tel_e) { \_tel_error($__tel, $__tel_e); throw $__tel_e; }
+    finally { \_tel_exit($__tel); }
+}
+
+for ($k = 0; $k < 10; $k++) {
+    \_tel_var('sites', 'more.php', 12, 'a', $k);
+    \_tel_var('sites', 'more.php', 13, 'b', $k);
+}
+call('quick', false);
+try {
+    call('raises', true);
+} catch (\LogicException $e) {
+}
+$state = \_tel_loop('loops', 'more.php', 20, 'foreach');
+foreach (['t1', 't2'] as $token) {
+    if ($state->tick()) { \_tel_iter($state, 'token', $token, 'n', 1); }
+}
+\_tel_var('values', 'more.php', 24, 'object', new ArrayObject([1]));
+\_tel_var('values', 'more.php', 25, 'inf', -INF);
+\_tel_var('values', 'more.php', 26, 'whole', 2.0);
+\_tel_var('values', 'more.php', 27, 'sparse', [3 => 'x', 'k' => [1, [2, [3, [4]]]]]);
+\_tel_var('values', 'more.php', 28, 'bytes', "\xff\xfeok");
+\_tel_var('values', 'more.php', 29, 'empty', []);
+"""
+
+
+def test_runtime_rate_per_site_errors_outlive_min_duration_and_values(
+    php: Php, tmp_path: Path
+) -> None:
+    spec = language.get("php")
+    for extra in plan.runtime_files(spec, "tel", "more.php", {}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    (tmp_path / "more.php").write_text(MORE_GUARDS, "utf-8")
+    events_file = tmp_path / "events.jsonl"
+    env = {"TELEMETRY_INJECT_RATE": "3", "TELEMETRY_INJECT_MIN_DURATION_US": "50000"}
+    run = subprocess.run(
+        [require("php"), "more.php"], cwd=tmp_path, capture_output=True, text=True,
+        env=guard_env({"env": env}, events_file),
+    )  # fmt: skip
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    events = read_events(events_file)
+    # RATE var events per site (not per function); a call that threw keeps its exit.
+    assert [e["value"] for e in events if e["ev"] == "var" and e["line"] == 12] == [0, 1, 2]
+    assert [e["value"] for e in events if e["ev"] == "var" and e["line"] == 13] == [0, 1, 2]
+    calls = [(e["ev"], e["fn"]) for e in events if e["ev"] in ("enter", "error", "exit")]
+    assert calls == [("enter", "quick"), ("enter", "raises"), ("error", "raises"),
+                     ("exit", "raises")]  # fmt: skip
+    assert [e["vars"] for e in events if e["ev"] == "loop"] == [{"token": "<redacted>", "n": 1}] * 2
+    values = {e["name"]: e["value"] for e in events if e["fn"] == "values"}
+    assert values["object"] == "ArrayObject" and values["inf"] == "-INF"
+    assert values["whole"] == 2.0 and isinstance(values["whole"], float)
+    assert values["sparse"] == {"3": "x", "k": [1, [2, "…"]]}
+    assert values["bytes"] == "\ufffd\ufffdok" and values["empty"] == []

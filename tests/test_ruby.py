@@ -615,3 +615,67 @@ def test_debian_ruby_libraries_behave_the_same_with_every_probe(
     assert any(e.get("args") for e in events if e["ev"] == "enter")
     run_cli("strip", inst, "--in-place", "--no-cache")
     assert tree(inst) == tree(plain)
+
+
+MORE_GUARDS = r"""
+require_relative "_telemetry_utils"
+require "set"
+
+Point = Struct.new(:x, :y)
+
+def call(fn, raises)
+  _tel = ::TelemetryInject.enter(fn, "more.rb", 5, binding); begin; begin
+  raise ArgumentError, "no" if raises
+  ; end; rescue ::Exception => _tel_e; ::TelemetryInject.error(_tel, _tel_e); raise
+  ensure; ::TelemetryInject.exit(_tel); end
+end
+
+10.times do |k|
+  ::TelemetryInject.var("sites", "more.rb", 12, "a", k)
+  ::TelemetryInject.var("sites", "more.rb", 13, "b", k)
+end
+call("quick", false)
+begin
+  call("raises", true)
+rescue ArgumentError
+  nil
+end
+state = ::TelemetryInject.loop("loops", "more.rb", 20, "each")
+%w[t1 t2].each do |token|
+  ::TelemetryInject.iter(state, "token" => token, "n" => 1) if state.tick
+end
+v = ::TelemetryInject.var("values", "more.rb", 24, "set", Set[1, 2])
+::TelemetryInject.var("values", "more.rb", 25, "sym", :ok)
+::TelemetryInject.var("values", "more.rb", 26, "inf", -Float::INFINITY)
+::TelemetryInject.var("values", "more.rb", 27, "point", Point.new(1, "z" * 300))
+::TelemetryInject.var("values", "more.rb", 28, "keys", { 1 => :a, nil => [] })
+puts v.size
+"""
+
+
+def test_runtime_rate_per_site_errors_outlive_min_duration_and_values(
+    ruby: Ruby, tmp_path: Path
+) -> None:
+    spec = language.get("ruby")
+    for extra in plan.runtime_files(spec, "tel", "more.rb", {}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    (tmp_path / "more.rb").write_text(MORE_GUARDS, "utf-8")
+    events_file = tmp_path / "events.jsonl"
+    env = {"TELEMETRY_INJECT_RATE": "3", "TELEMETRY_INJECT_MIN_DURATION_US": "50000"}
+    run = subprocess.run(
+        [require("ruby"), "-w", "more.rb"], cwd=tmp_path, capture_output=True, text=True,
+        env={**guard_env({"env": env}, events_file)},
+    )  # fmt: skip
+    assert (run.returncode, run.stdout, run.stderr) == (0, "2\n", "")  # var returns the value
+    events = read_events(events_file)
+    # RATE var events per site (not per function); a call that raised keeps its exit.
+    assert [e["value"] for e in events if e["ev"] == "var" and e["line"] == 12] == [0, 1, 2]
+    assert [e["value"] for e in events if e["ev"] == "var" and e["line"] == 13] == [0, 1, 2]
+    calls = [(e["ev"], e["fn"]) for e in events if e["ev"] in ("enter", "error", "exit")]
+    assert calls == [("enter", "quick"), ("enter", "raises"), ("error", "raises"),
+                     ("exit", "raises")]  # fmt: skip
+    assert [e["vars"] for e in events if e["ev"] == "loop"] == [{"token": "<redacted>", "n": 1}] * 2
+    values = {e["name"]: e["value"] for e in events if e["fn"] == "values"}
+    assert values["set"] == [1, 2] and values["sym"] == "ok" and values["inf"] == "-Infinity"
+    assert values["point"].startswith('#<struct Point x=1, y="zzz') and len(values["point"]) == 201
+    assert values["keys"] == {"1": "a", "nil": []}

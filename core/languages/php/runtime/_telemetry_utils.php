@@ -189,7 +189,7 @@ if (!\function_exists('_tel_enter')) {
                 return (string) $value;
             }
             if (\is_float($value)) {
-                return \is_finite($value) ? \json_encode($value) : self::json((string) $value);
+                return \is_finite($value) ? \json_encode($value, \JSON_PRESERVE_ZERO_FRACTION) : self::json((string) $value);
             }
             if (\is_bool($value)) {
                 return $value ? 'true' : 'false';
