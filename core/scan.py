@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ def _rel(path: Path, base: Path) -> str:
 
 def _walk(top: Path, base: Path, max_bytes: int) -> Iterator[Found]:
     specs: list[tuple[Path, pathspec.PathSpec]] = []
+    base_resolved = base.resolve()
     for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
         here = Path(dirpath)
         ignore_file = here / ".gitignore"
@@ -73,13 +75,20 @@ def _walk(top: Path, base: Path, max_bytes: int) -> Iterator[Found]:
                 continue
             kept.append(d)
         dirnames[:] = kept
+        prefix: str | None = None  # the folder's relpath, resolved once for all its files
         for name in sorted(filenames):
-            path = here / name
-            if _ignored(specs, path, is_dir=False):
-                continue
             if language.for_path(name) is None:
                 continue
-            yield _classify(path, _rel(path, base), max_bytes)
+            path = here / name
+            if specs and _ignored(specs, path, is_dir=False):
+                continue
+            if prefix is None:
+                try:
+                    rel_dir = here.resolve().relative_to(base_resolved).as_posix()
+                    prefix = "" if rel_dir == "." else rel_dir + "/"
+                except ValueError:
+                    prefix = ""
+            yield _classify(path, prefix + name, max_bytes)
 
 
 def _ignored(specs: list[tuple[Path, pathspec.PathSpec]], path: Path, is_dir: bool) -> bool:
@@ -99,12 +108,16 @@ def _classify(path: Path, relpath: str, max_bytes: int) -> Found:
         return Found(path, relpath, "unsupported file type")
     if any(fnmatch.fnmatch(path.name, pat) for pat in spec.exclude):
         return Found(path, relpath, f"excluded for {spec.name}")
-    if path.is_symlink():
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return Found(path, relpath, "not a regular file")
+    if stat.S_ISLNK(st.st_mode):
         return Found(path, relpath, "symbolic link")
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         return Found(path, relpath, "not a regular file")
     try:
-        size = path.stat().st_size
+        size = st.st_size
         if size > max_bytes:
             return Found(path, relpath, f"larger than {max_bytes // (1024 * 1024)} MiB")
         with path.open("rb") as fh:
