@@ -314,6 +314,70 @@ def test_runtime_passes_every_guard_case(
         assert not events_file.exists()
 
 
+# Values beyond the shared vectors: JavaScript's own containers and objects. `/*T*/` is where
+# the TypeScript copy of this driver has a type.
+VALUES_DRIVER = """
+const cycle/*T*/ = {};
+cycle["self"] = cycle;
+const values/*V*/ = [
+  ["separators", "a\\u2028b\\u2029c\\u0085"],
+  ["map", new Map<unknown, unknown>([["k", 1], [2, "two"]])],
+  ["set", new Set<unknown>([1, "a"])],
+  ["getter", { get g(): number { throw new Error("a getter ran"); }, plain: 1 }],
+  ["error", new RangeError("bad")],
+  ["date", new Date(0)],
+  ["fn", function named(): void {}],
+  ["nan", NaN],
+  ["inf", -Infinity],
+  ["big", BigInt("12345678901234567890")],
+  ["undef", undefined],
+  ["user", { name: "u", password: "p", apiToken: "t" }],
+  ["typed", new Uint8Array([1, 2])],
+  ["promise", Promise.resolve(1)],
+  ["cycle", cycle],
+  ["symbol", Symbol("s")],
+];
+for (const [name, value] of values) tel.value("values", "values.js", 1, name, value);
+"""
+VALUES_EXPECTED = [
+    ("separators", "a\u2028b\u2029c\u0085"),
+    ("map", {"k": 1, "2": "two"}),
+    ("set", [1, "a"]),
+    ("getter", {"g": "[Getter]", "plain": 1}),  # never run
+    ("error", "RangeError: bad"),
+    ("date", "1970-01-01T00:00:00.000Z"),
+    ("fn", "[Function: named]"),
+    ("nan", "NaN"),
+    ("inf", "-Infinity"),
+    ("big", 12345678901234567890),
+    ("undef", None),
+    ("user", {"name": "u", "password": "<redacted>", "apiToken": "<redacted>"}),  # keys too
+    ("typed", [1, 2]),
+    ("promise", "Promise"),
+    ("cycle", {"self": {"self": {"self": "\u2026"}}}),
+    ("symbol", "Symbol(s)"),
+]
+
+
+def check_values(events_file: Path) -> None:
+    """The var events of VALUES_DRIVER, one per line even where a string holds U+2028."""
+    raw = events_file.read_bytes()
+    assert not any(sep.encode() in raw for sep in ("\u0085", "\u2028", "\u2029"))
+    events = read_events(events_file)
+    assert [(e["name"], e["value"]) for e in events] == VALUES_EXPECTED
+
+
+def test_values_of_every_kind_render_as_documented(node: str, tmp_path: Path) -> None:
+    for extra in plan.runtime_files(language.get("javascript"), "tel", "values.js", {}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    driver = re.sub(r"<unknown, unknown>|<unknown>|: number|: void|/\*[TV]\*/", "", VALUES_DRIVER)
+    (tmp_path / "values.js").write_text('const tel = require("./_telemetry_utils.cjs");' + driver)
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([node, "values.js"], tmp_path, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    check_values(events_file)
+
+
 # -- loop, var and args probes (docs/probes.md) ------------------------------------------------
 
 PROBES = "function,loop,var,args"
@@ -830,10 +894,12 @@ PACKAGES = {
 }
 
 
-def test_real_npm_packages_behave_the_same(node: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("probes", ["function", PROBES], ids=["functions", "every-probe"])
+def test_real_npm_packages_behave_the_same(node: str, tmp_path: Path, probes: str) -> None:
     """lodash (one 17k-line UMD file), semver (CommonJS modules, classes, a CLI with a shebang),
     marked (ES module and CommonJS builds) and uglify-js (whose files are scripts that it
-    concatenates and runs with `new Function`), from the registry, used as their users do."""
+    concatenates and runs with `new Function`), from the registry, used as their users do;
+    with function probes only, and with loops, variables and arguments too."""
     work = tmp_path / "work"
     work.mkdir()
     for name, spec in PACKAGES.items():
@@ -850,8 +916,11 @@ def test_real_npm_packages_behave_the_same(node: str, tmp_path: Path) -> None:
     plain_cli = run_program(cli, work)
     assert plain.returncode == 0 and plain_cli.returncode == 0, plain.stderr + plain_cli.stderr
     (work / "drive.mjs").unlink()
+    cache = tmp_path / "c"
     report = json.loads(
-        run_cli(work, "--in-place", "--json", "--jobs", "2", "--cache-dir", tmp_path / "c").stdout
+        run_cli(
+            work, "--in-place", "--json", "--jobs", "2", "--probes", probes, "--cache-dir", cache
+        ).stdout
     )
     assert report["failures"] == []
     assert report["instrumented"] > 1000
@@ -879,11 +948,16 @@ def test_real_npm_packages_behave_the_same(node: str, tmp_path: Path) -> None:
     assert calls["minify"] >= 2 and calls["parse"] >= 2
     assert ("parse", "JS_Parse_Error: Name expected") in errors_of(events)
     assert "uglify-js/lib/parse.js" in {e["file"] for e in events}
+    if probes != "function":  # loops and assignments in every package, parameters by name
+        for kind in ("loop", "var"):
+            files = {e["file"].split("/")[0] for e in events if e["ev"] == kind}
+            assert files == {"lodash", "semver", "marked", "uglify-js"}, kind
+        assert {"version", "options"} <= set(first(events, "SemVer.constructor")["args"])
     run = run_program(cli, work, events=tmp_path / "cli.jsonl")
     assert (run.returncode, run.stdout) == (0, plain_cli.stdout)
     assert check_pairs(read_events(tmp_path / "cli.jsonl"))["main"] == 1
     (work / "drive.mjs").unlink()
-    again = run_cli(work, "--in-place", "--json", "--cache-dir", tmp_path / "c")
+    again = run_cli(work, "--in-place", "--json", "--probes", probes, "--cache-dir", cache)
     assert json.loads(again.stdout)["changed"] == 0
     run_cli("strip", work, "--in-place")
     assert tree(work) == original

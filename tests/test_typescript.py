@@ -19,7 +19,9 @@ from telemetry_inject.core import analyze, language, plan
 from test_javascript import (
     PROBES,
     STAMP,
+    VALUES_DRIVER,
     _guard_runs,
+    check_values,
     errors_of,
     first,
     guard_env,
@@ -332,6 +334,23 @@ def test_runtime_passes_every_guard_case(
     guard_check(kind, case, events)
     if case["env"].get("TELEMETRY_INJECT") == "off":
         assert not events_file.exists()
+
+
+def test_values_of_every_kind_render_as_documented(node: str, tsc: Tsc, tmp_path: Path) -> None:
+    """The JavaScript runtime's value cases, through the typed runtime compiled for ES2020."""
+    runtime = plan.runtime_files(language.get("typescript"), "tel", "values.ts", {})
+    driver = VALUES_DRIVER.replace("/*T*/", ": { [key: string]: unknown }").replace(
+        "/*V*/", ": [string, unknown][]"
+    )
+    files = {"values.ts": 'import * as tel from "./_telemetry_utils.js";\n' + driver,
+             RUNTIME: runtime[0].text}  # fmt: skip
+    options = {**STRICTEST, "module": "commonjs", "target": "es2020", "lib": ["es2020"]}
+    root = _project(tmp_path / "values", options, files)
+    tsc("-p", root)
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([node, "values.js"], root, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    check_values(events_file)
 
 
 def test_edge_cases_match_the_golden_file_compile_and_run_the_same(

@@ -23,19 +23,21 @@
 (statement_block (do_statement body: (_) @body) @loop.do)
 (statement_block (labeled_statement body: (do_statement body: (_) @body) @loop.do) @statement)
 
-; Loop variables: what for (let i = 0, n = ...; ...) declares or assigns, and the names a
-; for-of / for-in binds (x; [k, v]; {a, b: c}).
+; Loop variables: what for (let i = 0, n = ...; ...) declares with a value or assigns, and
+; the names a for-of / for-in binds (x; [k, v]; {a, b: c}).
 (statement_block
   (for_statement
-    initializer: [(lexical_declaration (variable_declarator name: (identifier) @var))
-                  (variable_declaration (variable_declarator name: (identifier) @var))
+    initializer: [(lexical_declaration (variable_declarator name: (identifier) @var value: (_)))
+                  (variable_declaration (variable_declarator name: (identifier) @var value: (_)))
                   (expression_statement (assignment_expression left: (identifier) @var))]
     body: (_) @body) @loop.for)
 (statement_block
   (labeled_statement
     body: (for_statement
-      initializer: [(lexical_declaration (variable_declarator name: (identifier) @var))
-                    (variable_declaration (variable_declarator name: (identifier) @var))
+      initializer: [(lexical_declaration
+                      (variable_declarator name: (identifier) @var value: (_)))
+                    (variable_declaration
+                      (variable_declarator name: (identifier) @var value: (_)))
                     (expression_statement (assignment_expression left: (identifier) @var))]
       body: (_) @body) @loop.for) @statement)
 (statement_block

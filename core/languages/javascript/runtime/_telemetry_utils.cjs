@@ -143,9 +143,20 @@ const sink = sharedSink();
 // and including the current second of "ts" are rebuilt when the second changes.
 const sites = new Map();
 
+// A JSON string. U+0085, U+2028 and U+2029 are escaped too: JSON allows them raw, but readers
+// that split lines the Unicode way (Python's splitlines, editors) would break an event there.
+const SEPARATOR = /[\u0085\u2028\u2029]/;
+const SEPARATORS = /[\u0085\u2028\u2029]/g;
+const ESCAPED = { "\u0085": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029" };
+
+function quote(text) {
+  const json = JSON.stringify(text);
+  return SEPARATOR.test(json) ? json.replace(SEPARATORS, (c) => ESCAPED[c]) : json;
+}
+
 // The fields every event of a site starts with, up to "ts".
 function fields(fn, file, line) {
-  return '"fn":' + JSON.stringify(fn) + ',"file":' + JSON.stringify(file) +
+  return '"fn":' + quote(fn) + ',"file":' + quote(file) +
     ',"line":' + Math.trunc(Number(line)) + ',"ts":';
 }
 
@@ -273,7 +284,7 @@ function fail(state, e) {
   state.x = t;
   writeText(state.s.error + stamp(t) + ',"pid":' + PID + ',"dur_ns":' +
     Math.max(0, Math.round((t - state.t) * 1e6)) + ',"error":' +
-    JSON.stringify(describe(e)) + "}\n");
+    quote(describe(e)) + "}\n");
 }
 
 // A call the rate limit leaves out, as a whole: its exit and error are not written either.
@@ -319,7 +330,7 @@ function loopSite(fn, file, line, kind) {
   if (s === undefined) {
     s = {
       head: '{"ev":"loop",' + fields(fn, file, line),
-      tail: ',"pid":' + PID + ',"kind":' + JSON.stringify(String(kind)) + ',"i":',
+      tail: ',"pid":' + PID + ',"kind":' + quote(String(kind)) + ',"i":',
     };
     loopSites.set(key, s);
   }
@@ -348,7 +359,7 @@ function varSite(fn, file, line, name) {
     file,
     line,
     head: '{"ev":"var",' + fields(fn, file, line),
-    tail: ',"pid":' + PID + ',"name":' + JSON.stringify(String(name)) + ',"value":',
+    tail: ',"pid":' + PID + ',"name":' + quote(String(name)) + ',"value":',
     hide: secret(name),
     w: 0,
     c: 0,
@@ -403,7 +414,7 @@ function pairs(list, from) {
   let out = "{";
   for (let k = from; k + 1 < list.length; k += 2) {
     const name = String(list[k]);
-    out += (k === from ? "" : ",") + JSON.stringify(name) + ":" +
+    out += (k === from ? "" : ",") + quote(name) + ":" +
       (secret(name) ? REDACTED : show(list[k + 1]));
   }
   return out + "}";
@@ -429,7 +440,7 @@ function cut(text) {
 }
 
 function str(text) {
-  return JSON.stringify(cut(text));
+  return quote(cut(text));
 }
 
 function render(v, depth) {

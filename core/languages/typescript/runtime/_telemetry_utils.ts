@@ -234,10 +234,25 @@ const sink = sharedSink();
 // and including the current second of "ts" are rebuilt when the second changes.
 const sites: { [key: string]: Site | undefined } = Object.create(null);
 
+// A JSON string. U+0085, U+2028 and U+2029 are escaped too: JSON allows them raw, but readers
+// that split lines the Unicode way (Python's splitlines, editors) would break an event there.
+const SEPARATOR = /[\u0085\u2028\u2029]/;
+const SEPARATORS = /[\u0085\u2028\u2029]/g;
+const ESCAPED: { [c: string]: string } = {
+  "\u0085": "\\u0085",
+  "\u2028": "\\u2028",
+  "\u2029": "\\u2029",
+};
+
+function quote(text: string): string {
+  const json = JSON.stringify(text);
+  return SEPARATOR.test(json) ? json.replace(SEPARATORS, (c) => ESCAPED[c] || c) : json;
+}
+
 // The fields every event of a site starts with, up to "ts".
 function fields(fn: string, file: string, line: number): string {
   return (
-    '"fn":' + JSON.stringify(fn) + ',"file":' + JSON.stringify(file) +
+    '"fn":' + quote(fn) + ',"file":' + quote(file) +
     ',"line":' + Math.floor(line) + ',"ts":'
   );
 }
@@ -364,7 +379,7 @@ function realFail(state: State, e: unknown): void {
   writeText(
     state.s.error + stamp(t) + ',"pid":' + PID + ',"dur_ns":' +
     Math.max(0, Math.round((t - state.t) * 1e6)) + ',"error":' +
-    JSON.stringify(describe(e)) + "}\n",
+    quote(describe(e)) + "}\n",
   );
 }
 
@@ -412,7 +427,7 @@ function loopSite(fn: string, file: string, line: number, kind: string): LoopSit
   if (s === undefined) {
     s = {
       head: '{"ev":"loop",' + fields(fn, file, line),
-      tail: ',"pid":' + PID + ',"kind":' + JSON.stringify(String(kind)) + ',"i":',
+      tail: ',"pid":' + PID + ',"kind":' + quote(String(kind)) + ',"i":',
     };
     loopSites[key] = s;
   }
@@ -442,7 +457,7 @@ function varSite(fn: string, file: string, line: number, name: string): VarSite 
     file,
     line,
     head: '{"ev":"var",' + fields(fn, file, line),
-    tail: ',"pid":' + PID + ',"name":' + JSON.stringify(String(name)) + ',"value":',
+    tail: ',"pid":' + PID + ',"name":' + quote(String(name)) + ',"value":',
     hide: secret(name),
     w: 0,
     c: 0,
@@ -497,7 +512,7 @@ function pairs(list: ArrayLike<unknown>, from: number): string {
   let out = "{";
   for (let k = from; k + 1 < list.length; k += 2) {
     const name = String(list[k]);
-    out += (k === from ? "" : ",") + JSON.stringify(name) + ":" +
+    out += (k === from ? "" : ",") + quote(name) + ":" +
       (secret(name) ? REDACTED : show(list[k + 1]));
   }
   return out + "}";
@@ -523,7 +538,7 @@ function cut(text: string): string {
 }
 
 function str(text: string): string {
-  return JSON.stringify(cut(text));
+  return quote(cut(text));
 }
 
 function render(v: unknown, depth: number): string {
