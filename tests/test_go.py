@@ -639,6 +639,12 @@ def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(
     login = next(e for e in events if e["ev"] == "enter" and e["fn"] == "login")
     assert login["args"] == {"user": "ada", "password": "<redacted>"}
     assert ("token", "<redacted>") in var and ("ok", True) in var
+    # A value whose String calls instrumented code: that code is silent while the runtime
+    # renders the value, and reports the calls the program makes.
+    assert ("price", "$12.34") in var
+    calls = check_pairs(events)
+    assert (calls["Money.String"], calls["cents"]) == (1, 1)
+    assert next(e for e in events if e["fn"] == "cents")["args"] == {"m": "$12.34"}
     summarize = next(e for e in events if e["ev"] == "enter" and e["fn"] == "summarize")
     assert summarize["args"]["limit"] == 10 and len(summarize["args"]["orders"]) == 3
     assert "args" not in next(e for e in events if e["fn"] == "main")
@@ -666,3 +672,30 @@ def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(
     assert (again["changed"], again["failures"]) == (0, [])
     run_cli("strip", out, "--in-place", "--cache-dir", cache)
     assert _tree(out) == _tree(src)
+
+
+def test_a_real_module_passes_its_own_tests_with_every_probe(
+    go: Go, uuid_module: Path, tmp_path: Path
+) -> None:
+    module = tmp_path / "uuid"
+    shutil.copytree(uuid_module, module)
+    original = _tree(module)
+    cache = tmp_path / "cache"
+    probes = ("--probes", "function,loop,var,args")
+    run_cli(module, "--in-place", "--jobs", "2", "--cache-dir", cache, *probes)
+    go("vet", ".", cwd=module)
+    events_file = tmp_path / "events.jsonl"
+    go("test", "-count=1", "-skip", "Monotonicity", ".", cwd=module, events=events_file)
+    events = read_events(events_file)
+    check_pairs(events)
+    parse = next(e for e in events if e["ev"] == "enter" and e["fn"] == "Parse")
+    assert set(parse["args"]) == {"s"} and isinstance(parse["args"]["s"], str)
+    loops = [e for e in events if e["ev"] == "loop" and e["fn"] == "Parse"]
+    assert loops and set(loops[0]["vars"]) == {"i", "x"}
+    assert any(e["ev"] == "var" and e["fn"] == "xtob" for e in events)
+    # UUID.String is a Stringer whose helper (encodeHex) takes the UUID: rendering one as an
+    # argument runs it silently instead of recursing.
+    encode = next(e for e in events if e["ev"] == "enter" and e["fn"] == "encodeHex")
+    assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", encode["args"]["uuid"])
+    run_cli("strip", module, "--in-place", "--cache-dir", cache)
+    assert _tree(module) == original

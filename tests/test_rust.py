@@ -644,6 +644,13 @@ def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(tmp_path
     login = next(e for e in events if e["ev"] == "enter" and e["fn"] == "login")
     assert login["args"] == {"user": "ada", "password": "<redacted>", "key": "main::Secret"}
     assert ("token", "<redacted>") in var and ("ok", True) in var
+    # A value whose Debug calls instrumented code: that code is silent while the runtime
+    # renders the value, and reports the calls the program makes. A Debug that panics is not
+    # written, and the panic stays inside the runtime (stderr is unchanged above).
+    assert ("price", "$12.34") in var and ("flaky", "<Debug panicked>") in var
+    calls = check_pairs(events)
+    assert (calls["Money.fmt"], calls["cents"]) == (1, 1)
+    assert next(e for e in events if e["fn"] == "cents")["args"] == {"m": "$12.34"}
     # Sampling and the rate limit come from the environment; off writes nothing.
     sampled = tmp_path / "sampled.jsonl"
     env = {**ENV, "TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "50"}
@@ -666,3 +673,33 @@ def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(tmp_path
     assert (again["changed"], again["failures"]) == (0, [])
     run_cli("strip", ".", "--in-place", "--no-cache", cwd=out)
     assert tree(out) == tree(src)
+
+
+@pytest.mark.parametrize("name", sorted(CRATES))
+def test_a_real_crate_passes_its_own_tests_with_every_probe(
+    cargo: Cargo, crates: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    root = workdir(f"probes-crate-{name}", crates[name])
+    for path in root.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)
+    original = tree(root)
+    report = json.loads(instrument(root, "--json", *ALL_PROBES).stdout)
+    assert report["failures"] == [] and report["instrumented"] > 0
+    events_file = tmp_path / "events.jsonl"
+    target = f"probes-crate-{name}"
+    result = cargo("test", "--offline", cwd=root, target=target, events=events_file)
+    assert "FAILED" not in result.stdout and "test result: ok" in result.stdout
+    warnings = [w for w in result.stderr.splitlines() if w.startswith("warning")]
+    assert all("no edition set" in w for w in warnings), warnings  # none from inserted lines
+    events = read_events(events_file)
+    check_pairs(events)
+    var = Counter(e["fn"] for e in events if e["ev"] == "var")
+    loops = Counter(e["fn"] for e in events if e["ev"] == "loop")
+    if name == "strsim":  # edition 2015, loops over chars and matrices
+        assert loops["generic_levenshtein"] > 0 and var["generic_levenshtein"] > 0
+        enter = next(e for e in events if e["ev"] == "enter" and e["fn"] == "hamming")
+        assert set(enter["args"]) == {"a", "b"}
+    else:  # no_std
+        assert var["Buffer.format"] > 0
+    run_cli("strip", root, "--in-place", "--no-cache")
+    assert tree(root) == original

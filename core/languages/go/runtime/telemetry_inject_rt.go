@@ -29,6 +29,7 @@ import (
 	_telmath "math"
 	_telos "os"
 	_telreflect "reflect"
+	_telruntime "runtime"
 	_telsort "sort"
 	_telstrconv "strconv"
 	_telstrings "strings"
@@ -53,6 +54,12 @@ var (
 	_telOnce     _telsync.Once
 	_telOut      *_telos.File
 	_telSites    [2048]_telatomic.Value // *_telSite, by a hash of the site
+	// Goroutines inside a value's own String or Error method (or fmt's text of it): the
+	// instrumented calls they make are the runtime's, not the program's, and stay silent
+	// (a String method whose helper takes the value as an argument would otherwise recurse).
+	_telRendering int32
+	_telRenderMu  _telsync.Mutex
+	_telRenderers = map[uint64]int{}
 )
 
 const (
@@ -134,6 +141,9 @@ func _telEnter(fn, file string, line int, args ...interface{}) _telCall {
 }
 
 func _telEnterOn(fn, file string, line int, args []interface{}) _telCall {
+	if _telatomic.LoadInt32(&_telRendering) != 0 && _telQuiet() {
+		return _telCall{}
+	}
 	s := _telSiteOf(_telFunc, fn, file, line, "")
 	if _telRate > 0 && !s.allow() {
 		return _telCall{} // dropped as a whole: its exit sees no site
@@ -170,7 +180,7 @@ func _telExit(c _telCall) {
 		buf = append(buf, c.site.fail...)
 		buf = _telTail(buf, ts, dur)
 		buf = append(buf, `,"error":`...)
-		buf = _telQuote(buf, _telfmt.Sprintf("%T: %v", r, r), -1)
+		buf = _telQuote(buf, _telText("%T: %v", r, r), -1)
 		buf = append(buf, "}\n"...)
 	}
 	buf = append(buf, c.site.exit...)
@@ -206,6 +216,9 @@ func (l *_telL) Sample() bool {
 // _telIter writes the loop event of the iteration Sample just counted, with its variables
 // as name, value pairs.
 func _telIter(l *_telL, vars ...interface{}) {
+	if _telatomic.LoadInt32(&_telRendering) != 0 && _telQuiet() {
+		return
+	}
 	s := _telSiteOf(_telLoopSite, l.fn, l.file, l.line, "")
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
@@ -225,7 +238,7 @@ func _telIter(l *_telL, vars ...interface{}) {
 
 // _telVar writes a var event: name and value of a variable just assigned.
 func _telVar(fn, file string, line int, name string, value interface{}) {
-	if _telOff {
+	if _telOff || _telatomic.LoadInt32(&_telRendering) != 0 && _telQuiet() {
 		return
 	}
 	s := _telSiteOf(_telVarSite, fn, file, line, name)
@@ -317,7 +330,7 @@ func _telReflect(buf []byte, v _telreflect.Value, depth int) []byte {
 			if (k == _telreflect.Ptr || k == _telreflect.Interface) && v.IsNil() {
 				return append(buf, "null"...)
 			}
-			return _telQuote(buf, _telfmt.Sprint(v.Interface()), _telMaxLen) // fmt survives a panicking String
+			return _telQuote(buf, _telText("%v", v.Interface()), _telMaxLen)
 		}
 		if k := v.Kind(); k != _telreflect.Ptr && k != _telreflect.Interface || hops == 16 {
 			break
@@ -374,7 +387,7 @@ func _telReflect(buf []byte, v _telreflect.Value, depth int) []byte {
 			if k.Kind() == _telreflect.String {
 				names[i] = k.String()
 			} else if k.CanInterface() {
-				names[i] = _telfmt.Sprint(k.Interface())
+				names[i] = _telText("%v", k.Interface())
 			} else {
 				names[i] = _telfmt.Sprint(k)
 			}
@@ -398,9 +411,51 @@ func _telReflect(buf []byte, v _telreflect.Value, depth int) []byte {
 		return _telQuote(buf, v.Type().String(), _telMaxLen)
 	}
 	if v.CanInterface() {
-		return _telQuote(buf, _telfmt.Sprintf("%+v", v.Interface()), _telMaxLen)
+		return _telQuote(buf, _telText("%+v", v.Interface()), _telMaxLen)
 	}
 	return _telQuote(buf, _telfmt.Sprintf("%+v", v), _telMaxLen)
+}
+
+// _telText is fmt's text of a value, which may run its String and Error methods (fmt recovers
+// from a panicking one): instrumented calls they make on this goroutine are silent meanwhile.
+func _telText(format string, v ...interface{}) string {
+	id := _telGid()
+	_telRenderMu.Lock()
+	_telRenderers[id]++
+	_telRenderMu.Unlock()
+	_telatomic.AddInt32(&_telRendering, 1)
+	defer func() {
+		_telRenderMu.Lock()
+		if _telRenderers[id]--; _telRenderers[id] == 0 {
+			delete(_telRenderers, id)
+		}
+		_telRenderMu.Unlock()
+		_telatomic.AddInt32(&_telRendering, -1)
+	}()
+	return _telfmt.Sprintf(format, v...)
+}
+
+// _telQuiet tells whether this goroutine is inside _telText.
+func _telQuiet() bool {
+	id := _telGid()
+	_telRenderMu.Lock()
+	n := _telRenderers[id]
+	_telRenderMu.Unlock()
+	return n > 0
+}
+
+// _telGid is the goroutine's id, from the first line of its stack ("goroutine 18 [running]:").
+func _telGid() uint64 {
+	var b [64]byte
+	n := _telruntime.Stack(b[:], false)
+	var id uint64
+	for _, c := range b[len("goroutine "):n] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
+	}
+	return id
 }
 
 // _telFloat appends a float as a JSON number (with a fraction or exponent, so that it reads

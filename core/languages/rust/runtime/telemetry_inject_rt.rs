@@ -41,7 +41,7 @@ use self::std::ops::Deref;
 use self::std::panic;
 use self::std::rc::Rc;
 use self::std::string::{String, ToString};
-use self::std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use self::std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use self::std::sync::{Arc, Mutex, MutexGuard, Once};
 use self::std::thread;
 use self::std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -60,26 +60,26 @@ static EVERY: AtomicU64 = AtomicU64::new(100);
 static RATE: AtomicU64 = AtomicU64::new(0);
 static MIN_NS: AtomicU64 = AtomicU64::new(0);
 static MAX_LEN: AtomicUsize = AtomicUsize::new(200);
+static PID: AtomicU32 = AtomicU32::new(0);
+static REDACT_NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static ACTIVE: AtomicUsize = AtomicUsize::new(0); // guards alive in the whole process
 static HOOK: Once = Once::new();
-static SINK: Mutex<Sink> = Mutex::new(Sink {
-    buf: Vec::new(),
-    out: Out::Unopened,
-    pid: 0,
-    redact: Vec::new(),
-    rates: None,
-});
+static SINK: Mutex<Sink> = Mutex::new(Sink { buf: Vec::new(), out: Out::Unopened, rates: None });
 
 std::thread_local! {
     // The message of the panic this thread is unwinding from, set by the panic hook.
     static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    // Set while a value's own Debug runs for an event: the instrumented calls it makes are the
+    // runtime's, not the program's, and stay silent (a Debug impl whose helper takes the value
+    // as an argument would otherwise recurse).
+    static QUIET: Cell<bool> = const { Cell::new(false) };
 }
 
+// Only whole lines are appended under its lock; values are rendered before it is taken (their
+// Debug may run instrumented code, which takes it again).
 struct Sink {
     buf: Vec<u8>,
     out: Out,
-    pid: u32,
-    redact: Vec<String>,
     // Rate windows: (function or var site) -> (window start, events counted in it).
     rates: Option<HashMap<(&'static str, &'static str, u32, &'static str), (Instant, u64)>>,
 }
@@ -234,25 +234,23 @@ pub(crate) fn enter(
     line: u32,
     args: &[(&'static str, Val<'_>)],
 ) -> Guard {
-    if !on() {
+    if !on() || quiet() {
         return Guard { site: None };
     }
     let panicking = thread::panicking();
     if !panicking {
         HOOK.call_once(install_hook);
     }
-    let mut s = sink();
-    if !allow(&mut s, (name, file, line, "")) {
+    if RATE.load(Ordering::Relaxed) != 0 && !allow((name, file, line, "")) {
         return Guard { site: None }; // dropped as a whole: no enter, no exit
     }
     let _ = ACTIVE.fetch_add(1, Ordering::SeqCst);
-    let mut text = head(&mut s, "enter", name, file, line);
+    let mut text = head("enter", name, file, line);
     if !args.is_empty() {
         text.push_str(",\"args\":");
-        pairs(&mut text, &s.redact, args);
+        pairs(&mut text, args);
     }
-    push(&mut s, text);
-    drop(s);
+    push(&mut sink(), text);
     Guard { site: Some((name, file, line, Instant::now(), panicking)) }
 }
 
@@ -268,7 +266,7 @@ impl Drop for Guard {
         if thread::panicking() && !was_panicking {
             let message = PANIC.with(|p| p.borrow().clone());
             let error = message.unwrap_or_else(|| String::from("panic"));
-            let mut text = head(&mut s, "error", name, file, line);
+            let mut text = head("error", name, file, line);
             let _ = write!(text, ",\"dur_ns\":{},\"error\":", dur);
             escape(&mut text, &error, usize::MAX);
             push(&mut s, text);
@@ -278,7 +276,7 @@ impl Drop for Guard {
             }
             return;
         }
-        let mut text = head(&mut s, "exit", name, file, line);
+        let mut text = head("exit", name, file, line);
         let _ = write!(text, ",\"dur_ns\":{}", dur);
         push(&mut s, text);
         if ACTIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -314,39 +312,37 @@ impl Loop {
     /// Writes the loop event of the iteration `next` just counted, with its variables.
     pub(crate) fn vars(&self, vars: &[(&'static str, Val<'_>)]) {
         let (name, file, line, kind) = match self.site {
-            Some(site) => site,
-            None => return,
+            Some(site) if !quiet() => site,
+            _ => return,
         };
-        let mut s = sink();
-        let mut text = head(&mut s, "loop", name, file, line);
+        let mut text = head("loop", name, file, line);
         let _ = write!(text, ",\"kind\":{},\"i\":{}", kind, self.i.get().wrapping_sub(1));
         if !vars.is_empty() {
             text.push_str(",\"vars\":");
-            pairs(&mut text, &s.redact, vars);
+            pairs(&mut text, vars);
         }
-        push(&mut s, text);
+        push(&mut sink(), text);
     }
 }
 
 /// Writes a var event: a variable's name and value, just after it was assigned.
 pub(crate) fn var(name: &'static str, file: &'static str, line: u32, var: &'static str, value: Val<'_>) {
-    if !on() {
+    if !on() || quiet() {
         return;
     }
-    let mut s = sink();
-    if !allow(&mut s, (name, file, line, var)) {
+    if RATE.load(Ordering::Relaxed) != 0 && !allow((name, file, line, var)) {
         return;
     }
-    let mut text = head(&mut s, "var", name, file, line);
+    let mut text = head("var", name, file, line);
     text.push_str(",\"name\":");
     escape(&mut text, var, usize::MAX);
     text.push_str(",\"value\":");
-    if redacted(&s.redact, var) {
+    if redacted(var) {
         text.push_str("\"<redacted>\"");
     } else {
         value_json(&mut text, &value);
     }
-    push(&mut s, text);
+    push(&mut sink(), text);
 }
 
 fn on() -> bool {
@@ -380,7 +376,8 @@ fn configure() -> bool {
         MAX_LEN.store(n as usize, Ordering::Relaxed);
     }
     let patterns = std::env::var("TELEMETRY_INJECT_REDACT").unwrap_or_else(|_| String::from(REDACT));
-    sink().redact = patterns
+    PID.store(std::process::id(), Ordering::Relaxed);
+    *REDACT_NAMES.lock().unwrap_or_else(|e| e.into_inner()) = patterns
         .split(',')
         .map(|p| p.trim().to_lowercase())
         .filter(|p| !p.is_empty())
@@ -389,13 +386,15 @@ fn configure() -> bool {
     !off
 }
 
+fn quiet() -> bool {
+    QUIET.try_with(|q| q.get()).unwrap_or(false)
+}
+
 /// Counts an event against its site's rate: at most RATE a second, the window starting at
 /// the first event counted.
-fn allow(s: &mut Sink, site: (&'static str, &'static str, u32, &'static str)) -> bool {
+fn allow(site: (&'static str, &'static str, u32, &'static str)) -> bool {
     let rate = RATE.load(Ordering::Relaxed);
-    if rate == 0 {
-        return true;
-    }
+    let mut s = sink();
     let now = Instant::now();
     let window = s.rates.get_or_insert_with(HashMap::new).entry(site).or_insert((now, 0));
     if now.duration_since(window.0) >= Duration::from_secs(1) {
@@ -405,7 +404,8 @@ fn allow(s: &mut Sink, site: (&'static str, &'static str, u32, &'static str)) ->
     window.1 <= rate
 }
 
-fn redacted(patterns: &[String], name: &str) -> bool {
+fn redacted(name: &str) -> bool {
+    let patterns = REDACT_NAMES.lock().unwrap_or_else(|e| e.into_inner());
     if patterns.is_empty() {
         return false;
     }
@@ -416,6 +416,9 @@ fn redacted(patterns: &[String], name: &str) -> bool {
 fn install_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
+        if quiet() {
+            return; // a value's Debug panicked while an event was written: caught there
+        }
         let payload = info.payload();
         let text = if let Some(s) = payload.downcast_ref::<&str>() {
             (*s).to_string()
@@ -436,16 +439,14 @@ fn sink() -> MutexGuard<'static, Sink> {
 }
 
 /// The start of an event line, up to and including its pid.
-fn head(s: &mut Sink, ev: &str, name: &str, file: &str, line: u32) -> String {
+fn head(ev: &str, name: &str, file: &str, line: u32) -> String {
     let ts = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    if s.pid == 0 {
-        s.pid = std::process::id();
-    }
+    let pid = PID.load(Ordering::Relaxed);
     let mut text = String::with_capacity(160);
     let _ = write!(
         text,
         "{{\"ev\":\"{}\",\"fn\":{},\"file\":{},\"line\":{},\"ts\":{},\"pid\":{}",
-        ev, name, file, line, ts, s.pid
+        ev, name, file, line, ts, pid
     );
     text
 }
@@ -460,7 +461,7 @@ fn push(s: &mut Sink, mut text: String) {
     }
 }
 
-fn pairs(out: &mut String, patterns: &[String], items: &[(&'static str, Val<'_>)]) {
+fn pairs(out: &mut String, items: &[(&'static str, Val<'_>)]) {
     out.push('{');
     for (n, (name, value)) in items.iter().enumerate() {
         if n > 0 {
@@ -468,7 +469,7 @@ fn pairs(out: &mut String, patterns: &[String], items: &[(&'static str, Val<'_>)
         }
         escape(out, name, usize::MAX);
         out.push(':');
-        if redacted(patterns, name) {
+        if redacted(name) {
             out.push_str("\"<redacted>\"");
         } else {
             value_json(out, value);
@@ -498,15 +499,28 @@ fn value_json(out: &mut String, value: &Val<'_>) {
         Val::Str(s) => escape(out, s, max),
         Val::Debug(d) => {
             // Formatting stops a little past MAX_LEN characters: a huge value costs no more.
+            // A Debug that panics leaves "<Debug panicked>" rather than unwinding the program
+            // (and our panic hook keeps quiet about it).
+            if !thread::panicking() {
+                HOOK.call_once(install_hook);
+            }
             let mut text = Bounded { text: String::new(), chars: 0, max };
-            let _ = write!(text, "{:?}", d);
-            escape(out, &text.text, max);
+            let before = QUIET.try_with(|q| q.replace(true)).unwrap_or(true);
+            let done = panic::catch_unwind(panic::AssertUnwindSafe(|| {
+                let _ = write!(text, "{:?}", d);
+            }));
+            let _ = QUIET.try_with(|q| q.set(before));
+            match done {
+                Ok(()) => escape(out, &text.text, max),
+                Err(_) => out.push_str("\"<Debug panicked>\""),
+            }
         }
         Val::Name(n) => escape(out, n, max),
     }
 }
 
-/// A fmt::Write that takes one character more than `max`, then fails to end the formatting.
+/// A fmt::Write that keeps one character more than `max` and drops the rest. It never fails:
+/// a Debug that unwraps its writes must not panic because of the cut.
 struct Bounded {
     text: String,
     chars: usize,
@@ -517,7 +531,7 @@ impl fmt::Write for Bounded {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         for c in s.chars() {
             if self.chars > self.max {
-                return Err(fmt::Error);
+                break;
             }
             self.text.push(c);
             self.chars += 1;
