@@ -196,10 +196,9 @@ async def instructed(ls: TelemetryServer, args: tuple[Any, ...]) -> dict[str, An
         return None
     fid = await _function_of(ls, snap, data)
     if fid is None:
-        where = data.get("function") or "the given position"
-        ls.notify(
-            f"telemetry-inject: {snap.relpath}: no function at {where}", lsp.MessageType.Error
-        )
+        named = data.get("function") or ("the given position" if "position" in data else "")
+        why = f"no function at {named}" if named else 'name a "function" or a "position"'
+        ls.notify(f"telemetry-inject: {snap.relpath}: {why}", lsp.MessageType.Error)
         return None
     async with Progress(ls, f"Instrumenting {fid} with model {engine.llm.name}") as progress:
         try:

@@ -224,6 +224,17 @@ async def test_instructions_as_a_second_argument_or_by_position(start: Start) ->
         assert client.messages[-1].type == lsp.MessageType.Error
         assert client.messages[-1].message.startswith("telemetry-inject: no instructions given")
         assert editor.text(third) == PROGRAM
+        # No function named, or none at the position: said so, nothing asked.
+        outside = {"line": 0, "character": 0}
+        for data, why in (
+            ({"uri": third}, 'third.py: name a "function" or a "position"'),
+            ({"uri": third, "position": outside}, "third.py: no function at the given position"),
+            ({"uri": third, "function": "nope"}, "third.py: no function at nope"),
+        ):
+            command = lsp.Command("", INSTRUMENT_WITH_INSTRUCTIONS, arguments=[data])
+            assert await run(client, with_instructions(command, ASK)) is None
+            assert client.messages[-1].message == f"telemetry-inject: {why}"
+        assert editor.text(third) == PROGRAM
         assert len(fake.requests) == 1  # the same function and instructions: from the cache
 
 
