@@ -459,6 +459,56 @@ def test_real_bzip2_compiles_strict_c89_and_round_trips(
     assert _tree(work) == original
 
 
+def test_real_bzip2_with_every_probe_compiles_strict_c89_and_round_trips(
+    bzip2_sources: Path, tmp_path: Path
+) -> None:
+    """Every probe on bzip2: still strict C89, byte-identical output; the rate guard keeps its
+    hot functions and assignments to a few events (loop events off: FIRST=0, EVERY=0)."""
+    src = tmp_path / "bzip2"
+    src.mkdir()
+    for path in bzip2_sources.iterdir():
+        if path.suffix in (".c", ".h") or path.name.startswith("sample3"):
+            shutil.copy2(path, src / path.name)
+    original = _tree(src)
+    report = run_cli(
+        src, "--in-place", "--json", "--no-cache", "--probes", "function,loop,var,args"
+    )
+    counts = json.loads(report.stdout)
+    assert counts["instrumented"] >= 100 and counts["failed"] == 0
+    text = (src / "compress.c").read_text("utf-8")
+    assert text.count("_TEL_LOOP(") > 10 and text.count("_TEL_VAR(") > 50
+    exe = str(gcc(BZIP2_FILES, tmp_path / "bzip2.exe", src, BZIP2_FLAGS))
+    events_file = tmp_path / "events.jsonl"
+    guards_env = {
+        "TELEMETRY_INJECT_RATE": "20",
+        "TELEMETRY_INJECT_LOOP_FIRST": "0",
+        "TELEMETRY_INJECT_LOOP_EVERY": "0",
+    }
+    for args, stdin, expected, env in (
+        (["-3"], "sample3.ref", "sample3.bz2", guards_env),
+        (["-d"], "sample3.bz2", "sample3.ref", {"TELEMETRY_INJECT": "off"}),
+    ):
+        with (src / stdin).open("rb") as fh:
+            proc = subprocess.run(
+                [exe, *args],
+                stdin=fh,
+                capture_output=True,
+                env={**os.environ, **env, "TELEMETRY_INJECT_OUT": str(events_file)},
+                timeout=120,
+            )
+        assert (proc.returncode, proc.stderr) == (0, b"")
+        assert proc.stdout == original[expected]
+    events = read_events(events_file)
+    calls = check_pairs(events)
+    seconds = (events[-1]["ts"] - events[0]["ts"]) // 10**9 + 1
+    assert calls["main"] == 1 and 0 < max(calls.values()) <= 20 * seconds
+    var = Counter((e["line"], e["name"]) for e in events if e["ev"] == "var")
+    assert len(var) > 50 and max(var.values()) <= 20 * seconds
+    assert not [e for e in events if e["ev"] == "loop"]
+    run_cli("strip", src, "--in-place")
+    assert _tree(src) == original
+
+
 PROBES = r"""#include <stdio.h>
 #include <string.h>
 
