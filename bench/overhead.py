@@ -4,7 +4,8 @@ Each language has a tiny driver under bench/overhead/<lang>/ that calls a one-li
 times and prints nanoseconds per call. It runs bare, instrumented by the real CLI with telemetry
 on (events to a file in /tmp, counted afterwards: none may be missing) and with
 TELEMETRY_INJECT=off, and sampled (TELEMETRY_INJECT_RATE=1: the rate guard drops nearly every
-call); Python also runs with an OpenTelemetry SDK span around each call. The
+call); Python also runs with an OpenTelemetry SDK span around each call, and instrumented by the
+`otel` profile (same SDK setup). The
 machine is shared with other runs, so every figure is the median of several repeats.
 
     .venv/bin/python bench/overhead.py [--repeats 5] [--only python,go]
@@ -202,6 +203,16 @@ def bench_language(lang: str, tmp: Path, repeats: int) -> dict[str, float | int 
             _measure([PY, "driver.py"], otel, n // 4, repeats, None, "on", False) - base, 2
         )
         row["otel_vs_tel"] = round(float(row["otel_ns"]) / max(float(row["on_ns"]), 1e-9), 1)
+        # The otel profile itself: work.py instrumented with --profile otel, same SDK setup.
+        profiled = tmp / "otel_profile"
+        shutil.copytree(DRIVERS / "otel_profile", profiled)
+        _run(
+            [str(CLI), str(profiled / "work.py"), "--in-place", "--no-cache", "--profile", "otel"],
+            ROOT,
+        )
+        row["otel_profile_ns"] = round(
+            _measure([PY, "driver.py"], profiled, n // 4, repeats, None, "on", False) - base, 2
+        )
     target = row["target_ns"]
     met = target is None or float(row["on_ns"]) <= float(target)
     met = met and float(row["off_on"]) <= 0.05
@@ -240,6 +251,8 @@ def table(results: dict[str, dict]) -> str:
             out.append(f"| {lang} | failed: {r['failed'][:60]} |||||||||")
             continue
         otel = f"{r['otel_ns']:.0f} ({r['otel_vs_tel']}x tel)" if "otel_ns" in r else ""
+        if "otel_profile_ns" in r:
+            otel += f"; otel profile {r['otel_profile_ns']:.0f}"
         target = f"≤ {r['target_ns']}" if r["target_ns"] else ""
         met = {True: "yes", False: "no", None: ""}[r["met"]]
         ratio = f"{r['on_ratio']}x" if r["on_ratio"] else "-"

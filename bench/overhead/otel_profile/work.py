@@ -1,0 +1,5 @@
+"""The function the otel profile instruments (see driver.py)."""
+
+
+def tiny(x):
+    return x + 1
