@@ -202,12 +202,13 @@ def instruct(engine: Engine, snap: Snapshot, fid: FunctionId, instructions: str)
     base = engine.llm
     if base is None:
         return Change(snap, error=NO_MODEL)
-    engine.llm = Generator(replace(base.settings, instructions=instructions.strip()))
+    gen = Generator(replace(base.settings, instructions=instructions.strip()))
+    engine.llm = gen  # for this call only: engine work runs one call at a time
     try:
         change = compute(engine, snap, Action.INSTRUMENT, fid)
     finally:
-        engine.llm.close()
         engine.llm = base
+        gen.close()
     change.warnings = ()  # "template results kept" does not apply: nothing is kept
     if change.error:
         change.edits, change.new_files = [], []
