@@ -706,8 +706,10 @@ def test_functions_found_and_named_the_same_in_tsx() -> None:
         functions = analyze.analyze(language.get(name), source).functions
         assert [(str(f.id), f.line) for f in functions] == NAMES, name
     ts, tsx = language.get("typescript"), language.get("tsx")
-    for query in ("functions.scm", "scopes.scm"):  # TSX is TypeScript's data on another grammar
-        assert tsx.find(query) == ts.find(query)
+    # TSX is TypeScript's data on another grammar.
+    for query in ("functions.scm", "scopes.scm", "probes.scm"):
+        assert tsx.find(query) is not None and tsx.find(query) == ts.find(query)
+    assert tsx.query("probes") is not None  # TypeScript's probe query compiles for TSX too
     tsx = language.for_path("view.tsx")
     assert tsx is not None and tsx.name == "tsx"
     ts = language.for_path("a.d.ts")
