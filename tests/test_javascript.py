@@ -84,13 +84,14 @@ def node() -> str:
     return require("node")
 
 
+@pytest.mark.parametrize("probes", ["function", "function,loop,var,args"])
 def test_example_behaves_the_same_and_reports_every_call(
-    node: str, instrument_copy: Callable[..., Path], tmp_path: Path
+    node: str, instrument_copy: Callable[..., Path], tmp_path: Path, probes: str
 ) -> None:
     src = EXAMPLES / "javascript"
     plain = run_program([node, "main.mjs"], src)
     assert plain.returncode == 0, plain.stderr
-    out = instrument_copy(src)
+    out = instrument_copy(src, "--probes", probes)
     # ESM files import the one CommonJS runtime; CommonJS files require it.
     head = {name: (out / name).read_text("utf-8") for name in ("main.mjs", "shop/cart.js")}
     assert IMPORT in head["main.mjs"]
@@ -138,6 +139,9 @@ def test_example_behaves_the_same_and_reports_every_call(
     order = [(e["ev"], e["fn"]) for e in events]
     assert order.index(("exit", "Cart.settle")) > order.index(("exit", "Cart.withTax"))
     assert len({e["pid"] for e in events}) == 1
+    kinds = {e["ev"] for e in events}
+    assert ({"loop", "var"} <= kinds) == (probes != "function")
+    assert ("args" in first(events, "Cart.add")) == (probes != "function")
 
 
 def test_events_go_to_stderr_by_default_and_off_is_silent(

@@ -88,13 +88,14 @@ def _sources(root: Path) -> dict[str, bytes]:
     return {k: v for k, v in tree(root).items() if not k.startswith("dist/")}
 
 
+@pytest.mark.parametrize("probes", ["function", "function,loop,var,args"])
 def test_example_behaves_the_same_and_reports_every_call(
-    node: str, tsc: Tsc, instrument_copy: Callable[..., Path], tmp_path: Path
+    node: str, tsc: Tsc, instrument_copy: Callable[..., Path], tmp_path: Path, probes: str
 ) -> None:
     src = EXAMPLES / "typescript"
     plain_dir = tmp_path / "plain"
     shutil.copytree(src, plain_dir, ignore=shutil.ignore_patterns("dist"))
-    out = instrument_copy(src)
+    out = instrument_copy(src, "--probes", probes)
     assert (out / "src" / "env.d.ts").read_bytes() == (src / "src" / "env.d.ts").read_bytes()
     main = (out / "src" / "main.ts").read_text("utf-8")
     assert main.startswith("#!/usr/bin/env node\n// Entry point")
@@ -138,6 +139,9 @@ def test_example_behaves_the_same_and_reports_every_call(
     # Derived constructors enter after their super() call, as TypeScript requires.
     text = (out / "src" / "shapes.ts").read_text("utf-8")
     assert '    super("circle");\n    const __tel_s = __tel.enter("Circle.constructor"' in text
+    kinds = {e["ev"] for e in events}
+    assert ({"loop", "var"} <= kinds) == (probes != "function")
+    assert ("args" in first(events, "Parse.num")) == (probes != "function")
 
 
 def test_example_builds_as_commonjs_instruments_once_and_strips_back(
