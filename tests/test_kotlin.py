@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -345,6 +346,143 @@ def _guards_driver(dest: Path) -> Path:
     return dest
 
 
+ALL_PROBES = ("--probes", "function,loop,var,args")
+# Labelled break and continue, nested loops, destructuring and withIndex, braceless bodies on
+# the loop's line and on the next one (which the grammar reads as a loop without a body: left
+# alone), do-while whose condition reads a `val` of its body, when branches, lambdas (forEach,
+# repeat), an anonymous function, an inline function with a lambda parameter, varargs.
+PROBES_PROGRAM = """package app
+
+class Ledger(vararg names: String) {
+    private val stock = LinkedHashMap<String, Int>()
+    var moves = 0
+
+    init {
+        for (i in names.indices) stock[names[i]] = i + 1
+        moves = names.size
+    }
+
+    fun total(): Int {
+        var sum = 0
+        for ((name, count) in stock) {
+            if (name == "pear") continue
+            sum += count
+        }
+        return sum
+    }
+
+    fun positions(): List<String> {
+        val out = mutableListOf<String>()
+        for ((i, name) in stock.keys.withIndex()) {
+            out.add("$i:$name")
+        }
+        return out
+    }
+}
+
+fun firstPair(grid: Array<IntArray>, target: Int): Int {
+    var found = -1
+    outer@ for (r in grid.indices) {
+        for (c in grid[r].indices) {
+            if (grid[r][c] == target) {
+                found = r * 10 + c
+                break@outer
+            }
+            if (grid[r][c] < 0) continue@outer
+        }
+    }
+    return found
+}
+
+fun login(user: String, password: String): String {
+    val token = user + ":" + password.length
+    var attempts = 0
+    do {
+        val next = attempts + 1
+        attempts = next
+    } while (next < 3)
+    return "$token/$attempts"
+}
+
+fun churn(n: Int): Long {
+    var acc = 0L
+    var k = 0
+    while (k < n) {
+        k++
+        if (k % 2 == 0)
+            continue
+        acc += k
+    }
+    return acc
+}
+
+fun kind(code: Int): String {
+    val label = when (code) {
+        1 -> {
+            val doubled = code * 2
+            "one/$doubled"
+        }
+        2 -> {
+            val b = StringBuilder()
+            for (i in 0 until 3)
+                b.append(i)
+            b.toString()
+        }
+        else -> "other"
+    }
+    return label
+}
+
+inline fun <T> timed(name: String, block: () -> T): T {
+    val result = block()
+    println("timed $name")
+    return result
+}
+
+fun squares(xs: List<Int>): List<Int> {
+    val out = mutableListOf<Int>()
+    xs.forEach { x ->
+        val sq = x * x
+        for (rep in 0 until 1) out.add(sq)
+    }
+    var total = 0
+    repeat(3) {
+        total += it
+    }
+    val twice = fun(v: Int): Int {
+        var t = v
+        for (j in 0 until 2) { t *= 2 }
+        return t
+    }
+    out.add(twice(5) + total)
+    return timed("squares") { out }
+}
+
+fun grid(n: Int): Int {
+    var cells = 0
+    for (a in 0 until n)
+        for (b in 0 until n) {
+            cells += a * b + 1
+        }
+    var spins = 0
+    while (spins < n)
+        spins += 1
+    return cells + spins
+}
+
+fun main() {
+    val ledger = Ledger("apple", "pear", "fig")
+    println("total ${ledger.total()} moves ${ledger.moves} ${ledger.positions()}")
+    println("pair " + firstPair(arrayOf(intArrayOf(1, -2, 3), intArrayOf(4, 5, 6)), 5))
+    println("login " + login("ann", "hunter2"))
+    println("churn " + churn(1000))
+    for (code in 1..3) println("kind " + kind(code))
+    println("squares " + squares(listOf(1, 2, 3)))
+    println("grid " + grid(3))
+}
+"""
+
+
 @dataclass(frozen=True)
 class Programs:
     plain: Path  # sources
@@ -352,6 +490,10 @@ class Programs:
     library: Path  # kotlin-result, its common sources instrumented
     library_original: dict[str, bytes]
     classes: dict[str, Path]
+    probes_plain: Path  # PROBES_PROGRAM
+    probes: Path  # PROBES_PROGRAM, every probe on
+    all_probes: Path  # the example and edge cases, every probe on
+    library_probes: Path  # kotlin-result, every probe on
 
 
 @pytest.fixture(scope="module")
@@ -372,13 +514,32 @@ def programs(kotlin: Kotlin, tmp_path_factory: pytest.TempPathFactory) -> Progra
         "-opt-in=kotlin.contracts.ExperimentalContracts",
     )
     guards = _guards_driver(work / "guards")
+    # Every probe: the probes program, the example with the edge cases, and the library.
+    probes_plain = work / "probes_plain"
+    (probes_plain / "app").mkdir(parents=True)
+    (probes_plain / "app" / "Ledger.kt").write_text(PROBES_PROGRAM, "utf-8")
+    probes = work / "probes"
+    shutil.copytree(probes_plain, probes)
+    all_probes = _copy_program(work / "all_probes")
+    library_probes = _unpack(maven_jar(*KOTLIN_RESULT, "sources"), work / "library_probes")
+    for root in (probes, all_probes, library_probes / "commonMain"):
+        run_cli(root, "--in-place", *ALL_PROBES, "--jobs", "2", "--cache-dir", work / "cache")
+    shutil.copy2(FIXTURES / "ResultDriver.kt", library_probes / "jvmMain" / "ResultDriver.kt")
+    fragments = (("common", "commonMain"), ("jvm", "jvmMain"))
     builds = [
         Build("plain", plain),
         Build("instrumented", instrumented),
         Build("guards", guards),
-        Build("library", library, lib_flags, (("common", "commonMain"), ("jvm", "jvmMain"))),
+        Build("library", library, lib_flags, fragments),
+        Build("probes_plain", probes_plain),
+        Build("probes", probes),
+        Build("all_probes", all_probes),
+        Build("library_probes", library_probes, lib_flags, fragments),
     ]
-    return Programs(plain, instrumented, library, original, compile_all(kotlin, builds))
+    return Programs(
+        plain, instrumented, library, original, compile_all(kotlin, builds),
+        probes_plain, probes, all_probes, library_probes,
+    )  # fmt: skip
 
 
 def test_example_behaves_the_same_and_reports_every_call(
@@ -642,3 +803,150 @@ def test_runtime_passes_every_guard_case(
     guard_check(kind, case, read_events(events_file))
     if case["env"].get("TELEMETRY_INJECT") == "off":
         assert not events_file.exists()
+
+
+def _loops(events: list[dict[str, Any]], fn: str) -> list[tuple[int, int, Any]]:
+    return [
+        (e["line"], e["i"], e.get("vars")) for e in events if e["ev"] == "loop" and e["fn"] == fn
+    ]
+
+
+def _vars(events: list[dict[str, Any]], fn: str) -> list[tuple[str, Any]]:
+    return [(e["name"], e["value"]) for e in events if e["ev"] == "var" and e["fn"] == fn]
+
+
+def test_loop_var_and_args_probes_compile_run_and_report(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path
+) -> None:
+    plain = kotlin.run(programs.classes["probes_plain"], "app.LedgerKt", cwd=programs.probes_plain)
+    assert plain.returncode == 0, plain.stderr
+    assert "pair 11\n" in plain.stdout and "kind 012\n" in plain.stdout
+    classes, out = programs.classes["probes"], programs.probes
+    text = (out / "app" / "Ledger.kt").read_text("utf-8")
+    assert "TelemetryInjectKotlin.loop(" in text and "TelemetryInjectKotlin.assign(" in text
+    events_file = tmp_path / "events.jsonl"
+    run = kotlin.run(classes, "app.LedgerKt", cwd=out, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(events_file)
+    check_pairs(events)
+    source = programs.probes_plain / "app" / "Ledger.kt"
+
+    def at(needle: str) -> int:
+        return line_of(source, needle)
+
+    # Nested loops with `continue@outer` and `break@outer`: each loop execution counts from 0.
+    r_loop, c_loop = at("outer@ for"), at("for (c in grid[r].indices)")
+    assert _loops(events, "firstPair") == [
+        (r_loop, 0, {"r": 0}), (c_loop, 0, {"c": 0}), (c_loop, 1, {"c": 1}),
+        (r_loop, 1, {"r": 1}), (c_loop, 0, {"c": 0}), (c_loop, 1, {"c": 1}),
+    ]  # fmt: skip
+    assert _vars(events, "firstPair") == [("found", -1), ("found", 11)]
+    # Arguments, arrays walked; a parameter named like a secret is redacted, as is `token`.
+    enter = {e["fn"]: e.get("args") for e in events if e["ev"] == "enter"}
+    assert enter["firstPair"] == {"grid": [[1, -2, 3], [4, 5, 6]], "target": 5}
+    assert enter["login"] == {"user": "ann", "password": "<redacted>"}
+    assert enter["squares.twice"] == {"v": 5}
+    assert enter["timed"] is None  # an inline function's lambda cannot be passed as a value
+    assert _vars(events, "timed") == [("result", [1, 4, 9, 23])]
+    # do-while: the condition reads a `val` of the body, which still sees it.
+    assert _loops(events, "login") == [(at("    do {"), i, None) for i in range(3)]
+    assert _vars(events, "login") == [
+        ("token", "<redacted>"), ("attempts", 0),
+        ("next", 1), ("attempts", 1), ("next", 2), ("attempts", 2), ("next", 3), ("attempts", 3),
+    ]  # fmt: skip
+    # Destructuring names, `continue`, withIndex; a braceless body on the loop's line.
+    each = at("for ((name, count) in stock)")
+    assert _loops(events, "Ledger.total") == [
+        (each, 0, {"name": "apple", "count": 1}), (each, 1, {"name": "pear", "count": 2}),
+        (each, 2, {"name": "fig", "count": 3}),
+    ]  # fmt: skip
+    assert _vars(events, "Ledger.total") == [("sum", 0), ("sum", 1), ("sum", 4)]
+    assert [v for _l, _i, v in _loops(events, "Ledger.positions")] == [
+        {"i": 0, "name": "apple"}, {"i": 1, "name": "pear"}, {"i": 2, "name": "fig"},
+    ]  # fmt: skip
+    assert _loops(events, "Ledger.init") == [
+        (at("for (i in names.indices)"), i, {"i": i}) for i in range(3)
+    ]
+    # when branches; a braceless body on the next line is left alone (and still runs).
+    assert _vars(events, "kind") == [
+        ("doubled", 2), ("label", "one/2"), ("b", ""), ("label", "012"), ("label", "other"),
+    ]  # fmt: skip
+    assert _loops(events, "kind") == []
+    assert _loops(events, "grid") == []
+    grid = _vars(events, "grid")
+    assert grid[0] == ("cells", 0) and grid[-1] == ("spins", 0) and len(grid) == 1 + 9 + 1
+    # Lambdas: statements in them belong to the function around them.
+    assert _loops(events, "squares") == [(at("for (rep in 0 until 1)"), 0, {"rep": 0})] * 3
+    totals = [v for name, v in _vars(events, "squares") if name == "total"]
+    assert totals == [0, 0, 1, 3]
+    # A loop of 1000 iterations, sampled: the first 10, then every 100th.
+    default = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 200, 300, 400, 500, 600, 700, 800, 900]
+    assert [i for _l, i, _v in _loops(events, "churn")] == default
+    assert len(_vars(events, "churn")) == 2 + 500  # acc and k, then acc on odd k
+    sampled_file = tmp_path / "sampled.jsonl"
+    env = {"TELEMETRY_INJECT_LOOP_FIRST": "2", "TELEMETRY_INJECT_LOOP_EVERY": "250"}
+    sampled = kotlin.run(classes, "app.LedgerKt", cwd=out, events=sampled_file, env=env)
+    assert (sampled.returncode, sampled.stdout) == (0, plain.stdout)
+    sampled_events = read_events(sampled_file)
+    assert [i for _l, i, _v in _loops(sampled_events, "churn")] == [0, 1, 250, 500, 750]
+    assert len(_loops(sampled_events, "firstPair")) == 6  # all under FIRST=2
+    # Redaction follows TELEMETRY_INJECT_REDACT; the rate limit caps each var site.
+    other_file = tmp_path / "other.jsonl"
+    env = {"TELEMETRY_INJECT_REDACT": "attempt", "TELEMETRY_INJECT_RATE": "3"}
+    other = kotlin.run(classes, "app.LedgerKt", cwd=out, events=other_file, env=env)
+    assert (other.returncode, other.stdout) == (0, plain.stdout)
+    other_events = read_events(other_file)
+    assert _vars(other_events, "login")[:2] == [("token", "ann:7"), ("attempts", "<redacted>")]
+    assert _vars(other_events, "churn") == [
+        ("acc", 0),
+        ("k", 0),
+        ("acc", 1),
+        ("acc", 4),
+        ("acc", 9),
+    ]
+    # Off: not one event, the same output.
+    off_file = tmp_path / "off.jsonl"
+    env = {"TELEMETRY_INJECT": "off"}
+    off = kotlin.run(classes, "app.LedgerKt", cwd=out, events=off_file, env=env)
+    assert (off.returncode, off.stdout, off.stderr) == (0, plain.stdout, "")
+    assert not off_file.exists()
+    # Again with every probe: nothing changes; strip restores every byte.
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    again = run_cli(copy, "--in-place", *ALL_PROBES, "--json", "--cache-dir", tmp_path / "cache")
+    assert json.loads(again.stdout)["changed"] == 0
+    run_cli("strip", copy, "--in-place")
+    assert tree(copy) == tree(programs.probes_plain)
+
+
+def test_every_probe_on_the_example_edge_cases_and_library_compiles_and_behaves_the_same(
+    kotlin: Kotlin, programs: Programs, tmp_path: Path
+) -> None:
+    kinds: Counter[str] = Counter()
+    for main in ("MainKt", "edge.EdgeKt"):
+        plain = kotlin.run(programs.classes["plain"], main, cwd=programs.plain)
+        events_file = tmp_path / f"{main}.jsonl"
+        run = kotlin.run(
+            programs.classes["all_probes"], main, cwd=programs.all_probes, events=events_file
+        )
+        assert (run.returncode, run.stdout, run.stderr) == (plain.returncode, plain.stdout, "")
+        events = read_events(events_file)
+        check_pairs(events)
+        kinds.update(e["ev"] for e in events)
+        assert kinds["var"] > 0, kinds
+    assert kinds["loop"] > 0, kinds
+    events_file = tmp_path / "library.jsonl"
+    lib = programs.library_probes
+    run = kotlin.run(
+        programs.classes["library_probes"], "resultdriver.ResultDriverKt", cwd=lib,
+        events=events_file,
+    )  # fmt: skip
+    plain = kotlin.run(
+        programs.classes["library"], "resultdriver.ResultDriverKt", cwd=programs.library
+    )
+    assert (run.returncode, run.stdout) == (0, plain.stdout)
+    check_pairs(read_events(events_file))
+    copy = tmp_path / "all"
+    shutil.copytree(programs.all_probes, copy)
+    run_cli("strip", copy, "--in-place")
+    assert tree(copy) == tree(programs.plain)
