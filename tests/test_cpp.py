@@ -434,6 +434,39 @@ def test_real_cxxopts_compiles_and_behaves_the_same(cxxopts_header: Path, tmp_pa
     assert _tree(work) == {"cxxopts.hpp": original}
 
 
+def test_real_cxxopts_with_every_probe_compiles_and_behaves_the_same(
+    cxxopts_header: Path, tmp_path: Path
+) -> None:
+    """Every probe on cxxopts (templates, lambdas, iterators, shared_ptr, maps): still clean
+    under -Wall -Wextra -Wshadow -Werror, same output, and its values rendered."""
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy2(cxxopts_header, work / "cxxopts.hpp")
+    every = ("--probes", "function,loop,var,args")
+    report = json.loads(run_cli(work, "--in-place", "--json", "--no-cache", *every).stdout)
+    assert report["instrumented"] >= 120 and report["failed"] == 0
+    text = (work / "cxxopts.hpp").read_text("utf-8")
+    assert text.count("_tel::iter(") > 10 and text.count("_tel::var(") > 50
+    (work / "driver.cpp").write_text(CXXOPTS_DRIVER, "utf-8")
+    exe = gxx(["driver.cpp"], tmp_path / "driver", work)
+    args = ["-v", "--names", "a,b"]
+    quiet = run_program([str(exe), *args], work, env={"TELEMETRY_INJECT": "off"})
+    assert quiet.returncode == 0 and "error: Option ‘bogus’" in quiet.stdout
+    run = run_program([str(exe), *args], work, events=tmp_path / "ev.jsonl")
+    assert (run.returncode, run.stdout, run.stderr) == (0, quiet.stdout, "")
+    events = read_events(tmp_path / "ev.jsonl")
+    check_pairs(events)
+    kinds = Counter(e["ev"] for e in events)
+    assert kinds["loop"] > 10 and kinds["var"] > 100 and kinds["error"] > 0
+    values = {(e["name"], json.dumps(e["value"])) for e in events if e["ev"] == "var"}
+    assert ("option_names", json.dumps(["v", "verbose"])) in values
+    args_seen = [e["args"] for e in events if e["ev"] == "enter" and "args" in e]
+    assert {"text": "n,number"} in args_seen
+    (work / "driver.cpp").unlink()
+    run_cli("strip", work, "--in-place")
+    assert (work / "cxxopts.hpp").read_bytes() == cxxopts_header.read_bytes()
+
+
 PROBES = r"""#include <iostream>
 #include <map>
 #include <string>
