@@ -699,3 +699,85 @@ def test_a_real_module_passes_its_own_tests_with_every_probe(
     assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", encode["args"]["uuid"])
     run_cli("strip", module, "--in-place", "--cache-dir", cache)
     assert _tree(module) == original
+
+
+VALUES = """package main
+
+import (
+	"errors"
+	"math"
+	"time"
+)
+
+type point struct {
+	X, Y int
+	name string
+}
+
+type node struct{ next *node }
+
+func loopy() *node {
+	n := &node{}
+	n.next = n
+	return n
+}
+
+func fill(n int) map[string]int {
+	m := map[string]int{}
+	for i := range n {
+		m[string(rune('a'+i))] = i
+	}
+	return m
+}
+
+func main() {
+	small := float32(1.1)
+	nan := math.NaN()
+	inf := math.Inf(-1)
+	whole := 2.0
+	big := uint64(math.MaxUint64)
+	tiny := int8(-128)
+	nothing := []int(nil)
+	none := map[string]int(nil)
+	var noErr error = nil
+	err := errors.New("boom")
+	wait := 1500 * time.Millisecond
+	p := point{1, -2, "p"}
+	ptr := &p
+	nilPtr := (*point)(nil)
+	cyclic := loopy()
+	raw := []byte("hi")
+	flags := [2]bool{true, false}
+	keys := map[int]string{10: "ten", 2: "two", 1: "one"}
+	wide := fill(25)
+	ch := make(chan int)
+	fn := func(int) string { return "" }
+	z := complex(1, -2)
+	var boxed any = []any{nil, 1.5, "s", map[string]any{"k": []int{1}}}
+	long := string(make([]byte, 300))
+	_, _, _, _, _, _, _, _, _, _ = small, nan, inf, whole, big, tiny, nothing, none, noErr, err
+	_, _, _, _, _, _, _, _, _, _, _ = wait, ptr, nilPtr, raw, flags, keys, ch, fn, z, boxed, long
+}
+"""
+
+
+def test_values_of_every_kind_are_rendered_through_reflect(go: Go, tmp_path: Path) -> None:
+    root = _module(tmp_path, "values", VALUES)
+    run_cli(root, "--in-place", "--probes", "var", "--cache-dir", tmp_path / "cache")
+    exe = str(_build(go, root, tmp_path / "values-bin"))
+    events_file = tmp_path / "events.jsonl"
+    assert run_program([exe], root, events=events_file).returncode == 0
+    got = {e["name"]: e["value"] for e in read_events(events_file) if e["ev"] == "var"}
+    wide = {chr(ord("a") + i): i for i in range(20)} | {"…": "…"}
+    assert got == {
+        "small": 1.1, "nan": "NaN", "inf": "-Inf", "whole": 2.0, "big": 2**64 - 1,
+        "tiny": -128, "nothing": None, "none": None, "noErr": None, "err": "boom",
+        "wait": "1.5s", "p": "{X:1 Y:-2 name:p}", "ptr": "{X:1 Y:-2 name:p}", "nilPtr": None,
+        "cyclic": got["cyclic"], "raw": [104, 105], "flags": [True, False],
+        "keys": {"1": "one", "10": "ten", "2": "two"}, "wide": wide, "ch": "chan int",
+        "fn": "func(int) string", "z": "(1-2i)", "boxed": [None, 1.5, "s", {"k": [1]}],
+        "long": "\0" * 200 + "…", "m": {},
+        "n": "{next:<nil>}",
+    }  # fmt: skip
+    assert isinstance(got["whole"], float)
+    assert got["cyclic"].startswith("{next:0x")  # a struct's fmt text: pointers as addresses

@@ -703,3 +703,62 @@ def test_a_real_crate_passes_its_own_tests_with_every_probe(
         assert var["Buffer.format"] > 0
     run_cli("strip", root, "--in-place", "--no-cache")
     assert tree(root) == original
+
+
+VALUES = r"""
+use std::borrow::Cow;
+use std::rc::Rc;
+
+#[derive(Debug)]
+struct Point { x: i32, y: i32 }
+#[derive(Clone)]
+struct Opaque;
+
+fn show<T: Clone>(t: T) -> T {
+    let inner = t.clone();
+    inner
+}
+
+fn main() {
+    let small = 1.1f32;
+    let nan = f64::NAN;
+    let inf = f64::INFINITY;
+    let big = u128::MAX;
+    let neg = i64::MIN;
+    let ch = 'é';
+    let unit = ();
+    let cow: Cow<str> = Cow::Borrowed("cow");
+    let boxed: Box<str> = "boxed".into();
+    let shared = Rc::new(String::from("rc"));
+    let some = Some(3u8);
+    let nested: Option<Option<&str>> = Some(None);
+    let point = Point { x: 1, y: -2 };
+    let list = vec![Point { x: 0, y: 0 }];
+    let opaque = Opaque;
+    let long = "y".repeat(300);
+    let refs = &&&7;
+    let kept = show(opaque.clone());
+    let _ = (long, refs, kept, point.x + point.y);
+    let _ = (small, nan, inf, big, neg, ch, unit, cow, boxed, shared, some, nested, point, list);
+}
+"""
+
+
+def test_values_of_every_kind_are_rendered_as_json_debug_text_or_type_name(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(VALUES, "utf-8")
+    instrument(tmp_path, "--probes", "var")
+    exe = rustc(tmp_path / "src" / "main.rs", tmp_path / "values", "-D", "warnings")
+    events_file = tmp_path / "events.jsonl"
+    assert run_program([str(exe)], tmp_path, events=events_file, env=ENV).returncode == 0
+    got = {e["name"]: e["value"] for e in read_events(events_file) if e["ev"] == "var"}
+    assert got == {
+        "small": 1.1, "nan": "NaN", "inf": "inf", "big": 2**128 - 1, "neg": -(2**63),
+        "ch": "é", "unit": None, "cow": "cow", "boxed": "boxed", "shared": "rc", "some": 3,
+        "nested": None, "point": "Point { x: 1, y: -2 }",
+        "list": "[Point { x: 0, y: 0 }]", "opaque": "main::Opaque", "long": "y" * 200 + "…",
+        "refs": 7, "kept": "main::Opaque",
+        "inner": "main::Opaque",  # a generic T without a Debug bound: its type name
+    }  # fmt: skip

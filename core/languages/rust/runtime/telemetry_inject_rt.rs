@@ -31,6 +31,7 @@
 #[allow(unused_extern_crates)]
 extern crate std;
 
+use self::std::borrow::Cow;
 use self::std::boxed::Box;
 use self::std::cell::{Cell, RefCell};
 use self::std::collections::HashMap;
@@ -97,7 +98,8 @@ pub(crate) enum Val<'a> {
     Bool(bool),
     Int(i128),
     Uint(u128),
-    Float(f64),
+    F32(f32),
+    F64(f64),
     Char(char),
     Str(&'a str),
     Debug(&'a dyn Debug),
@@ -120,7 +122,8 @@ macro_rules! tel_value {
 }
 tel_value!(Int as i128: i8 i16 i32 i64 i128 isize);
 tel_value!(Uint as u128: u8 u16 u32 u64 u128 usize);
-tel_value!(Float as f64: f32 f64);
+tel_value!(F32 as f32: f32);
+tel_value!(F64 as f64: f64);
 
 impl TelValue for bool {
     fn tel_value(&self) -> Val<'_> {
@@ -138,6 +141,11 @@ impl TelValue for str {
     }
 }
 impl TelValue for String {
+    fn tel_value(&self) -> Val<'_> {
+        Val::Str(self)
+    }
+}
+impl<'b> TelValue for Cow<'b, str> {
     fn tel_value(&self) -> Val<'_> {
         Val::Str(self)
     }
@@ -491,10 +499,14 @@ fn value_json(out: &mut String, value: &Val<'_>) {
         }
         // `{:?}` is the shortest text that reads back as the same float, always with a
         // fraction or an exponent; NaN and the infinities are not JSON numbers.
-        Val::Float(f) if f.is_finite() => {
+        Val::F32(f) if f.is_finite() => {
             let _ = write!(out, "{:?}", f);
         }
-        Val::Float(f) => escape(out, &std::format!("{}", f), usize::MAX),
+        Val::F64(f) if f.is_finite() => {
+            let _ = write!(out, "{:?}", f);
+        }
+        Val::F32(f) => escape(out, &std::format!("{}", f), usize::MAX),
+        Val::F64(f) => escape(out, &std::format!("{}", f), usize::MAX),
         Val::Char(c) => escape(out, c.encode_utf8(&mut [0; 4]), max),
         Val::Str(s) => escape(out, s, max),
         Val::Debug(d) => {
