@@ -679,3 +679,44 @@ def test_runtime_rate_per_site_errors_outlive_min_duration_and_values(
     assert values["set"] == [1, 2] and values["sym"] == "ok" and values["inf"] == "-Infinity"
     assert values["point"].startswith('#<struct Point x=1, y="zzz') and len(values["point"]) == 201
     assert values["keys"] == {"1": "a", "nil": []}
+
+
+RECURSIVE = """class Node
+  def initialize(name)
+    @name = name
+  end
+
+  def inspect
+    me = self
+    label = "node " + @name
+    [me.object_id, label].last
+  end
+end
+
+def build
+  node = Node.new("a")
+  node.inspect
+end
+
+puts build
+"""
+
+
+def test_an_inspect_that_is_instrumented_runs_silently_while_a_value_is_rendered(
+    ruby: Ruby, tmp_path: Path
+) -> None:
+    (tmp_path / "rec.rb").write_text(RECURSIVE, "utf-8")
+    instrument(tmp_path, "--probes", PROBES)
+    events_file = tmp_path / "events.jsonl"
+    run = ruby("rec.rb", cwd=tmp_path, events=events_file)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "node a\n", "")
+    events = read_events(events_file)
+    check_pairs(events)
+    # `node` is rendered by Node#inspect, whose own `me = self` would render it again: the
+    # calls made while rendering write nothing; the direct call writes its events.
+    assert [(e["ev"], e["fn"]) for e in events if e["ev"] in ("enter", "exit")] == [
+        ("enter", "build"), ("enter", "Node.initialize"), ("exit", "Node.initialize"),
+        ("enter", "Node.inspect"), ("exit", "Node.inspect"), ("exit", "build"),
+    ]  # fmt: skip
+    var = {e["name"]: e["value"] for e in events if e["ev"] == "var"}
+    assert var["node"] == "node a" and var["label"] == "node a"

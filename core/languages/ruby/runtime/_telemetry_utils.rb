@@ -86,10 +86,11 @@ module TelemetryInject
   @rates = {}.compare_by_identity # a function's head => [window start, count]
   @names = {} # name => whether its value is redacted
   @params = {}.compare_by_identity # a method's head => its parameters' names
+  @quiet = 0 # threads rendering a value with user code (inspect) now
 
   class << self
     def enter(fn, file, line, args = nil)
-      return nil if OFF
+      return nil if OFF || (@quiet.positive? && Thread.current[:__telemetry_inject_quiet])
 
       head = site(fn, file, line)
       t0 = clock
@@ -129,7 +130,7 @@ module TelemetryInject
 
     # The state of one execution of a loop (before the loop statement).
     def loop(fn, file, line, kind)
-      return NO_LOOP if OFF
+      return NO_LOOP if OFF || (@quiet.positive? && Thread.current[:__telemetry_inject_quiet])
 
       by_fn = ((@loops[file] ||= {})[line] ||= {})
       by_kind = (by_fn[fn] ||= {})
@@ -149,7 +150,7 @@ module TelemetryInject
 
     # A variable's new value, after the assignment at `line`; returns the value.
     def var(fn, file, line, name, value)
-      return value if OFF
+      return value if OFF || (@quiet.positive? && Thread.current[:__telemetry_inject_quiet])
 
       by_fn = ((@vars[file] ||= {})[line] ||= {})
       at = ((by_fn[fn] ||= {})[name] ||= [site(fn, file, line), redacted?(name), 0, 0])
@@ -279,13 +280,23 @@ module TelemetryInject
       "[#{items.join(',')}]"
     end
 
+    # The value's `inspect`: instrumented code it calls runs silently (its own probes would
+    # render values again, perhaps this one).
     def text_of(value)
-      value.inspect.to_s
-    rescue ::Exception # rubocop:disable Lint/RescueException -- a broken inspect
+      outer = Thread.current[:__telemetry_inject_quiet]
+      Thread.current[:__telemetry_inject_quiet] = true
+      @quiet += 1
       begin
-        value.class.name.to_s
-      rescue ::Exception # rubocop:disable Lint/RescueException
-        "?"
+        value.inspect.to_s
+      rescue ::Exception # rubocop:disable Lint/RescueException -- a broken inspect
+        begin
+          value.class.name.to_s
+        rescue ::Exception # rubocop:disable Lint/RescueException
+          "?"
+        end
+      ensure
+        @quiet -= 1
+        Thread.current[:__telemetry_inject_quiet] = outer
       end
     end
 
