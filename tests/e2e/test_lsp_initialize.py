@@ -39,6 +39,8 @@ async def test_capabilities(client: LanguageClient, editor: Editor) -> None:
         "source.telemetry-inject.instrumentFile",
         "source.telemetry-inject.removeFile",
         "refactor.rewrite.telemetry-inject.instrumentWithInstructions",
+        "refactor.rewrite.telemetry-inject.instrumentLoops",
+        "refactor.rewrite.telemetry-inject.trackVariables",
     ]
     assert result.execute_command_provider is not None
     assert sorted(result.execute_command_provider.commands) == sorted(
