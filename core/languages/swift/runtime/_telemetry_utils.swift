@@ -18,8 +18,8 @@
 // and var events per site per second (a call is kept or dropped whole); _MIN_DURATION_US drops
 // the exit events of short calls (with no error event, Swift cannot tell the calls that threw);
 // _MAX_LEN/_MAX_DEPTH/_MAX_ITEMS bound values (Mirror walks arrays, sets, tuples, dictionaries
-// and optionals; anything else is its `String(describing:)` text); _REDACT lists name parts
-// whose values are written as "<redacted>".
+// and optionals; anything else is its `String(describing:)` text, during which instrumented code
+// writes nothing); _REDACT lists name parts whose values are written as "<redacted>".
 //
 // Events are buffered under one lock and written as whole lines at 64 KiB and at exit (atexit).
 // The declarations are @usableFromInline so that @inlinable functions can be instrumented too.
@@ -49,7 +49,7 @@ internal struct _TelCall {
 @usableFromInline
 internal func _telEnter(_ name: StaticString, _ file: StaticString, _ line: Int, _ args: (String, Any?)...) -> _TelCall {
     let sink = _TelSink.shared
-    if sink.off {
+    if sink.off || sink.quiet {
         return _TelCall(head: nil, start: 0)
     }
     let head = "\"fn\":\(name),\"file\":\(file),\"line\":\(line)"
@@ -105,7 +105,7 @@ internal final class _TelLoop {
 internal func _telLoop(
     _ name: StaticString, _ file: StaticString, _ line: Int, _ kind: StaticString
 ) -> _TelLoop {
-    if _TelSink.shared.off {
+    if _TelSink.shared.off || _TelSink.shared.quiet {
         return _TelLoop(head: nil, kind: "")
     }
     let head = "\"fn\":\(name),\"file\":\(file),\"line\":\(line)"
@@ -130,14 +130,14 @@ internal func _telVar(
     _ name: StaticString, _ file: StaticString, _ line: Int, _ variable: String, _ value: Any?
 ) {
     let sink = _TelSink.shared
-    if sink.off {
+    if sink.off || sink.quiet {
         return
     }
     let head = "\"fn\":\(name),\"file\":\(file),\"line\":\(line)"
     if sink.rate > 0 && !sink.admit(head + "|" + variable, _telClock(CLOCK_MONOTONIC)) {
         return
     }
-    let text = sink.redacted(variable) ? "\"<redacted>\"" : _telValue(value, 0)
+    let text = sink.redacted(variable) ? "\"<redacted>\"" : sink.silently({ _telValue(value, 0) })
     let ts = _telClock(CLOCK_REALTIME)
     sink.emit("{\"ev\":\"var\",\(head),\"ts\":\(ts),\"pid\":\(sink.pid),\"name\":\(_telString(variable)),\"value\":\(text)}\n")
 }
@@ -147,7 +147,7 @@ private func _telFields(_ pairs: [(String, Any?)]) -> String {
     let sink = _TelSink.shared
     var items: [String] = []
     for (name, value) in pairs {
-        let text = sink.redacted(name) ? "\"<redacted>\"" : _telValue(value, 0)
+        let text = sink.redacted(name) ? "\"<redacted>\"" : sink.silently({ _telValue(value, 0) })
         items.append(_telString(name) + ":" + text)
     }
     return "{" + items.joined(separator: ",") + "}"
@@ -270,6 +270,9 @@ private final class _TelSink: @unchecked Sendable {
     static let shared = _TelSink()
 
     let off: Bool
+    /// Set on a thread while it renders a value: `description` or `customMirror` may run
+    /// instrumented code, whose events would render values again (perhaps this one).
+    private let quietKey: pthread_key_t
     let pid: Int32
     let loopFirst: Int
     let loopEvery: Int
@@ -286,6 +289,9 @@ private final class _TelSink: @unchecked Sendable {
     private var windows: [String: (start: UInt64, count: Int)] = [:]
 
     private init() {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        quietKey = key
         let value = getenv("TELEMETRY_INJECT").map { String(cString: $0) } ?? ""
         off = ["off", "0", "false", "no"].contains(value.lowercased())
         pid = getpid()
@@ -306,6 +312,19 @@ private final class _TelSink: @unchecked Sendable {
         pthread_mutex_init(lock, nil)
         buf.reserveCapacity(1 << 16)
         atexit { _TelSink.shared.flush() }
+    }
+
+    /// Whether this thread is rendering a value (its instrumented code then writes nothing).
+    var quiet: Bool {
+        return pthread_getspecific(quietKey) != nil
+    }
+
+    /// `render()` with this thread quiet.
+    func silently(_ render: () -> String) -> String {
+        let outer = pthread_getspecific(quietKey)
+        pthread_setspecific(quietKey, UnsafeRawPointer(bitPattern: 1))
+        defer { pthread_setspecific(quietKey, outer) }
+        return render()
     }
 
     /// Whether a name contains one of the redacted parts (case-insensitively).
