@@ -88,7 +88,13 @@ def _code(r: dict[str, Any]) -> str:
     if not code:
         return ""
     extra = " plus uncommitted changes" if code.get("uncommitted_engine_changes") == "True" else ""
-    return f"Engine at commit {code.get('commit', '?')}{extra}."
+    sample = r.get("sample", 1.0)
+    share = (
+        f" Measured on {sample:.0%} of each corpus's files (a fixed choice by path, `--sample`)."
+        if sample < 1
+        else ""
+    )
+    return f"Engine at commit {code.get('commit', '?')}{extra}.{share}"
 
 
 def _per_cpu(s: dict[str, Any]) -> object:

@@ -3,6 +3,7 @@ function-entry insertion on the same files, the one-process-per-function origina
 sample, and the language server's latencies (bench/lsp.py).
 
     .venv/bin/python bench/run.py [--repeat N] [--languages python,javascript,...] [--quick]
+                                  [--sample SHARE] [--skip lsp,original]
 
 Every scenario runs the real command (`telemetry-inject TREE --in-place --json --jobs 2`) on a
 fresh copy of the corpus; times are medians over the repetitions, and the load average is kept
@@ -76,6 +77,15 @@ def cli() -> list[str]:
     return [sys.executable, "-m", "telemetry_inject.server.cli"]
 
 
+SAMPLE = 1.0  # the share of each corpus's files measured (--sample)
+
+
+def sampled(relpath: str) -> bool:
+    """A fixed share of the files, the same in every run: chosen by a digest of the path."""
+    digest = int(hashlib.sha256(relpath.encode()).hexdigest()[:8], 16)
+    return digest < SAMPLE * 2**32
+
+
 def fresh_copy(lang: str) -> tuple[Path, list[Path]]:
     """The language's corpus copied to .work/<lang>/src, and its source files."""
     src = WORK / lang / "src"
@@ -84,6 +94,11 @@ def fresh_copy(lang: str) -> tuple[Path, list[Path]]:
     for pkg in corpus.packages([lang]):
         shutil.copytree(pkg.folder, src / pkg.folder.name)
     files = sorted(p for p in src.rglob("*") if p.suffix in EXTENSIONS[lang] and p.is_file())
+    if SAMPLE < 1:
+        for path in files:
+            if not sampled(path.relative_to(src).as_posix()):
+                path.unlink()
+        files = [p for p in files if p.exists()]
     # The copy's own writeback must not be charged to the run that follows: on ext4, creating
     # a file while megabytes of fresh data are being flushed costs ~1 ms instead of ~0.05 ms.
     os.sync()
@@ -125,7 +140,7 @@ def summary(runs: list[tuple[Measured, dict]]) -> dict[str, object]:
 
 
 def _corpus_key(lang: str) -> str:
-    digests = "".join(p.digest for p in corpus.packages([lang]))
+    digests = "".join(p.digest for p in corpus.packages([lang])) + f"{SAMPLE:g}"
     return f"{lang}-{hashlib.sha256(digests.encode()).hexdigest()[:12]}"
 
 
@@ -248,13 +263,22 @@ def main() -> int:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="one repetition, fewer samples")
     p.add_argument("--skip", default="", help="comma-separated: lsp, original")
+    p.add_argument(
+        "--sample",
+        type=float,
+        default=1.0,
+        help="measure this share of each corpus's files (a fixed choice by path), e.g. 0.25",
+    )
     args = p.parse_args()
     reps = 1 if args.quick else args.repeat
+    global SAMPLE
+    SAMPLE = min(1.0, max(0.001, args.sample))
     skip = set(filter(None, args.skip.split(",")))
     langs = args.languages.split(",")
     started = time.perf_counter()
     results: dict[str, object] = {"machine": machine(), "jobs": args.jobs, "repeat": reps}
     results["code"] = snapshot()
+    results["sample"] = SAMPLE
     for pkg in corpus.packages(langs):
         corpus.ensure(pkg)
     results["languages"] = {
