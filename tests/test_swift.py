@@ -224,7 +224,7 @@ def test_probes_match_the_golden_file_re_parse_and_strip_back(tmp_path: Path, eo
     out = tmp_path / "probes.swift"
     out.write_bytes(text.encode("utf-8"))
     report = instrument(tmp_path, "--probes", PROBES)
-    assert report["failures"] == [] and report["instrumented"] == 6
+    assert report["failures"] == [] and report["instrumented"] == 7
     golden = (FIXTURES / "probes.expected.swift").read_text("utf-8").replace("\n", eol)
     got = out.read_bytes().decode("utf-8")
     if eol != "\n":  # stamps hash the original text, EOLs included
@@ -244,7 +244,8 @@ def test_probes_match_the_golden_file_re_parse_and_strip_back(tmp_path: Path, eo
             assert nxt.startswith(("for ", "while ", "repeat ", "outer:", "rows:")), nxt
     # Nothing in closures, nor after `async let` / `lazy var`, nor in implicit returns; the
     # labelled loops keep their labels right before them.
-    for needle in ("let twice", "for c in w", "async let late", "lazy var expensive", "x + 1 }"):
+    closures = ("let twice", "for c in w", "let inClosure", "let deeper")
+    for needle in (*closures, "async let late", "lazy var expensive", "x + 1 }"):
         at = next(n for n, line in enumerate(lines) if needle in line)
         assert "telemetry-inject" not in lines[at] + lines[at + 1], needle
     assert "    let __tel_l0_3 = _telLoop(" in lines[lines.index("    rows:") - 1]

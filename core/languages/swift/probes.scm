@@ -8,7 +8,8 @@
 ;
 ; Closures are left alone (they are not functions here): a closure may be a result builder's
 ; (SwiftUI), where an added statement is an error, or a single expression whose value an added
-; statement would end. Their statements are skipped down to a few levels of nesting.
+; statement would end. Their statements are skipped down to a few levels of nesting (blocks of
+; if/for/while/do, and switch cases, catch blocks and else-ifs one level deeper).
 
 ; -- loops ----------------------------------------------------------------------------------
 
@@ -55,7 +56,11 @@
 
 (lambda_literal (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip))
 (lambda_literal (statements (_ (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip))))
+(lambda_literal (statements (_ (_ (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip)))))
 (lambda_literal (statements (_ (statements (_ (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip))))))
+(lambda_literal (statements (_ (statements (_ (_ (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip)))))))
+(lambda_literal (statements (_ (_ (statements (_ (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip)))))))
+(lambda_literal (statements (_ (_ (statements (_ (_ (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip))))))))
 (lambda_literal (statements (_ (statements (_ (statements (_ (statements [(for_statement) (while_statement) (repeat_while_statement) (statement_label) (property_declaration) (assignment)] @skip))))))))
 
 ; -- parameters -----------------------------------------------------------------------------
