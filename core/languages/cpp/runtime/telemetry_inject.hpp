@@ -834,11 +834,11 @@ private:
 // The scope guard declared first in every instrumented body.
 class Scope {
 public:
+    // The fast path is inline (on or off); writing events is out of line.
     explicit Scope(const char* site) noexcept {
         Sink& s = sink();
-        if (!s.on() || !s.admit(site, nullptr))
-            return;
-        start(s, site, nullptr);
+        if (s.on())
+            start(s, site, nullptr);
     }
 
     // With the args probe: the parameters as name/value pairs.
@@ -859,8 +859,18 @@ public:
     }
 
     ~Scope() {
-        if (!site_)
-            return;
+        if (site_)
+            finish();
+    }
+
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+private:
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    void finish() noexcept {
         long long dur = clock_ns(false) - t0_;
         Sink& s = sink();
         bool raised = exceptions_in_flight() > in_flight_;
@@ -870,11 +880,12 @@ public:
             s.event("exit", site_, dur, nullptr);
     }
 
-    Scope(const Scope&) = delete;
-    Scope& operator=(const Scope&) = delete;
-
-private:
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
     void start(Sink& s, const char* site, const std::string* extra) noexcept {
+        if (!extra && !s.admit(site, nullptr))
+            return;  // (with args the rate was checked before rendering them)
         site_ = site;
         in_flight_ = exceptions_in_flight();
         s.event("enter", site, -1, nullptr, extra && !extra->empty() ? extra : nullptr);
