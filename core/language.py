@@ -104,13 +104,15 @@ class LanguageSpec:
         return _query(self.name, name)
 
     def profile(self, name: str) -> Profile:
+        """The named profile; an empty one (nothing inserted, files left alone with that
+        reason) when another language has it and this one does not."""
         try:
             return self.profiles[name]
         except KeyError:
-            known = ", ".join(sorted(self.profiles))
-            raise LanguageError(
-                f"{self.name} has no telemetry profile {name!r} (available: {known})"
-            ) from None
+            if any(name in spec.profiles for spec in all_languages().values()):
+                return Profile(name, {})
+            known = ", ".join(sorted({p for s in all_languages().values() for p in s.profiles}))
+            raise LanguageError(f"no telemetry profile {name!r} (available: {known})") from None
 
     @property
     def marks_above(self) -> bool:
