@@ -602,7 +602,7 @@ function call(string $fn, bool $raises): void
 {
     $__tel = \_tel_enter($fn, 'more.php', 4); try {
     if ($raises) {
-        throw new \LogicException('no');
+        throw new \LogicException(str_repeat('no', 150));
     }
     } catch (\Throwable $__tel_e) { \_tel_error($__tel, $__tel_e); throw $__tel_e; }
     finally { \_tel_exit($__tel); }
@@ -652,6 +652,8 @@ def test_runtime_rate_per_site_errors_outlive_min_duration_and_values(
     assert calls == [("enter", "quick"), ("enter", "raises"), ("error", "raises"),
                      ("exit", "raises")]  # fmt: skip
     assert [e["vars"] for e in events if e["ev"] == "loop"] == [{"token": "<redacted>", "n": 1}] * 2
+    # MAX_LEN cuts values, not error messages.
+    assert [e["error"] for e in events if e["ev"] == "error"] == ["LogicException: " + "no" * 150]
     values = {e["name"]: e["value"] for e in events if e["fn"] == "values"}
     assert values["object"] == "ArrayObject" and values["inf"] == "-INF"
     assert values["whole"] == 2.0 and isinstance(values["whole"], float)

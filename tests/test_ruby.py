@@ -625,7 +625,7 @@ Point = Struct.new(:x, :y)
 
 def call(fn, raises)
   _tel = ::TelemetryInject.enter(fn, "more.rb", 5, binding); begin; begin
-  raise ArgumentError, "no" if raises
+  raise ArgumentError, "no" * 150 if raises
   ; end; rescue ::Exception => _tel_e; ::TelemetryInject.error(_tel, _tel_e); raise
   ensure; ::TelemetryInject.exit(_tel); end
 end
@@ -675,6 +675,8 @@ def test_runtime_rate_per_site_errors_outlive_min_duration_and_values(
     assert calls == [("enter", "quick"), ("enter", "raises"), ("error", "raises"),
                      ("exit", "raises")]  # fmt: skip
     assert [e["vars"] for e in events if e["ev"] == "loop"] == [{"token": "<redacted>", "n": 1}] * 2
+    # MAX_LEN cuts values, not error messages.
+    assert [e["error"] for e in events if e["ev"] == "error"] == ["ArgumentError: " + "no" * 150]
     values = {e["name"]: e["value"] for e in events if e["fn"] == "values"}
     assert values["set"] == [1, 2] and values["sym"] == "ok" and values["inf"] == "-Infinity"
     assert values["point"].startswith('#<struct Point x=1, y="zzz') and len(values["point"]) == 201

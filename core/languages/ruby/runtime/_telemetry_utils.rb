@@ -253,9 +253,9 @@ module TelemetryInject
       when true then "true"
       when false then "false"
       when nil then "null"
-      when String, Symbol then json(value)
+      when String, Symbol then json(value, MAX_LEN)
       when Array, Hash then container(value, depth)
-      else defined?(::Set) && value.is_a?(::Set) ? container(value, depth) : json(text_of(value))
+      else defined?(::Set) && value.is_a?(::Set) ? container(value, depth) : json(text_of(value), MAX_LEN)
       end
     end
 
@@ -267,7 +267,7 @@ module TelemetryInject
         value.each do |key, item|
           break items << %(#{MORE}:#{MORE}) if items.size >= MAX_ITEMS
 
-          items << "#{json(key.is_a?(String) || key.is_a?(Symbol) ? key : text_of(key))}:" \
+          items << "#{json(key.is_a?(String) || key.is_a?(Symbol) ? key : text_of(key), MAX_LEN)}:" \
                    "#{render(item, depth + 1)}"
         end
         return "{#{items.join(',')}}"
@@ -314,13 +314,13 @@ module TelemetryInject
       "(message unavailable)"
     end
 
-    # A JSON string literal (UTF-8 kept as is), cut to MAX_LEN characters.
-    def json(value)
+    # A JSON string literal (UTF-8 kept as is); values are cut to `max` characters.
+    def json(value, max = nil)
       text = value.to_s
       unless text.encoding == Encoding::UTF_8 && text.valid_encoding?
         text = utf8(text)
       end
-      text = "#{text[0, MAX_LEN]}\u2026" if text.length > MAX_LEN
+      text = "#{text[0, max]}\u2026" if max && text.length > max
       %("#{text.gsub(/["\\\x00-\x1f]/) { |c| ESCAPES[c] || format('\u%04x', c.ord) }}")
     end
 

@@ -109,7 +109,7 @@ internal func _telLoop(
         return _TelLoop(head: nil, kind: "")
     }
     let head = "\"fn\":\(name),\"file\":\(file),\"line\":\(line)"
-    return _TelLoop(head: head, kind: _telString(kind.description))
+    return _TelLoop(head: head, kind: _telString(kind.description, cut: false))
 }
 
 /// A recorded iteration (the loop's `tick()` said so), with the loop variables' values.
@@ -139,7 +139,7 @@ internal func _telVar(
     }
     let text = sink.redacted(variable) ? "\"<redacted>\"" : sink.silently({ _telValue(value, 0) })
     let ts = _telClock(CLOCK_REALTIME)
-    sink.emit("{\"ev\":\"var\",\(head),\"ts\":\(ts),\"pid\":\(sink.pid),\"name\":\(_telString(variable)),\"value\":\(text)}\n")
+    sink.emit("{\"ev\":\"var\",\(head),\"ts\":\(ts),\"pid\":\(sink.pid),\"name\":\(_telString(variable, cut: false)),\"value\":\(text)}\n")
 }
 
 /// `{"name":value,...}` for names and values, redacted by name.
@@ -148,7 +148,7 @@ private func _telFields(_ pairs: [(String, Any?)]) -> String {
     var items: [String] = []
     for (name, value) in pairs {
         let text = sink.redacted(name) ? "\"<redacted>\"" : sink.silently({ _telValue(value, 0) })
-        items.append(_telString(name) + ":" + text)
+        items.append(_telString(name, cut: false) + ":" + text)
     }
     return "{" + items.joined(separator: ",") + "}"
 }
@@ -222,9 +222,9 @@ private func _telValue(_ value: Any?, _ depth: Int) -> String {
     }
 }
 
-/// A JSON string literal, cut to MAX_LEN characters (Unicode scalars) with "…" when cut.
-private func _telString(_ text: String) -> String {
-    let max = _TelSink.shared.maxLen
+/// A JSON string literal; a value's is cut to MAX_LEN characters (Unicode scalars), with "…".
+private func _telString(_ text: String, cut: Bool = true) -> String {
+    let max = cut ? _TelSink.shared.maxLen : Int.max
     var out = "\""
     var count = 0
     for scalar in text.unicodeScalars {
