@@ -90,7 +90,7 @@ module TelemetryInject
 
   class << self
     def enter(fn, file, line, args = nil)
-      return nil if OFF || (@quiet.positive? && Thread.current[:__telemetry_inject_quiet])
+      return nil if OFF || (@quiet > 0 && Thread.current[:__telemetry_inject_quiet])
 
       head = site(fn, file, line)
       t0 = clock
@@ -130,7 +130,7 @@ module TelemetryInject
 
     # The state of one execution of a loop (before the loop statement).
     def loop(fn, file, line, kind)
-      return NO_LOOP if OFF || (@quiet.positive? && Thread.current[:__telemetry_inject_quiet])
+      return NO_LOOP if OFF || (@quiet > 0 && Thread.current[:__telemetry_inject_quiet])
 
       by_fn = ((@loops[file] ||= {})[line] ||= {})
       by_kind = (by_fn[fn] ||= {})
@@ -150,7 +150,7 @@ module TelemetryInject
 
     # A variable's new value, after the assignment at `line`; returns the value.
     def var(fn, file, line, name, value)
-      return value if OFF || (@quiet.positive? && Thread.current[:__telemetry_inject_quiet])
+      return value if OFF || (@quiet > 0 && Thread.current[:__telemetry_inject_quiet])
 
       by_fn = ((@vars[file] ||= {})[line] ||= {})
       at = ((by_fn[fn] ||= {})[name] ||= [site(fn, file, line), redacted?(name), 0, 0])
