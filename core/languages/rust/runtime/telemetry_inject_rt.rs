@@ -26,6 +26,10 @@
 // and when a panic starts (so `panic = "abort"` loses nothing already recorded). Safe code only:
 // crates with `#![forbid(unsafe_code)]` accept it.
 #![allow(dead_code)]
+// Lints a crate may deny that this generic code would trip (e.g. `i64 as i128` is trivial for
+// i128 itself).
+#![allow(trivial_casts, trivial_numeric_casts, unused_qualifications, unused_results)]
+#![allow(single_use_lifetimes, unreachable_pub, missing_docs, missing_debug_implementations)]
 
 // Named here so that `#![no_std]` crates (built for a target with std) can use it too.
 #[allow(unused_extern_crates)]
