@@ -19,7 +19,7 @@ from functools import cache
 
 import tree_sitter as ts
 
-from . import markers
+from . import markers, rules
 from .language import LanguageSpec
 from .language import get as get_language
 from .probes import Sites, find_sites
@@ -131,6 +131,9 @@ def _rule_query(language: ts.Language, rule: str) -> ts.Query:
 
 
 def _pattern_matches(language: ts.Language, rule: str, node: ts.Node) -> bool:
+    pair = rules.shape(rule)
+    if pair is not None:  # two children with one name: linear here, quadratic as a query
+        return rules.pair_matches(language, pair, node)
     cursor = ts.QueryCursor(_rule_query(language, rule))
     cursor.set_max_start_depth(0)
     return any(n.id == node.id for n in cursor.captures(node).get("rule", ()))
