@@ -87,8 +87,8 @@ type _telCall struct {
 // _telL is one execution of a loop: made before the loop, counted at each iteration.
 type _telL struct {
 	fn, file, kind string
-	line, i        int
-	on             bool
+	line           int
+	i, next        int // iterations started; the next one recorded
 }
 
 func _telIsOff(v string) bool {
@@ -199,18 +199,40 @@ func _telTail(buf []byte, ts, dur int64) []byte {
 	return _telstrconv.AppendInt(buf, dur, 10)
 }
 
+const _telNever = int(^uint(0) >> 1)
+
 // _telLoop starts one execution of a loop; kind is what the events report (for, range ...).
 func _telLoop(fn, file string, line int, kind string) _telL {
-	return _telL{fn: fn, file: file, kind: kind, line: line, on: !_telOff}
+	next := _telNever
+	if !_telOff {
+		next = _telNextSample(0)
+	}
+	return _telL{fn: fn, file: file, kind: kind, line: line, next: next}
 }
 
 // Sample counts an iteration and says whether it is recorded: the first FIRST, then every
-// EVERY-th. Small enough to be inlined: an iteration that is not recorded costs a few
-// instructions.
+// EVERY-th. Inlined: an iteration that is not recorded costs an increment and a compare.
 func (l *_telL) Sample() bool {
 	i := l.i
 	l.i++
-	return l.on && (i < _telFirst || _telEvery > 0 && i%_telEvery == 0)
+	if i < l.next {
+		return false
+	}
+	l.next = _telNextSample(i + 1)
+	return true
+}
+
+// _telNextSample is the first recorded iteration from i on.
+func _telNextSample(i int) int {
+	switch {
+	case i < _telFirst:
+		return i
+	case _telEvery <= 0:
+		return _telNever
+	case i%_telEvery == 0:
+		return i
+	}
+	return i + _telEvery - i%_telEvery
 }
 
 // _telIter writes the loop event of the iteration Sample just counted, with its variables

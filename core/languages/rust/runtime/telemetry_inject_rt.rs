@@ -300,7 +300,8 @@ impl Drop for Guard {
 /// One execution of a loop: made before the loop, counted at the start of each iteration.
 pub(crate) struct Loop {
     site: Option<(&'static str, &'static str, u32, &'static str)>,
-    i: Cell<u64>,
+    i: Cell<u64>,    // iterations started
+    next: Cell<u64>, // the next one recorded
     first: u64,
     every: u64,
 }
@@ -310,15 +311,37 @@ impl Loop {
         let site = if on() { Some((name, file, line, kind)) } else { None };
         let first = FIRST.load(Ordering::Relaxed);
         let every = EVERY.load(Ordering::Relaxed);
-        Loop { site, i: Cell::new(0), first, every }
+        let lp = Loop { site, i: Cell::new(0), next: Cell::new(u64::MAX), first, every };
+        if lp.site.is_some() {
+            lp.next.set(lp.sample_from(0));
+        }
+        lp
     }
 
     /// Counts an iteration; true when it is recorded (the first FIRST, then every EVERY-th).
+    /// An iteration that is not recorded costs an increment and a compare.
     #[inline(always)]
     pub(crate) fn next(&self) -> bool {
         let i = self.i.get();
         self.i.set(i.wrapping_add(1));
-        self.site.is_some() && (i < self.first || self.every != 0 && i % self.every == 0)
+        if i < self.next.get() {
+            return false;
+        }
+        self.next.set(self.sample_from(i.wrapping_add(1)));
+        true
+    }
+
+    /// The first recorded iteration from i on.
+    fn sample_from(&self, i: u64) -> u64 {
+        if i < self.first {
+            i
+        } else if self.every == 0 {
+            u64::MAX
+        } else if i % self.every == 0 {
+            i
+        } else {
+            i.saturating_add(self.every - i % self.every)
+        }
     }
 
     /// Writes the loop event of the iteration `next` just counted, with its variables.
