@@ -848,3 +848,100 @@ def test_every_probe_on_the_example_and_edge_cases_compiles_behaves_the_same_and
         assert args.get("Cart.add", args.get("Edge.call")) is not None
     run_cli("strip", out, "--in-place")
     assert tree(out) == original
+
+
+JAVA_VALUES_DRIVER = """import java.math.BigDecimal;
+import java.util.*;
+
+public class JavaValues {
+    static final String FILE = "JavaValues.java";
+
+    enum Color { RED }
+
+    static class Thrower {
+        @Override
+        public String toString() {
+            throw new IllegalStateException("no text");
+        }
+    }
+
+    static class Selfish {
+        @Override
+        public String toString() {
+            TelemetryInject.assign("Selfish.toString", FILE, 2, "self", this);
+            return "selfish";
+        }
+    }
+
+    static void v(String name, Object value) {
+        TelemetryInject.assign("values", FILE, 1, name, value);
+    }
+
+    public static void main(String[] args) {
+        final TelemetryInject.Call c = TelemetryInject.enter("f", FILE, 3, "apiKey", "k", "n", 1);
+        v("ch", 'x');
+        v("ints", new int[] {1, 2});
+        v("chars", new char[] {'a'});
+        v("nan", Double.NaN);
+        v("inf", Double.POSITIVE_INFINITY);
+        v("fl", 1.1f);
+        v("big", 3000000000L);
+        v("sh", (short) 7);
+        v("dec", new BigDecimal("1.50"));
+        Map<Integer, String> m = new LinkedHashMap<Integer, String>();
+        m.put(1, "a");
+        m.put(null, "b");
+        v("keys", m);
+        v("thrower", new Thrower());
+        v("sb", new StringBuilder("sb"));
+        v("color", Color.RED);
+        char[] wide = new char[300];
+        Arrays.fill(wide, 'w');
+        v("wide", Collections.singletonList(new String(wide)));
+        v("opt", Optional.of(3));
+        v("set", new TreeSet<Integer>(Arrays.asList(3, 1)));
+        v("s", new Selfish());
+        v("password", "hunter2");
+        final TelemetryInject.Loop l = TelemetryInject.loop("f", FILE, "for", 4);
+        TelemetryInject.iter(l, "a", 1, "b", "two", "token", 3);
+        TelemetryInject.exit(c);
+    }
+}
+"""
+
+
+def test_runtime_renders_java_values(jdk: tuple[str, str], tmp_path: Path) -> None:
+    spec = language.get("java")
+    (tmp_path / "JavaValues.java").write_text(JAVA_VALUES_DRIVER, "utf-8")
+    for extra in plan.runtime_files(spec, "tel", "JavaValues.java", {"package": ""}):
+        (tmp_path / extra.path).write_text(extra.text, "utf-8")
+    classes = javac(jdk, tmp_path, tmp_path / "classes", "--release", "8", *STRICT)
+    events_file = tmp_path / "events.jsonl"
+    run = java(jdk, classes, "JavaValues", cwd=tmp_path, events=events_file)
+    assert (run.returncode, run.stderr) == (0, "")
+    events = read_events(events_file)
+    assert events[0]["args"] == {"apiKey": "<redacted>", "n": 1}
+    values = [(e["fn"], e["name"], e["value"]) for e in events if e["ev"] == "var"]
+    # A toString that records `this` sees its type name, not itself again.
+    selfish = ("Selfish.toString", "self", "JavaValues$Selfish")
+    assert values == [
+        ("values", "ch", "x"), ("values", "ints", [1, 2]), ("values", "chars", ["a"]),
+        ("values", "nan", "NaN"), ("values", "inf", "Infinity"), ("values", "fl", 1.1),
+        ("values", "big", 3000000000), ("values", "sh", 7), ("values", "dec", 1.5),
+        ("values", "keys", {"1": "a", "null": "b"}),
+        ("values", "thrower", "JavaValues$Thrower"), ("values", "sb", "sb"),
+        ("values", "color", "RED"), ("values", "wide", ["w" * 200 + "\u2026"]),
+        ("values", "opt", "Optional[3]"), ("values", "set", [1, 3]),
+        selfish, ("values", "s", "selfish"), ("values", "password", "<redacted>"),
+    ]  # fmt: skip
+    loop = next(e for e in events if e["ev"] == "loop")
+    assert loop["vars"] == {"a": 1, "b": "two", "token": "<redacted>"}
+    # An empty TELEMETRY_INJECT_REDACT redacts nothing.
+    plain_file = tmp_path / "plain.jsonl"
+    env = {"TELEMETRY_INJECT_REDACT": ""}
+    assert (
+        java(jdk, classes, "JavaValues", cwd=tmp_path, events=plain_file, env=env).returncode == 0
+    )
+    plain = read_events(plain_file)
+    assert plain[0]["args"] == {"apiKey": "k", "n": 1}
+    assert [e["value"] for e in plain if e.get("name") == "password"] == ["hunter2"]

@@ -483,6 +483,51 @@ fun main() {
 """
 
 
+KOTLIN_VALUES_DRIVER = """package kvalues
+
+const val FILE = "KotlinValues.kt"
+
+enum class Color { RED }
+
+class Thrower {
+    override fun toString(): String = throw IllegalStateException("no text")
+}
+
+class Selfish {
+    override fun toString(): String {
+        TelemetryInjectKotlin.assign("Selfish.toString", FILE, 2, "self", this)
+        return "selfish"
+    }
+}
+
+data class Point(val x: Int, val y: Int)
+
+fun v(name: String, value: Any?) = TelemetryInjectKotlin.assign("values", FILE, 1, name, value)
+
+fun main() {
+    val c = TelemetryInjectKotlin.enter("f", FILE, 3, "apiKey", "k", "n", 1)
+    v("ch", 'x')
+    v("ints", intArrayOf(1, 2))
+    v("pair", 1 to "a")
+    v("triple", Triple(1, null, true))
+    v("u", 42u)
+    v("nan", Double.NaN)
+    v("fl", 1.1f)
+    v("big", 3000000000L)
+    v("keys", linkedMapOf(1 to "a", null to "b"))
+    v("thrower", Thrower())
+    v("point", Point(1, 2))
+    v("color", Color.RED)
+    v("set", sortedSetOf(3, 1))
+    v("s", Selfish())
+    v("password", "hunter2")
+    val l = TelemetryInjectKotlin.loop("f", FILE, "for", 4)
+    TelemetryInjectKotlin.iter(l, "a", 1, "b", "two", "token", 3)
+    TelemetryInjectKotlin.exit(c)
+}
+"""
+
+
 @dataclass(frozen=True)
 class Programs:
     plain: Path  # sources
@@ -526,7 +571,14 @@ def programs(kotlin: Kotlin, tmp_path_factory: pytest.TempPathFactory) -> Progra
         run_cli(root, "--in-place", *ALL_PROBES, "--jobs", "2", "--cache-dir", work / "cache")
     shutil.copy2(FIXTURES / "ResultDriver.kt", library_probes / "jvmMain" / "ResultDriver.kt")
     fragments = (("common", "commonMain"), ("jvm", "jvmMain"))
+    kvalues = work / "kvalues"
+    kvalues.mkdir()
+    (kvalues / "KotlinValues.kt").write_text(KOTLIN_VALUES_DRIVER, "utf-8")
+    spec = language.get("kotlin")
+    for extra in plan.runtime_files(spec, "tel", "KotlinValues.kt", {"package": "package kvalues"}):
+        (kvalues / extra.path).write_text(extra.text, "utf-8")
     builds = [
+        Build("kvalues", kvalues),
         Build("plain", plain),
         Build("instrumented", instrumented),
         Build("guards", guards),
@@ -950,3 +1002,34 @@ def test_every_probe_on_the_example_edge_cases_and_library_compiles_and_behaves_
     shutil.copytree(programs.all_probes, copy)
     run_cli("strip", copy, "--in-place")
     assert tree(copy) == tree(programs.plain)
+
+
+def test_runtime_renders_kotlin_values(kotlin: Kotlin, programs: Programs, tmp_path: Path) -> None:
+    events_file = tmp_path / "events.jsonl"
+    classes = programs.classes["kvalues"]
+    run = kotlin.run(classes, "kvalues.KotlinValuesKt", cwd=tmp_path, events=events_file)
+    assert (run.returncode, run.stderr) == (0, "")
+    events = read_events(events_file)
+    assert events[0]["args"] == {"apiKey": "<redacted>", "n": 1}
+    values = [(e["fn"], e["name"], e["value"]) for e in events if e["ev"] == "var"]
+    # A toString that records `this` sees its type name, not itself again.
+    selfish = ("Selfish.toString", "self", "kvalues.Selfish")
+    assert values == [
+        ("values", "ch", "x"), ("values", "ints", [1, 2]), ("values", "pair", [1, "a"]),
+        ("values", "triple", [1, None, True]), ("values", "u", 42), ("values", "nan", "NaN"),
+        ("values", "fl", 1.1), ("values", "big", 3000000000),
+        ("values", "keys", {"1": "a", "null": "b"}), ("values", "thrower", "kvalues.Thrower"),
+        ("values", "point", "Point(x=1, y=2)"), ("values", "color", "RED"),
+        ("values", "set", [1, 3]), selfish, ("values", "s", "selfish"),
+        ("values", "password", "<redacted>"),
+    ]  # fmt: skip
+    loop = next(e for e in events if e["ev"] == "loop")
+    assert loop["vars"] == {"a": 1, "b": "two", "token": "<redacted>"}
+    # An empty TELEMETRY_INJECT_REDACT redacts nothing.
+    plain_file = tmp_path / "plain.jsonl"
+    env = {"TELEMETRY_INJECT_REDACT": ""}
+    plain = kotlin.run(classes, "kvalues.KotlinValuesKt", cwd=tmp_path, events=plain_file, env=env)
+    assert plain.returncode == 0
+    plain_events = read_events(plain_file)
+    assert plain_events[0]["args"] == {"apiKey": "k", "n": 1}
+    assert [e["value"] for e in plain_events if e.get("name") == "password"] == ["hunter2"]

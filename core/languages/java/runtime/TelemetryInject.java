@@ -47,6 +47,12 @@ public final class TelemetryInject {
     private static final java.util.concurrent.ConcurrentHashMap<String, Site> SITES =
             new java.util.concurrent.ConcurrentHashMap<>();
     private static final Call NONE = new Call(null, 0L);
+    private static final ThreadLocal<boolean[]> RENDERING = new ThreadLocal<boolean[]>() {
+        @Override
+        protected boolean[] initialValue() {
+            return new boolean[1];
+        }
+    };
     private static final Loop NO_LOOP = new Loop(null);
 
     static {
@@ -420,13 +426,23 @@ public final class TelemetryInject {
         }
     }
 
-    /** The object's own text (toString), or its type name when it has none. */
+    /**
+     * The object's own text (toString), or its type name when it has none, throws, or is asked
+     * for while this thread is already in a toString of ours (an instrumented toString that
+     * records a variable holding {@code this} would otherwise recurse).
+     */
     private static String text(Object v) {
-        String s;
-        try {
-            s = v.toString();
-        } catch (Throwable t) {
-            s = null;
+        boolean[] busy = RENDERING.get();
+        String s = null;
+        if (!busy[0]) {
+            busy[0] = true;
+            try {
+                s = v.toString();
+            } catch (Throwable t) {
+                s = null;
+            } finally {
+                busy[0] = false;
+            }
         }
         return s != null ? s : v.getClass().getName();
     }

@@ -98,6 +98,7 @@ public object TelemetryInjectKotlin {
     private val sites = java.util.concurrent.ConcurrentHashMap<String, Site>()
     private val offCall = Call(null, 0L)
     private val offLoop = Loop(null)
+    private val rendering: ThreadLocal<BooleanArray> = ThreadLocal.withInitial { BooleanArray(1) }
 
     init {
         if (!off) Runtime.getRuntime().addShutdownHook(Thread({ flush() }, "telemetry-flush"))
@@ -377,12 +378,23 @@ public object TelemetryInjectKotlin {
         b.append(']')
     }
 
-    /** The object's own text (toString), or its type name when it has none. */
+    /**
+     * The object's own text (toString), or its type name when it has none, throws, or is asked
+     * for while this thread is already in a toString of ours (an instrumented toString that
+     * records a variable holding `this` would otherwise recurse).
+     */
     private fun text(v: Any): String {
-        val s: String? = try {
-            v.toString()
-        } catch (e: Throwable) {
-            null
+        val busy = rendering.get()
+        var s: String? = null
+        if (!busy[0]) {
+            busy[0] = true
+            try {
+                s = v.toString()
+            } catch (e: Throwable) {
+                // its type name instead
+            } finally {
+                busy[0] = false
+            }
         }
         return s ?: v.javaClass.name
     }
