@@ -111,6 +111,28 @@ def test_example_behaves_the_same_and_reports_every_call(
     assert not (tmp_path / "off.jsonl").exists()
 
 
+def test_example_with_every_probe_behaves_the_same(
+    instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Rendering a value may run instrumented code (an operator<< whose own parameters are
+    rendered through itself): the probes are silent while a value renders, no recursion."""
+    src = EXAMPLES / "cpp"
+    plain = run_program([str(gxx(EXAMPLE_SOURCES, tmp_path / "plain", src))], src)
+    assert plain.returncode == 0, plain.stderr
+    out = instrument_copy(src, "--probes", "function,loop,var,args")
+    exe = str(gxx(EXAMPLE_SOURCES, tmp_path / "instr", out))
+    run = run_program([exe], out, events=tmp_path / "ev.jsonl")
+    assert (run.returncode, run.stdout, run.stderr) == (0, plain.stdout, "")
+    events = read_events(tmp_path / "ev.jsonl")
+    calls = check_pairs(events)
+    printed = [e["args"] for e in events if e["ev"] == "enter" and e["fn"] == "geo.operator<<"]
+    assert printed and calls["geo.operator<<"] == len(printed)
+    assert all(set(a) == {"out", "s"} and isinstance(a["s"], str) for a in printed)
+    assert {e["ev"] for e in events} >= {"enter", "exit", "loop", "var"}
+    run_cli("strip", out, "--in-place")
+    assert _tree(out) == _tree(src)
+
+
 def _edge(tmp: Path, eol: str) -> Path:
     root = tmp / f"edge{len(eol)}"
     root.mkdir(parents=True)

@@ -411,6 +411,19 @@ inline void Sink::after_fork_child() noexcept {
 
 namespace detail {
 
+// Values are rendered by user code too (operator<<), which may be instrumented itself: while
+// a thread renders, its probes are silent (no recursion, no events from inside an event).
+inline int& rendering() noexcept {
+    static thread_local int depth = 0;
+    return depth;
+}
+struct Rendering {
+    Rendering() noexcept { ++rendering(); }
+    ~Rendering() { --rendering(); }
+    Rendering(const Rendering&) = delete;
+    Rendering& operator=(const Rendering&) = delete;
+};
+
 template <int N>
 struct rank : rank<N - 1> {};
 template <>
@@ -845,10 +858,11 @@ public:
     template <class... A>
     Scope(const char* site, const A&... args) noexcept {
         Sink& s = sink();
-        if (!s.on() || !s.admit(site, nullptr))
+        if (!s.on() || detail::rendering() || !s.admit(site, nullptr))
             return;
         std::string extra;
         try {
+            detail::Rendering busy;
             detail::Json j(s.guards());
             j.object(s, args...);
             extra = ",\"args\":" + j.out;
@@ -884,8 +898,8 @@ private:
     __attribute__((noinline))
 #endif
     void start(Sink& s, const char* site, const std::string* extra) noexcept {
-        if (!extra && !s.admit(site, nullptr))
-            return;  // (with args the rate was checked before rendering them)
+        if (!extra && (detail::rendering() || !s.admit(site, nullptr)))
+            return;  // (with args both were checked before rendering them)
         site_ = site;
         in_flight_ = exceptions_in_flight();
         s.event("enter", site, -1, nullptr, extra && !extra->empty() ? extra : nullptr);
@@ -925,7 +939,10 @@ void record(Loop& l, const A&... vars) noexcept {
     const Guards& g = s.guards();
     long long i = l.i - 1, j = l.i;
     l.next = j < g.first ? j : g.every > 0 ? (j + g.every - 1) / g.every * g.every : -1;
+    if (rendering())
+        return;
     try {
+        Rendering busy;
         Json out(g);
         out.out += ",\"kind\":";
         out.text(l.kind, std::char_traits<char>::length(l.kind), -1);
@@ -953,9 +970,10 @@ inline void iter(Loop& l, const A&... vars) noexcept {
 template <class T>
 inline void var(const char* site, const char* name, const T& value) noexcept {
     Sink& s = sink();
-    if (!s.on() || !s.admit(site, name))
+    if (!s.on() || detail::rendering() || !s.admit(site, name))
         return;
     try {
+        detail::Rendering busy;
         detail::Json out(s.guards());
         out.out += ",\"name\":";
         out.text(name, std::char_traits<char>::length(name), -1);
