@@ -441,8 +441,13 @@ fn allow(site: (&'static str, &'static str, u32, &'static str)) -> bool {
 
 fn redacted(name: &str) -> bool {
     let patterns = REDACT_NAMES.lock().unwrap_or_else(|e| e.into_inner());
-    if patterns.is_empty() {
-        return false;
+    if name.is_ascii() {
+        // Identifiers are ASCII nearly always: compared in place, nothing allocated.
+        let name = name.as_bytes();
+        return patterns.iter().any(|p| {
+            let p = p.as_bytes();
+            p.len() <= name.len() && name.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p))
+        });
     }
     let lower = name.to_lowercase();
     patterns.iter().any(|p| lower.contains(p.as_str()))
