@@ -33,6 +33,11 @@
 #ifndef TELEMETRY_INJECT_HPP
 #define TELEMETRY_INJECT_HPP
 
+#if defined(__GNUC__)
+// The project's own warning flags (-Wuseless-cast, -Wconversion ...) are for its code.
+#pragma GCC system_header
+#endif
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
