@@ -114,7 +114,7 @@ def _ratios(r: dict[str, Any]) -> list[str]:
             )
     orig = r.get("original")
     py = r["languages"].get("python", {}).get("cold")
-    if orig and py and py["instrumented"]:
+    if orig and "ms_median" in orig and py and py["instrumented"]:
         ours = py["wall"] / py["instrumented"] * 1000
         lines.append(
             f"- original design (one Python process per function, {orig['functions']} functions "

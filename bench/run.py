@@ -234,9 +234,7 @@ def bench_language(lang: str, reps: int, jobs: int, full: bool) -> dict[str, obj
 
 
 def original_sample(lang_rows: dict, count: int) -> dict[str, object]:
-    src = WORK / "python" / "src"
-    if not src.is_dir():
-        src, _ = fresh_copy("python")
+    src, _ = fresh_copy("python")  # as published: ast-grep's passes have moved lines
     picked = functions.pick(lang_rows, max(1, sum(map(len, lang_rows.values())) // count), 5)
     return baselines.original([(src / rel, first) for rel, first, _last in picked[:count]])
 
@@ -281,23 +279,33 @@ def main() -> int:
     results["sample"] = SAMPLE
     for pkg in corpus.packages(langs):
         corpus.ensure(pkg)
-    results["languages"] = {
-        lang: bench_language(lang, reps, args.jobs, lang in FULL) for lang in langs
-    }
+    languages: dict[str, object] = {}
+    results["languages"] = languages
+    for lang in langs:
+        languages[lang] = bench_language(lang, reps, args.jobs, lang in FULL)
+        save(results)  # what is measured so far survives a failure further on
     if "original" not in skip and "python" in langs:
         rows = json.loads((WORK / "census" / f"{_corpus_key('python')}.json").read_text())["rows"]
-        results["original"] = original_sample(rows, 20 if args.quick else 60)
-        print(f"[original] {results['original']['ms_median']:.1f} ms per function", flush=True)
+        try:
+            results["original"] = original_sample(rows, 20 if args.quick else 60)
+            print(f"[original] {results['original']['ms_median']:.1f} ms per function", flush=True)
+        except RuntimeError as exc:
+            results["original"] = {"error": str(exc)}
+        save(results)
     if "lsp" not in skip:
         results["lsp"] = lsp(args.quick)
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]  # type: ignore[index]
     results["seconds"] = round(time.perf_counter() - started, 1)
+    print(save(results))
+    return 0
+
+
+def save(results: dict[str, object]) -> str:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     text = report.markdown(results)
     (RESULTS / "bench.md").write_text(text)
-    print(text)
-    return 0
+    return text
 
 
 if __name__ == "__main__":
