@@ -725,3 +725,59 @@ def test_loop_var_and_args_probes_compile_run_and_strip(
 
     run_cli("strip", out, "--in-place")
     assert _tree(out) == _tree(src)
+
+
+VALUES = r"""#include <stddef.h>
+#include "telemetry_inject.h"
+struct point {
+    int x;
+};
+static int touch(int v)
+{
+    return v;
+}
+int main(void)
+{
+    struct point p;
+    int arr[2];
+    float fl = 0.1f;
+    double whole = 3.0;
+    unsigned long big = 4294967295ul;
+    char *none = NULL;
+    const char bad[] = "a\xff" "b";
+    char c = 'a';
+    p.x = touch(1);
+    arr[0] = 0;
+    _TEL_VAR(_TEL_SITE("main", "v.c", 1), "p", p);
+    _TEL_VAR(_TEL_SITE("main", "v.c", 2), "arr", arr);
+    _TEL_VAR(_TEL_SITE("main", "v.c", 3), "fl", fl);
+    _TEL_VAR(_TEL_SITE("main", "v.c", 4), "whole", whole);
+    _TEL_VAR(_TEL_SITE("main", "v.c", 5), "big", big);
+    _TEL_VAR(_TEL_SITE("main", "v.c", 6), "none", none);
+    _TEL_VAR(_TEL_SITE("main", "v.c", 7), "bad", bad);
+    _TEL_VAR(_TEL_SITE("main", "v.c", 8), "c", c);
+    return touch(0);
+}
+"""
+
+
+@pytest.mark.parametrize("flags", [STRICT, C11], ids=["c89", "c11"])
+def test_values_of_every_c_kind(tmp_path: Path, flags: list[str]) -> None:
+    """Beyond the guard vectors: structs, arrays, float, unsigned, NULL, invalid UTF-8, char;
+    a var line after statements is still a declaration C89 accepts."""
+    shutil.copy2(language.get("c").folder / "runtime" / RUNTIME, tmp_path / RUNTIME)
+    (tmp_path / "v.c").write_text(VALUES, "utf-8")
+    exe = gcc(["v.c"], tmp_path / "v", tmp_path, flags)
+    run = run_program([str(exe)], tmp_path, events=tmp_path / "ev.jsonl")
+    assert (run.returncode, run.stderr) == (0, "")
+    values = {e["name"]: e["value"] for e in read_events(tmp_path / "ev.jsonl")}
+    assert values.pop("arr").startswith("0x")
+    assert values == {
+        "p": "?",
+        "fl": 0.1,
+        "whole": 3.0,
+        "big": 4294967295,
+        "none": None,
+        "bad": "a\ufffdb",
+        "c": 97,
+    }

@@ -719,3 +719,76 @@ def test_loop_var_and_args_probes_compile_run_and_strip(
 
     run_cli("strip", out, "--in-place")
     assert _tree(out) == _tree(src)
+
+
+VALUES = r"""#include "telemetry_inject.hpp"
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+struct Pt {
+    int x;
+};
+std::ostream& operator<<(std::ostream& o, const Pt& p) { return o << "Pt(" << p.x << ")"; }
+struct Opaque {
+    int y;
+};
+enum class Color { red = 2 };
+static int add(int a, int b) { return a + b; }
+#define V(x) _tel::var(_TEL_SITE("main", "v.cpp", 1), #x, x)
+int main() {
+    Pt pt{3};
+    Opaque op{1};
+    Color color = Color::red;
+    char ch = 'z';
+    float fl = 0.1f;
+    int* np = nullptr;
+    int (*fp)(int, int) = add;
+    std::map<int, std::string> byid{{1, "a"}, {2, "b"}};
+    std::set<double> st{1.0, 2.5};
+    std::optional<int> none;
+    std::optional<std::string> some = "s";
+    std::pair<std::string, bool> pr{"k", true};
+    std::vector<bool> bits{true, false};
+    char buf[8] = "hey";
+    auto lam = [](int v) { return v; };
+    std::unique_ptr<int> up(new int(4));
+    V(pt); V(op); V(color); V(ch); V(fl); V(np); V(fp); V(byid); V(st); V(none); V(some);
+    V(pr); V(bits); V(buf); V(lam); V(up);
+    return lam(add(op.y, 0)) - 1;
+}
+"""
+
+
+def test_values_of_every_cpp_kind(tmp_path: Path) -> None:
+    """Beyond the guard vectors: operator<< text, type names, enums, char, floats, null
+    pointers, function pointers, maps with number keys, sets, optional, pairs, bit vectors,
+    char arrays, lambdas (not their bool conversion), smart pointers."""
+    shutil.copy2(language.get("cpp").folder / "runtime" / RUNTIME, tmp_path / RUNTIME)
+    (tmp_path / "v.cpp").write_text(VALUES, "utf-8")
+    exe = gxx(["v.cpp"], tmp_path / "v", tmp_path)
+    run = run_program([str(exe)], tmp_path, events=tmp_path / "ev.jsonl")
+    assert (run.returncode, run.stderr) == (0, "")
+    values = {e["name"]: e["value"] for e in read_events(tmp_path / "ev.jsonl")}
+    assert values == {
+        "pt": "Pt(3)",
+        "op": "Opaque",
+        "color": 2,
+        "ch": "z",
+        "fl": 0.1,
+        "np": None,
+        "fp": "int (*)(int, int)",
+        "byid": {"1": "a", "2": "b"},
+        "st": [1.0, 2.5],
+        "none": None,
+        "some": "s",
+        "pr": ["k", True],
+        "bits": [True, False],
+        "buf": "hey",
+        "lam": "main()::<lambda(int)>",
+        "up": "std::unique_ptr<int>",
+    }
