@@ -64,7 +64,8 @@ def markdown(r: dict[str, Any]) -> str:
             cov = f"{s['coverage']:.1%}" if "coverage" in s else ""
             out.append(
                 _row([name, label, c["files"], s["instrumented"], s["wall"], s["functions_per_s"],
-                      s["cpu"], _per_cpu(s), s["peak_rss_mb"], s.get("peak_processes", ""), cov,
+                      round(s["cpu"], 2), _per_cpu(s), round(s["peak_rss_mb"], 1),
+                      s.get("peak_processes", ""), cov,
                       parses])
             )  # fmt: skip
             name = ""
@@ -101,6 +102,13 @@ def _per_cpu(s: dict[str, Any]) -> object:
     return round(s["instrumented"] / s["cpu"]) if s.get("cpu") else ""
 
 
+def _cpu_ratio(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+    a, b = _per_cpu(ours), _per_cpu(theirs)
+    if not (isinstance(a, int) and isinstance(b, int) and b):
+        return ""
+    return f" (per CPU second: {a} vs {b}, {a / b:.1f}×)"
+
+
 def _ratios(r: dict[str, Any]) -> list[str]:
     lines = []
     for lang, res in r["languages"].items():
@@ -110,7 +118,7 @@ def _ratios(r: dict[str, Any]) -> list[str]:
             lines.append(
                 f"- {lang}: cold telemetry-inject {cold['functions_per_s']} functions/s "
                 f"({cold['coverage']:.1%} covered) vs ast-grep {grep['functions_per_s']} "
-                f"({grep['coverage']:.1%} covered): **{ratio:.1f}×**"
+                f"({grep['coverage']:.1%} covered): **{ratio:.1f}×**" + _cpu_ratio(cold, grep)
             )
     orig = r.get("original")
     py = r["languages"].get("python", {}).get("cold")
