@@ -324,10 +324,23 @@ class Engine:
         )
 
     def update(self, source: bytes, relpath: str, spec: LanguageSpec | None = None) -> FileOutcome:
-        """Re-instrument functions edited since they were instrumented (stale ones)."""
+        """Re-instrument functions edited since they were instrumented (stale ones), and those
+        whose loop or var probes are not the chosen ones."""
         spec = spec or _spec_for(relpath)
         analysis = analyze_mod.analyze(spec, source)
-        stale = {f.id for f in analysis.functions if is_stale(analysis, f)}
+        snippets = spec.profile(self.options.profile).snippets
+        wanted = self.options.probes & {"loop", "var"}
+
+        def differs(f: FunctionInfo) -> bool:
+            sites = analysis.sites(f.id)
+            here = {p for p, found in (("loop", sites.loops), ("var", sites.assigns)) if found}
+            return probes_present(analysis, f, snippets) & here != wanted & here
+
+        stale = {
+            f.id
+            for f in analysis.functions
+            if f.instrumented and (is_stale(analysis, f) or differs(f))
+        }
         return self.redo(source, relpath, spec, stale, analysis=analysis)
 
     def redo(

@@ -246,3 +246,22 @@ def test_unknown_probe_on_the_command_line(tmp_path: Path) -> None:
     src = _project(tmp_path)
     run = run_cli(src, "--dry-run", "--probes", "loop,branches", check=False)
     assert run.returncode == 2 and "unknown probe 'branches'" in run.stderr
+
+
+def test_update_brings_instrumented_functions_to_the_chosen_probes(tmp_path: Path) -> None:
+    src = _project(tmp_path)
+    original = (src / "orders.py").read_bytes()
+    run_cli(src, "--in-place", "--no-cache")
+    assert "_tel.loop(" not in (src / "orders.py").read_text("utf-8")
+    run_cli("update", src, "--in-place", "--no-cache", "--probes", "function,loop")
+    text = (src / "orders.py").read_text("utf-8")
+    assert text.count("_tel.loop(") == 5 and text.count("@_tel.probe(") == 6
+    again = run_cli("update", src, "--in-place", "--no-cache", "--probes", "function,loop")
+    assert "changed 0 of" in again.stdout  # already as chosen: nothing to do
+    run_cli("update", src, "--in-place", "--no-cache")  # back to function only
+    text = (src / "orders.py").read_text("utf-8")
+    assert "_tel.loop(" not in text and text.count("@_tel.probe(") == 6
+    run = run_program([sys.executable, "orders.py"], src)
+    assert run.returncode == 0, run.stderr
+    run_cli("strip", src, "--in-place")
+    assert (src / "orders.py").read_bytes() == original
