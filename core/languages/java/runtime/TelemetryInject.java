@@ -77,6 +77,7 @@ public final class TelemetryInject {
     public static final class Loop {
         final Point point;
         long i;
+        long next = FIRST > 0 || EVERY > 0 ? 0 : Long.MAX_VALUE; // the next iteration recorded
 
         Loop(Point point) {
             this.point = point;
@@ -219,30 +220,28 @@ public final class TelemetryInject {
     public static void iter(Loop loop) {
         if (loop.point == null) return;
         long i = loop.i++;
-        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) iteration(loop.point, i, null);
+        if (i == loop.next) iteration(loop, i, null);
     }
 
     /** The start of an iteration; the loop binds one variable. */
     public static void iter(Loop loop, String name, Object value) {
         if (loop.point == null) return;
         long i = loop.i++;
-        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) iteration(loop.point, i, new Object[] {name, value});
+        if (i == loop.next) iteration(loop, i, new Object[] {name, value});
     }
 
     /** The start of an iteration; the loop binds two variables. */
     public static void iter(Loop loop, String name, Object value, String name2, Object value2) {
         if (loop.point == null) return;
         long i = loop.i++;
-        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) {
-            iteration(loop.point, i, new Object[] {name, value, name2, value2});
-        }
+        if (i == loop.next) iteration(loop, i, new Object[] {name, value, name2, value2});
     }
 
     /** The start of an iteration; the loop's variables as name/value pairs. */
     public static void iter(Loop loop, Object... vars) {
         if (loop.point == null) return;
         long i = loop.i++;
-        if (i < FIRST || (EVERY > 0 && i % EVERY == 0)) iteration(loop.point, i, vars);
+        if (i == loop.next) iteration(loop, i, vars);
     }
 
     /** A variable's new value, right after the assignment or declaration on {@code line}. */
@@ -272,7 +271,10 @@ public final class TelemetryInject {
         }
     }
 
-    private static void iteration(Point p, long i, Object[] vars) {
+    /** Records iteration i (FIRST/EVERY sampling) and sets the next one to record. */
+    private static void iteration(Loop loop, long i, Object[] vars) {
+        loop.next = i + 1 < FIRST ? i + 1 : EVERY > 0 ? (i / EVERY + 1) * EVERY : Long.MAX_VALUE;
+        Point p = loop.point;
         try {
             StringBuilder b = new StringBuilder(p.prefix.length() + 64).append(p.prefix);
             b.append(EPOCH0 + (System.nanoTime() - NANO0)).append(",\"pid\":").append(PID);

@@ -31,6 +31,7 @@ public object TelemetryInjectKotlin {
     /** One execution of a loop statement: its place and the iteration it is at. */
     public class Loop internal constructor(internal val point: Point?) {
         internal var i: Long = 0L
+        internal var next: Long = if (first > 0 || every > 0) 0L else Long.MAX_VALUE // the next recorded
     }
 
     /** A rate window: at most RATE admissions a second, from the first admission counted. */
@@ -181,33 +182,33 @@ public object TelemetryInjectKotlin {
     /** The start of an iteration of a loop that binds no variable. */
     @JvmStatic
     public fun iter(loop: Loop) {
-        val p = loop.point ?: return
+        if (loop.point == null) return
         val i = loop.i++
-        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, null)
+        if (i == loop.next) iteration(loop, i, null)
     }
 
     /** The start of an iteration; the loop binds one variable. */
     @JvmStatic
     public fun iter(loop: Loop, name: String, value: Any?) {
-        val p = loop.point ?: return
+        if (loop.point == null) return
         val i = loop.i++
-        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, arrayOf(name, value))
+        if (i == loop.next) iteration(loop, i, arrayOf(name, value))
     }
 
     /** The start of an iteration; the loop binds two variables. */
     @JvmStatic
     public fun iter(loop: Loop, name: String, value: Any?, name2: String, value2: Any?) {
-        val p = loop.point ?: return
+        if (loop.point == null) return
         val i = loop.i++
-        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, arrayOf(name, value, name2, value2))
+        if (i == loop.next) iteration(loop, i, arrayOf(name, value, name2, value2))
     }
 
     /** The start of an iteration; the loop's variables as name/value pairs. */
     @JvmStatic
     public fun iter(loop: Loop, vararg vars: Any?) {
-        val p = loop.point ?: return
+        if (loop.point == null) return
         val i = loop.i++
-        if (i < first || (every > 0 && i % every == 0L)) iteration(p, i, vars)
+        if (i == loop.next) iteration(loop, i, vars)
     }
 
     /** A variable's new value, right after the assignment or declaration on `line`. */
@@ -233,7 +234,10 @@ public object TelemetryInjectKotlin {
         synchronized(lock) { writeLocked() }
     }
 
-    private fun iteration(p: Point, i: Long, vars: Array<out Any?>?) {
+    /** Records iteration i (FIRST/EVERY sampling) and sets the next one to record. */
+    private fun iteration(loop: Loop, i: Long, vars: Array<out Any?>?) {
+        loop.next = if (i + 1 < first) i + 1 else if (every > 0) (i / every + 1) * every else Long.MAX_VALUE
+        val p = loop.point ?: return
         try {
             val b = StringBuilder(p.prefix.length + 64).append(p.prefix)
             b.append(epoch0 + (System.nanoTime() - nano0)).append(",\"pid\":").append(pid)
