@@ -4,9 +4,8 @@
 ; lambda is a function of its own, so a loop in a lambda belongs to it (and its state variable
 ; is named after the lambda's depth: a lambda may not redeclare a local of its method).
 
-; Loops: for (the first variable its initialiser declares or assigns; a loop is one match, so
-; `for (int i = 0, j = n; ...)` reports i), enhanced for (its variable, kind "each"), while and
-; do. A labelled loop gets its setup line before the label. A braceless body is wrapped in
+; Loops: for (the variables its initialiser declares with a value or assigns: one match each,
+; the core joins them), enhanced for (its variable, kind "each"), while and do. A labelled loop gets its setup line before the label. A braceless body is wrapped in
 ; braces by the core; an empty body (`while (f());`) is no node and has none to wrap.
 [
   (block (for_statement init: (local_variable_declaration (variable_declarator name: (identifier) @var value: (_))) body: (_) @body) @loop.for)
