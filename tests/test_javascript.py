@@ -323,6 +323,14 @@ def test_runtime_passes_every_guard_case(
 VALUES_DRIVER = """
 const cycle/*T*/ = {};
 cycle["self"] = cycle;
+// Code that runs while a value is read records nothing: it is not the program's own call,
+// even when it reports through another copy of the runtime (`other`, in another folder).
+class Loud extends Map<string, number> {
+  override entries() {
+    other.exit(other.enter("Loud.entries", "values.js", 3));
+    return super.entries();
+  }
+}
 const values/*V*/ = [
   ["separators", "a\\u2028b\\u2029c\\u0085"],
   ["map", new Map<unknown, unknown>([["k", 1], [2, "two"]])],
@@ -340,6 +348,8 @@ const values/*V*/ = [
   ["promise", Promise.resolve(1)],
   ["cycle", cycle],
   ["symbol", Symbol("s")],
+  ["proxy", new Proxy({ a: 1 }, { get(): never { throw new Error("a trap ran"); } })],
+  ["loud", new Loud([["a", 1]])],
 ];
 for (const [name, value] of values) tel.value("values", "values.js", 1, name, value);
 """
@@ -360,6 +370,8 @@ VALUES_EXPECTED = [
     ("promise", "Promise"),
     ("cycle", {"self": {"self": {"self": "\u2026"}}}),
     ("symbol", "Symbol(s)"),
+    ("proxy", "Proxy"),  # its traps are not run
+    ("loud", {"a": 1}),
 ]
 
 
@@ -372,10 +384,17 @@ def check_values(events_file: Path) -> None:
 
 
 def test_values_of_every_kind_render_as_documented(node: str, tmp_path: Path) -> None:
-    for extra in plan.runtime_files(language.get("javascript"), "tel", "values.js", {}):
-        (tmp_path / extra.path).write_text(extra.text, "utf-8")
-    driver = re.sub(r"<unknown, unknown>|<unknown>|: number|: void|/\*[TV]\*/", "", VALUES_DRIVER)
-    (tmp_path / "values.js").write_text('const tel = require("./_telemetry_utils.cjs");' + driver)
+    for folder in (tmp_path, tmp_path / "sub"):
+        folder.mkdir(exist_ok=True)
+        for extra in plan.runtime_files(language.get("javascript"), "tel", "values.js", {}):
+            (folder / extra.path).write_text(extra.text, "utf-8")
+    types = r"<unknown, unknown>|<unknown>|<string, number>|: (number|void|never)|override "
+    driver = re.sub(types + r"|/\*[TV]\*/", "", VALUES_DRIVER)
+    imports = (
+        'const tel = require("./_telemetry_utils.cjs");\n'
+        'const other = require("./sub/_telemetry_utils.cjs");\n'
+    )
+    (tmp_path / "values.js").write_text(imports + driver)
     events_file = tmp_path / "events.jsonl"
     run = run_program([node, "values.js"], tmp_path, events=events_file)
     assert (run.returncode, run.stdout, run.stderr) == (0, "", "")

@@ -5,6 +5,7 @@ and check their output, events, idempotency and byte-exact removal."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -153,7 +154,9 @@ def test_example_builds_as_commonjs_instruments_once_and_strips_back(
     for project, dist in ((src, tmp_path / "plain"), (out, cjs)):
         tsc("-p", project, "--module", "commonjs", "--moduleResolution", "node10",
             "--outDir", dist)  # fmt: skip
-    assert (cjs / "_telemetry_utils.js").read_text("utf-8").count("require(") == 1
+    # Node's own modules only: fs, and util (to leave Proxies unwalked).
+    runtime_js = (cjs / "_telemetry_utils.js").read_text("utf-8")
+    assert re.findall(r"require\((.*?)\)", runtime_js) == ['"node:fs"', '"node:util"']
     plain = run_program([node, "main.js"], tmp_path / "plain")
     events_file = tmp_path / "events.jsonl"
     run = run_program([node, "main.js"], cjs, events=events_file)
@@ -346,8 +349,12 @@ def test_values_of_every_kind_render_as_documented(node: str, tsc: Tsc, tmp_path
     driver = VALUES_DRIVER.replace("/*T*/", ": { [key: string]: unknown }").replace(
         "/*V*/", ": [string, unknown][]"
     )
-    files = {"values.ts": 'import * as tel from "./_telemetry_utils.js";\n' + driver,
-             RUNTIME: runtime[0].text}  # fmt: skip
+    imports = (
+        'import * as tel from "./_telemetry_utils.js";\n'
+        'import * as other from "./sub/_telemetry_utils.js";\n'
+    )
+    files = {"values.ts": imports + driver, RUNTIME: runtime[0].text,
+             f"sub/{RUNTIME}": runtime[0].text}  # fmt: skip
     options = {**STRICTEST, "module": "commonjs", "target": "es2020", "lib": ["es2020"]}
     root = _project(tmp_path / "values", options, files)
     tsc("-p", root)
@@ -720,8 +727,13 @@ def test_functions_found_and_named_the_same_in_tsx() -> None:
     assert ts is not None and "*.d.ts" in ts.exclude
 
 
-def test_a_real_typescript_project_behaves_the_same(node: str, tsc: Tsc, tmp_path: Path) -> None:
-    """immer, compiled from the TypeScript sources in its npm package."""
+@pytest.mark.parametrize("probes", ["function", PROBES], ids=["functions", "every-probe"])
+def test_a_real_typescript_project_behaves_the_same(
+    node: str, tsc: Tsc, tmp_path: Path, probes: str
+) -> None:
+    """immer, compiled from the TypeScript sources in its npm package; with every probe, its
+    drafts (Proxies) are shown as "Proxy", never walked, and what its Map and Set subclasses
+    run while a value is read records nothing."""
     package = npm_package("immer@11.2.10", tmp_path / "npm")
     options = {
         "target": "es2020", "module": "commonjs", "moduleResolution": "node10", "strict": True,
@@ -736,8 +748,11 @@ def test_a_real_typescript_project_behaves_the_same(node: str, tsc: Tsc, tmp_pat
         roots[name] = root
     work = roots["instrumented"] / "src"
     original = tree(work)
+    cache = tmp_path / "c"
     report = json.loads(
-        run_cli(work, "--in-place", "--json", "--jobs", "2", "--cache-dir", tmp_path / "c").stdout
+        run_cli(
+            work, "--in-place", "--json", "--jobs", "2", "--probes", probes, "--cache-dir", cache
+        ).stdout
     )
     assert report["failures"] == [] and report["instrumented"] > 100
     assert tree(work)["types/globals.d.ts"] == original["types/globals.d.ts"]
@@ -758,7 +773,12 @@ def test_a_real_typescript_project_behaves_the_same(node: str, tsc: Tsc, tmp_pat
     errors = errors_of(events)
     assert [fn for fn, _ in errors] == ["die", "processResult", "Immer.produce"]
     assert all("[Immer] An immer producer returned a new value" in why for _, why in errors)
-    again = run_cli(work, "--in-place", "--json", "--cache-dir", tmp_path / "c")
+    if probes != "function":
+        assert {"loop", "var"} <= {e["ev"] for e in events}
+        traps = [e for e in events if (e["ev"], e["fn"]) == ("enter", "objectTraps.get")]
+        shown = [e["args"]["state"] for e in traps]
+        assert shown and all(s["draft_"] == "Proxy" for s in shown if isinstance(s, dict))
+    again = run_cli(work, "--in-place", "--json", "--probes", probes, "--cache-dir", cache)
     assert json.loads(again.stdout)["changed"] == 0
     run_cli("strip", work, "--in-place")
     assert tree(work) == original

@@ -15,6 +15,8 @@
 "use strict";
 
 const fs = require("fs");
+const utilTypes = require("util").types;
+const isProxy = (utilTypes && utilTypes.isProxy) || (() => false);
 
 const env = process.env;
 const OFF = /^(off|0|false|no)$/i.test(env.TELEMETRY_INJECT || "");
@@ -58,7 +60,10 @@ function makeSink() {
   const path = process.env.TELEMETRY_INJECT_OUT || "";
   let fd = -1;
   let timer = null;
-  const sink = { buf: Buffer.allocUnsafe(SIZE), pos: 0, exiting: false, room, flush, write };
+  // busy: a value is being read; calls it makes record nothing.
+  const sink = {
+    buf: Buffer.allocUnsafe(SIZE), pos: 0, exiting: false, busy: false, room, flush, write,
+  };
   function write(bytes) {
     try {
       if (fd < 0) fd = path ? fs.openSync(path, "a", 0o644) : 2;
@@ -229,6 +234,7 @@ function describe(e) {
 /** Record entering a function; returns the state exit and fail need. With the args probe,
  * the parameters follow as name, value pairs. */
 function enter(fn, file, line) {
+  if (sink.busy) return DROPPED; // a call made by reading a value: not the program's
   const s = site(fn, file, line);
   const t = perf.now();
   if (RATE !== 0 && !admit(s, t)) return DROPPED;
@@ -316,6 +322,7 @@ function iter(l) {
 }
 
 function iterEvent(l, i, list) {
+  if (sink.busy) return;
   let s = l.site;
   if (s === null) s = l.site = loopSite(l.fn, l.file, l.line, l.kind);
   const vars = list.length > 1 ? ',"vars":' + pairs(list, 1) : "";
@@ -339,6 +346,7 @@ function loopSite(fn, file, line, kind) {
 
 /** After an assignment: one variable's new value. */
 function value(fn, file, line, name, v) {
+  if (sink.busy) return;
   const s = varSite(fn, file, line, name);
   const t = perf.now();
   if (RATE !== 0 && !admit(s, t)) return;
@@ -420,11 +428,18 @@ function pairs(list, from) {
   return out + "}";
 }
 
+// Reading a value can run the program's code (a Proxy's traps are never run, getters neither,
+// but a Map subclass's entries() is): whatever it calls records nothing meanwhile, in every
+// runtime copy of the process (the flag is on the shared sink).
 function show(v) {
+  if (sink.busy) return MORE;
+  sink.busy = true;
   try {
     return render(v, 0);
   } catch {
     return '"<unprintable>"';
+  } finally {
+    sink.busy = false;
   }
 }
 
@@ -458,6 +473,7 @@ function render(v, depth) {
     case "symbol":
       return str(v.toString());
     case "function":
+      if (isProxy(v)) return str("Proxy");
       return str("[Function: " + (v.name || "(anonymous)") + "]");
     default:
       return v === null ? "null" : object(v, depth);
@@ -468,6 +484,7 @@ const toString = Object.prototype.toString;
 const hasOwn = Object.prototype.hasOwnProperty;
 
 function object(v, depth) {
+  if (isProxy(v)) return str("Proxy"); // walking it would run its traps
   const tag = toString.call(v);
   const list = Array.isArray(v) || tag === "[object Arguments]" ||
     (ArrayBuffer.isView(v) && tag !== "[object DataView]");

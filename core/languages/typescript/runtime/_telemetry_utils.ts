@@ -15,10 +15,15 @@
 
 // @ts-ignore -- without @types/node this import is untyped; it is narrowed to `Fs` below.
 import * as nodeFs from "node:fs";
+// @ts-ignore -- as above, narrowed to `Util`.
+import * as nodeUtil from "node:util";
 
 interface Fs {
   openSync(path: string, flags: string, mode: number): number;
   writeSync(fd: number, data: Uint8Array, offset: number, length: number): number;
+}
+interface Util {
+  types?: { isProxy?: (value: unknown) => boolean };
 }
 interface Timer {
   unref?: () => unknown;
@@ -59,6 +64,7 @@ interface Sink {
   buf: Uint8Array;
   pos: number;
   exiting: boolean;
+  busy?: boolean; // a value is being read: calls it makes record nothing
   room(n: number): boolean;
   flush(): void;
   write(bytes: Uint8Array): void;
@@ -106,6 +112,9 @@ interface VarSite {
 }
 
 const fs = nodeFs as unknown as Fs;
+const utilTypes = (nodeUtil as unknown as Util).types;
+const isProxy: (value: unknown) => boolean =
+  (utilTypes && utilTypes.isProxy) || ((): boolean => false);
 const g = globalThis as unknown as NodeGlobals;
 const env = g.process.env;
 const OFF = /^(off|0|false|no)$/i.test(env["TELEMETRY_INJECT"] || "");
@@ -175,7 +184,15 @@ function makeSink(): Sink {
     }
     return n <= SIZE;
   }
-  const sink: Sink = { buf: g.Buffer.allocUnsafe(SIZE), pos: 0, exiting: false, room, flush, write };
+  const sink: Sink = {
+    buf: g.Buffer.allocUnsafe(SIZE),
+    pos: 0,
+    exiting: false,
+    busy: false,
+    room,
+    flush,
+    write,
+  };
   g.process.on("exit", () => {
     sink.exiting = true; // events of later exit listeners are written at once
     flush();
@@ -325,6 +342,7 @@ function describe(e: unknown): string {
 }
 
 function realEnter(fn: string, file: string, line: number): State {
+  if (sink.busy) return DROPPED; // a call made by reading a value: not the program's
   const s = site(fn, file, line);
   const t = perf.now();
   if (RATE !== 0 && !admit(s, t)) return DROPPED;
@@ -413,6 +431,7 @@ function realIter(l: Loop): void {
 }
 
 function iterEvent(l: Loop, i: number, list: ArrayLike<unknown>): void {
+  if (sink.busy) return;
   let s = l.site;
   if (s === null) s = l.site = loopSite(l.fn, l.file, l.line, l.kind);
   const vars = list.length > 1 ? ',"vars":' + pairs(list, 1) : "";
@@ -435,6 +454,7 @@ function loopSite(fn: string, file: string, line: number, kind: string): LoopSit
 }
 
 function realValue(fn: string, file: string, line: number, name: string, v: unknown): void {
+  if (sink.busy) return;
   const s = varSite(fn, file, line, name);
   const t = perf.now();
   if (RATE !== 0 && !admit(s, t)) return;
@@ -518,11 +538,18 @@ function pairs(list: ArrayLike<unknown>, from: number): string {
   return out + "}";
 }
 
+// Reading a value can run the program's code (a Proxy's traps are never run, getters neither,
+// but a Map subclass's entries() is): whatever it calls records nothing meanwhile, in every
+// runtime copy of the process (the flag is on the shared sink).
 function show(v: unknown): string {
+  if (sink.busy) return MORE;
+  sink.busy = true;
   try {
     return render(v, 0);
   } catch {
     return '"<unprintable>"';
+  } finally {
+    sink.busy = false;
   }
 }
 
@@ -556,6 +583,7 @@ function render(v: unknown, depth: number): string {
     case "symbol":
       return str(String(v));
     case "function":
+      if (isProxy(v)) return str("Proxy");
       return str("[Function: " + ((v as { name?: string }).name || "(anonymous)") + "]");
     default:
       return v === null ? "null" : object(v as object, depth);
@@ -566,6 +594,7 @@ const toString = Object.prototype.toString;
 const hasOwn = Object.prototype.hasOwnProperty;
 
 function object(v: object, depth: number): string {
+  if (isProxy(v)) return str("Proxy"); // walking it would run its traps
   const tag: string = toString.call(v);
   const list =
     Array.isArray(v) || tag === "[object Arguments]" ||
