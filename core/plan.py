@@ -445,7 +445,11 @@ def _iteration_ops(
     if opener and src[body.start_byte : body.start_byte + len(opener)] == opener:
         row, col = _row_col(analysis, body.start_byte + len(opener))
         rest = analysis.row_text(row)[col:].strip()
-        if (not rest or rest.startswith(spec.line_comment.encode())) and row < body.end_point[0]:
+        # Where the grammar captures only the opening token (Swift), the loop's end tells.
+        last = body.end_point[0]
+        if body.end_byte - body.start_byte <= len(opener) and body.parent is not None:
+            last = body.parent.end_point[0]
+        if (not rest or rest.startswith(spec.line_comment.encode())) and row < last:
             return _line_ops(row + 1 - base, _block_indent(analysis, body, indent), code)
         return [_inline_op(analysis, row, col, base, code)]
     if opener:  # one statement without braces: braces go around it, with the line first

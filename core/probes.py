@@ -81,7 +81,9 @@ def find_sites(
             out[f.id].assigns.append(a)
     for node in sorted(params, key=lambda n: n.start_byte):
         f = owner(node.start_byte)
-        if f is not None and node.start_byte < f.body.start:  # in the header, not the body
+        # In the header, not the body (where the grammar's body is the whole definition, as
+        # Ruby's, the query alone decides).
+        if f is not None and (node.start_byte < f.body.start or f.body.start <= f.span.start):
             name = _text(node)
             if name not in out[f.id].params:
                 out[f.id].params.append(name)

@@ -214,7 +214,7 @@ struct S {
 PROBES = "function,loop,var,args"
 LOOP = re.compile(r"let (__tel_l\d+_\d+) = _telLoop\(")
 ITER = re.compile(
-    r"if (__tel_l\d+_\d+)\.tick\(\) \{ _telIter\((__tel_l\d+_\d+)(, \(\"\w+\", \w+\))*\) \};"
+    r"if (__tel_l\d+_\d+)\.tick\(\) \{ _telIter\((__tel_l\d+_\d+)(, \(\"\w+\", \w+\))*\) \}"
 )
 
 
@@ -252,11 +252,15 @@ def test_probes_match_the_golden_file_re_parse_and_strip_back(tmp_path: Path, eo
     # Parameters: closures and closure typealiases left out; values as ("name", value) tuples.
     assert '("words", words), ("limit", limit)); defer' in got
     assert '"each"' not in got and '"transform"' not in got
-    # The iteration call is the first thing in each loop body, right after its `{`.
-    for line in lines:
+    # The iteration call is the first thing in each loop body: the line right after its `{`,
+    # or right after the `{` on the line of a one-line body.
+    for n, line in enumerate(lines):
         if ITER.search(line):
             head, _sep, _rest = line.partition("if __tel_l")
-            assert re.search(r"\{/\*(telemetry-inject:\w+|STAMP)\{\*/$", head), line
+            if head.strip():
+                assert re.search(r"\{/\*(telemetry-inject:\w+|STAMP)\{\*/$", head), line
+            else:
+                assert lines[n - 1].rstrip().endswith("{"), lines[n - 1]
     # Instrumenting again changes nothing; strip restores every byte and removes the runtime.
     again = instrument(tmp_path, "--probes", PROBES)
     assert (again["changed"], again["failures"]) == (0, [])
