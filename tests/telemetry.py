@@ -15,7 +15,11 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     events = []
     if not path.exists():
         return events
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+    # Lines end at "\n" only: U+2028 and friends may stand raw inside JSON strings.
+    lines = path.read_text("utf-8").split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the last line's own end; a partial last line stays and fails below
+    for n, line in enumerate(lines, 1):
         event = json.loads(line)  # a partial or interleaved line fails here
         assert isinstance(event, dict), f"line {n} is not an object"
         missing = [k for k in VECTORS["required"][event["ev"]] if k not in event]
