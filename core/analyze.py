@@ -78,6 +78,10 @@ class Analysis:
             row -= 1
         return row
 
+    def original_line(self, row: int) -> int:
+        """1-based line of a row in the text without inserted lines."""
+        return row + 1 - bisect.bisect_left(self.marker_rows, row)
+
     def function(self, fid: FunctionId) -> FunctionInfo | None:
         return next((f for f in self.functions if f.id == fid), None)
 
@@ -305,7 +309,7 @@ def _prologue_row(analysis: Analysis, marker_rows: set[int]) -> int:
     return len(analysis.line_starts)
 
 
-def _indent_of(line: bytes) -> str:
+def indent_of(line: bytes) -> str:
     stripped = line.lstrip(b" \t")
     return line[: len(line) - len(stripped)].decode("utf-8")
 
@@ -341,7 +345,7 @@ def _functions(
         counts[qualname] = ordinal + 1
         name_ref = name_node if isinstance(name_node, ts.Node) else node
         row = name_ref.start_point[0]
-        original_line = row + 1 - bisect.bisect_left(analysis.marker_rows, row)
+        original_line = analysis.original_line(row)
         first_line = analysis.row_text(node.start_point[0])
         infos[node.id] = FunctionInfo(
             id=FunctionId(qualname, ordinal),
@@ -351,8 +355,8 @@ def _functions(
             name_span=span_of(name_ref),
             body=span_of(body),
             line=original_line,
-            indent=_indent_of(first_line),
-            body_indent=_body_indent(analysis, body, _indent_of(first_line)),
+            indent=indent_of(first_line),
+            body_indent=body_indent(analysis, body, indent_of(first_line)),
             depth=depth,
             parent=parent,
             signature=_signature(analysis.source, node, body),
@@ -447,12 +451,12 @@ def _attach_markers(
     return out
 
 
-def _body_indent(analysis: Analysis, body: ts.Node, indent: str) -> str:
+def body_indent(analysis: Analysis, body: ts.Node, indent: str) -> str:
     for child in body.named_children:
         if child.start_point[0] == body.start_point[0] and "comment" in child.type:
             continue  # `{  /* note */`: the next line tells
         if child.start_point[0] > body.start_point[0]:
-            own = _indent_of(analysis.row_text(child.start_point[0]))
+            own = indent_of(analysis.row_text(child.start_point[0]))
             if len(own) > len(indent):  # not a C `#if` or label at column 0
                 return own
         break
