@@ -8,10 +8,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import analyze as analyze_mod
-from . import heal, language, markers, memo, plan, reconstruct, scripts, strip
+from . import heal, language, memo, plan, reconstruct, scripts, strip
 from .analyze import Analysis
 from .cache import ScriptCache, ScriptEntry, result_key
 from .cache_shared import RedisShared
+from .carried import function_removals, function_text, is_stale, probes_present
 from .config import Config
 from .language import LanguageSpec
 from .llm import Generator, Settings
@@ -201,7 +202,7 @@ class Engine:
         spec, profile, cache = analysis.spec, self.options.profile, self.cache
         todo = []
         for fp in plans:
-            text = _function_text(analysis, fp.function)
+            text = function_text(analysis, fp.function)
             todo.append((fp, text, scripts.generate(spec, profile, fp, text)))
         entries = cache.lookup_many([s.key for _, _, s in todo]) if cache is not None else {}
         cached = (
@@ -307,7 +308,7 @@ class Engine:
             ranges = strip.removals(spec, text)
         else:
             analysis = analysis or analyze_mod.analyze(spec, source)
-            ranges = _function_removals(analysis, text, select)
+            ranges = function_removals(analysis, text, select)
         edits: list[Edit] = []
         parts: list[str] = []
         last = 0
@@ -418,37 +419,10 @@ class Engine:
             fp = plan.plan_function(analysis, f, snippets, relpath, self.options.probes, values)
         except plan.PlanError:  # no template fits: a model's script is keyed without ops
             fp = plan.plan_function(analysis, f, {}, relpath)
-        text = _function_text(analysis, f)
+        text = function_text(analysis, f)
         key = scripts.cache_key(analysis.spec, self.options.profile, text, fp.ops)
         entry = self.cache.peek(key) if self.cache is not None else None
         return ScriptStatus(key, entry)
-
-
-def probes_present(analysis: Analysis, f: FunctionInfo, snippets: dict[str, str]) -> frozenset[str]:
-    """The loop and var probes an instrumented function carries: a marker line that starts
-    as the profile's loop snippet just before one of its loops, or as its var snippet just
-    after one of its assignments."""
-    if not f.instrumented:
-        return frozenset()
-    rows, sites, out = set(analysis.marker_rows), analysis.sites(f.id), set()
-
-    def holds(row: int, anchor: str) -> bool:
-        head = snippets.get(anchor, "").split("{{")[0].strip().encode()
-        return row in rows and bool(head) and head in analysis.row_text(row)
-
-    if any(holds(loop.statement.start_point[0] - 1, "loop_before") for loop in sites.loops):
-        out.add("loop")
-    if any(holds(a.statement.end_point[0] + 1, "var_after") for a in sites.assigns):
-        out.add("var")
-    return frozenset(out)
-
-
-def is_stale(analysis: Analysis, f: FunctionInfo) -> bool:
-    """Instrumented, but edited since: its stamp no longer matches its original text."""
-    if not f.instrumented or f.stamp is None:
-        return False
-    original = strip.strip_text(analysis.spec, _function_text(analysis, f))
-    return markers.stamp_of(original) != f.stamp
 
 
 def _common_affixes(a: bytes, b: bytes) -> tuple[int, int]:
@@ -472,37 +446,6 @@ def _spec_for(relpath: str) -> LanguageSpec:
     if spec is None:
         raise language.LanguageError(f"{relpath}: no supported language has this file extension")
     return spec
-
-
-def _function_text(analysis: Analysis, f: FunctionInfo) -> str:
-    start, end = plan.function_text_range(analysis, f)
-    return analysis.source[start:end].decode("utf-8")
-
-
-def _function_removals(analysis: Analysis, text: str, select: Select) -> list[tuple[int, int]]:
-    """Removal ranges that belong to the selected functions (their own markers only)."""
-    chosen = [f for f in analysis.functions if f.instrumented and select(f)]
-    if not chosen:
-        return []
-    remaining = [f for f in analysis.functions if f.instrumented and f not in chosen]
-    out = []
-    for start, end in strip.removals(analysis.spec, text):
-        owner = _owner(analysis, len(text[:start].encode("utf-8")), analysis.functions)
-        if owner is None and not remaining:
-            out.append((start, end))  # file-level lines go with the last instrumented function
-        elif owner is not None and owner in chosen:
-            out.append((start, end))
-    return out
-
-
-def _owner(analysis: Analysis, offset: int, functions: list[FunctionInfo]) -> FunctionInfo | None:
-    """The innermost function whose region holds offset."""
-    best: FunctionInfo | None = None
-    for f in functions:
-        start = analysis.line_starts[analysis.region_start_row(f)]
-        if start <= offset < f.span.end and (best is None or f.depth > best.depth):
-            best = f
-    return best
 
 
 def _stats(outcomes: list[FunctionOutcome]) -> dict[str, int]:

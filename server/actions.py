@@ -10,8 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 
-from telemetry_inject.core import engine as engine_mod
-from telemetry_inject.core import heal
+from telemetry_inject.core import carried, heal
 from telemetry_inject.core.analyze import Analysis
 from telemetry_inject.core.engine import Engine
 from telemetry_inject.core.llm import Generator
@@ -84,7 +83,7 @@ def offers(analysis: Analysis, start: int, end: int) -> list[Offer]:
             out.append(Offer(Action.INSTRUMENT, f"Instrument function {name}", f, why))
             out.append(Offer(Action.INSTRUCT, f"Instrument {name} with instructions…", f, why))
         else:
-            if engine_mod.is_stale(analysis, f):
+            if carried.is_stale(analysis, f):
                 out.append(Offer(Action.UPDATE, f"Update instrumentation of {name}", f))
             out.append(Offer(Action.REMOVE, f"Remove instrumentation from {name}", f))
         if not f.has_error:
@@ -156,7 +155,7 @@ def compute(engine: Engine, snap: Snapshot, action: Action, fid: FunctionId | No
     if action.probe is not None:  # the usual probes and this one; instrumented: redo it
         f = analysis.function(fid) if fid is not None else None
         snippets = snap.spec.profile(engine.options.profile).snippets
-        present = engine_mod.probes_present(analysis, f, snippets) if f is not None else frozenset()
+        present = carried.probes_present(analysis, f, snippets) if f is not None else frozenset()
         probes = engine.options.probes | present | {action.probe}
         action = Action.UPDATE if f is not None and f.instrumented else Action.INSTRUMENT
     if action is Action.UPDATE:

@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from lsprotocol import types as lsp
-from telemetry_inject.core import engine as engine_mod
+from telemetry_inject.core import carried
 from telemetry_inject.core.analyze import Analysis
 from telemetry_inject.core.engine import Engine, ScriptStatus
 from telemetry_inject.core.types import PROBES, FunctionInfo
@@ -54,7 +54,7 @@ def describe(
     snippets: dict[str, str],
     engine: Engine,
 ) -> str:
-    if f.instrumented and engine_mod.is_stale(analysis, f):
+    if f.instrumented and carried.is_stale(analysis, f):
         state = "instrumented, **stale**: edited since; use 'Update instrumentation'"
     elif f.instrumented:
         state = "instrumented (current)"
@@ -72,7 +72,7 @@ def describe(
     lines += [f"Probes (profile `{profile}`): {EVENTS}; inserted as {where}", ""]
     chosen = ", ".join(p for p in PROBES if p in engine.options.probes)
     if f.instrumented:
-        extra = engine_mod.probes_present(analysis, f, snippets)
+        extra = carried.probes_present(analysis, f, snippets)
         carries = ", ".join(p for p in PROBES if p in extra) or "no loop or var probe"
         lines += [f"Chosen probes: {chosen}; this function carries {carries}", ""]
     else:
