@@ -22,6 +22,7 @@ import tree_sitter as ts
 from . import markers, rules
 from .language import LanguageSpec
 from .language import get as get_language
+from .nesting import nesting
 from .probes import Sites, find_sites
 from .types import FunctionId, FunctionInfo, Span
 
@@ -318,7 +319,7 @@ def _functions(
     analysis: Analysis, outline: _Found, inline_marks: list[tuple[int, str | None]]
 ) -> list[FunctionInfo]:
     found, scopes = outline.functions, outline.scopes
-    order, enclosing = _nesting(found, outline.scope_nodes)
+    order, enclosing = nesting(found, outline.scope_nodes)
     ordered = [found[nid] for nid in order]
     names: dict[int, str] = {}
     infos: dict[int, FunctionInfo] = {}
@@ -369,49 +370,6 @@ def _functions(
         analysis.body_nodes[infos[node.id].id] = _node(entry, "body")
     functions = list(infos.values())
     return _attach_markers(analysis, functions, stamped_rows, inline_marks)
-
-
-def _nesting(
-    found: dict[int, dict[str, ts.Node | str]], scope_nodes: dict[int, ts.Node]
-) -> tuple[list[int], dict[int, list[int]]]:
-    """Functions in source order (outer first), and the functions and scopes around each one.
-
-    From byte ranges, not ``Node.parent``: tree-sitter finds a parent by descending from the
-    root through every sibling on the way, so asking it for each of 20,000 functions in one
-    200,000-line file takes minutes. Nodes with the same range are ordered by the tree.
-    """
-    nodes = {nid: _node(e, "node") for nid, e in found.items()}
-    nodes.update((nid, n) for nid, n in scope_nodes.items() if nid not in nodes)
-    spans = sorted(nodes, key=lambda nid: (nodes[nid].start_byte, -nodes[nid].end_byte))
-    for i in range(len(spans) - 1):  # rare: several nodes over one range
-        a, b = nodes[spans[i]], nodes[spans[i + 1]]
-        if (a.start_byte, a.end_byte) == (b.start_byte, b.end_byte):
-            spans.sort(
-                key=lambda nid: (nodes[nid].start_byte, -nodes[nid].end_byte, _same(nodes[nid]))
-            )
-            break
-    order, enclosing = [], {}
-    stack: list[tuple[int, int]] = []  # (end byte, node id) of the ranges around the current one
-    for nid in spans:
-        node = nodes[nid]
-        while stack and stack[-1][0] < node.end_byte:
-            stack.pop()
-        if nid in found:
-            order.append(nid)
-            enclosing[nid] = [anc for _end, anc in stack]
-        stack.append((node.end_byte, nid))
-    return order, enclosing
-
-
-def _same(node: ts.Node) -> int:
-    """How many ancestors share this node's range (0 for the outermost of them)."""
-    count, parent = 0, node.parent
-    while parent is not None and (parent.start_byte, parent.end_byte) == (
-        node.start_byte,
-        node.end_byte,
-    ):
-        count, parent = count + 1, parent.parent
-    return count
 
 
 def _attach_markers(
