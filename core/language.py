@@ -255,21 +255,34 @@ def _ts_language(grammar: str) -> ts.Language:
     return ts.Language(getattr(importlib.import_module(module), func or "language")())
 
 
+def _query_parts(spec: LanguageSpec, name: str) -> list[Path]:
+    """A query's files: those it shares with other languages (``[query_parts]`` of
+    language.toml, paths under core/languages/), then the language's own file."""
+    shared = [LANGUAGES_DIR / part for part in spec.raw.get("query_parts", {}).get(name, ())]
+    own = spec.find(f"{name}.scm")
+    return shared + ([own] if own is not None else [])
+
+
 @cache
 def _query(language: str, name: str) -> ts.Query | None:
     spec = get(language)
-    path = spec.find(f"{name}.scm")
-    if path is None:
+    parts = _query_parts(spec, name)
+    if not parts:
         return None
-    return ts.Query(spec.language, path.read_text(encoding="utf-8"))
+    try:
+        text = "\n".join(path.read_text(encoding="utf-8") for path in parts)
+    except OSError as exc:
+        raise LanguageError(f"{language}: cannot read the {name} query: {exc}") from exc
+    return ts.Query(spec.language, text)
 
 
 @cache
 def _folder_hash(language: str) -> str:
     spec = get(language)
     h = hashlib.sha256(ENGINE_VERSION.encode())
-    for folder in spec.search:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            h.update(path.relative_to(LANGUAGES_DIR).as_posix().encode())
-            h.update(path.read_bytes())
+    files = [p for folder in spec.search for p in sorted(folder.rglob("*")) if p.is_file()]
+    shared = {p for parts in spec.raw.get("query_parts", {}).values() for p in parts}
+    for path in files + [LANGUAGES_DIR / part for part in sorted(shared)]:
+        h.update(path.relative_to(LANGUAGES_DIR).as_posix().encode())
+        h.update(path.read_bytes())
     return h.hexdigest()[:16]
