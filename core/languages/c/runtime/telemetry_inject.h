@@ -9,13 +9,19 @@
  * time. On GCC and Clang the cleanup attribute calls _tel_exit on every way out of the block
  * (return, falling off the end, goto out); other compilers (MSVC ...) get an empty
  * __attribute__ from this header, so they write enter events only. longjmp, exit() and
- * abort() skip cleanups: exit() still flushes what was written (atexit), without exits.
+ * abort() skip cleanups: both still write the events made so far, without those exits.
  * C has no exceptions: code may report a failure itself with _tel_error(&_tel_s, "message").
  *
  * Events are JSON lines appended to $TELEMETRY_INJECT_OUT, else stderr; TELEMETRY_INJECT=off
- * (or 0, false, no) turns everything off, read once. Lines are buffered in one process-wide
- * buffer and written whole, so processes and threads never interleave partial lines; the
- * buffer is flushed at exit() and before fork().
+ * (or 0, false, no) turns everything off, read once. Each thread buffers its lines (no lock
+ * shared with other threads on the way) and writes only whole lines, each buffer in one write
+ * to an O_APPEND descriptor, so processes and threads never interleave partial lines. Buffers
+ * are written when full, when their thread ends, at exit() (every thread's), before fork(),
+ * and on SIGHUP, SIGINT, SIGABRT (abort, assert) and SIGTERM where the program left their
+ * default action: the handler writes every buffer, then the signal ends the process as
+ * before. Lost are the events of _exit(), exec without fork, SIGKILL and crashes (SIGSEGV).
+ * One clock read per event: ts is the monotonic clock plus an offset to the real-time clock,
+ * taken again at every flush.
  *
  * On GCC/Clang for Linux, macOS and the BSDs the header includes no system header: the few
  * libc functions it calls are declared under private names (asm labels), so it may come
@@ -49,7 +55,9 @@
 #define _TEL_STR(x) #x
 #define _TEL_CAT(a, b) _TEL_CAT2(a, b)
 #define _TEL_CAT2(a, b) a##b
-#define _TEL_BUF 16384
+/* Per thread (pages it never fills cost nothing): writes of 256 KiB cost the kernel half as
+   much per byte as writes of 16 KiB. */
+#define _TEL_BUF 262144
 #define _TEL_RATES 1024 /* functions and var sites with a rate window */
 #define _TEL_MAX_KV 32 /* args / loop variables written per event */
 
@@ -148,6 +156,13 @@ extern "C" {
 #define _TEL_OPEN_FLAGS 0x209
 #endif
 struct _tel_timespec { long tv_sec; long tv_nsec; };
+/* Only the handler is read; the rest differs between systems. */
+struct _tel_sigaction { void (*handler)(int); char rest[248]; };
+#if defined(__APPLE__)
+typedef unsigned long _tel_key_t;
+#else
+typedef unsigned int _tel_key_t;
+#endif
 extern char *_tel_getenv(const char *) _TEL_ASM("getenv");
 extern int _tel_atexit(void (*)(void)) _TEL_ASM("atexit");
 extern int _tel_atfork(void (*)(void), void (*)(void), void (*)(void)) _TEL_ASM("pthread_atfork");
@@ -157,13 +172,26 @@ extern int _tel_getpid(void) _TEL_ASM("getpid");
 extern int _tel_clock_gettime(int, struct _tel_timespec *) _TEL_ASM("clock_gettime");
 extern int _tel_snprintf(char *, unsigned long, const char *, ...) _TEL_ASM("snprintf");
 extern double _tel_strtod(const char *, char **) _TEL_ASM("strtod");
+extern void *_tel_malloc(unsigned long) _TEL_ASM("malloc");
+extern void _tel_free(void *) _TEL_ASM("free");
+extern void (*_tel_signal(int, void (*)(int)))(int) _TEL_ASM("signal");
+extern int _tel_sigaction(int, const struct _tel_sigaction *, struct _tel_sigaction *)
+    _TEL_ASM("sigaction");
+extern int _tel_raise(int) _TEL_ASM("raise");
+/* Weak: a program linked without libpthread (glibc before 2.34) has no threads to end. */
+extern int _tel_key_create(_tel_key_t *, void (*)(void *)) _TEL_ASM("pthread_key_create")
+    __attribute__((weak));
+extern int _tel_setspecific(_tel_key_t, const void *) _TEL_ASM("pthread_setspecific")
+    __attribute__((weak));
 #define _TEL_GETENV _tel_getenv
 #else
 #define _TEL_GETENV getenv
+typedef unsigned int _tel_key_t;
 #endif
 
 struct _tel_span {
     const char *site; /* null when telemetry is off or the call is dropped (rate) */
+    unsigned long len; /* of site */
     _tel_i64 t0;
     int err; /* an error event was written: the exit event is always written */
 };
@@ -205,22 +233,43 @@ struct _tel_window {
     long count;
 };
 
+/*
+ * A thread's buffer. Its own lock is uncontended but for the flushes of other threads (exit,
+ * fork, a fatal signal); `n` only ever covers whole lines, so a signal handler that interrupts
+ * the owner in the middle of a line still writes whole lines.
+ */
+struct _tel_buf {
+    volatile int lock;
+    volatile int writing; /* in write(): a signal handler on this thread must not write again */
+    volatile unsigned long n; /* bytes of whole lines */
+    unsigned long pos; /* end of the line being built (>= n) */
+    struct _tel_buf *next; /* every buffer of the process, for the flushes */
+    _tel_u64 sec; /* ts's whole seconds, as last written: most events only write the rest */
+    unsigned long sec_len;
+    char sec_text[24];
+    char data[_TEL_BUF];
+};
+
 struct _tel_state {
     volatile int mode; /* 0: not read yet, 1: on, 2: off */
-    int exiting; /* after the exit flush every line is written at once */
-    volatile int lock;
-    long pid;
-    unsigned long n;
+    volatile int exiting; /* after the exit flush every line is written at once */
+    volatile int lock; /* the list of buffers, the rate windows, start-up */
+    int keyed; /* a pthread key flushes and frees a thread's buffer when it ends */
+    _tel_key_t key;
+    unsigned long pid_len;
+    char pid[32]; /* ,"pid":N (copied whole: a fixed size is a few moves) */
 #ifdef _TEL_POSIX
     int fd; /* 0: not opened, -1: unusable, else the descriptor + 1 */
 #else
     FILE *out;
 #endif
+    _tel_i64 offset; /* realtime minus monotonic: ts costs no second clock read */
     /* The guards, read once. */
     _tel_i64 first, every, rate, min_ns, max_len;
     char redact[512]; /* lowercase names, each followed by a comma */
     struct _tel_window windows[_TEL_RATES];
-    char buf[_TEL_BUF];
+    struct _tel_buf *bufs;
+    struct _tel_buf shared; /* no thread-local storage, or no memory for a thread's own */
 };
 
 /* One state per process: a weak definition in every file, merged by the linker. */
@@ -230,12 +279,35 @@ __attribute__((weak)) struct _tel_state _tel_g;
 static struct _tel_state _tel_g;
 #endif
 
-#ifdef __GNUC__
-#define _TEL_LOCK() while (__sync_lock_test_and_set(&_tel_g.lock, 1)) { }
-#define _TEL_UNLOCK() __sync_lock_release(&_tel_g.lock)
+#ifdef _TEL_POSIX
+/* The calling thread's buffer (null until its first event). */
+__attribute__((weak)) __thread struct _tel_buf *_tel_tb;
+#define _TEL_TB _tel_tb
 #else
-#define _TEL_LOCK()
-#define _TEL_UNLOCK()
+#define _TEL_TB (&_tel_g.shared)
+#endif
+
+#ifdef __GNUC__
+#define _TEL_TRY(l) (__sync_lock_test_and_set(&(l), 1) == 0)
+#define _TEL_RELEASE(l) __sync_lock_release(&(l))
+#define _TEL_BARRIER() __asm__ __volatile__("" ::: "memory")
+#else
+#define _TEL_TRY(l) ((l) = 1)
+#define _TEL_RELEASE(l) ((l) = 0)
+#define _TEL_BARRIER()
+#endif
+#define _TEL_ACQUIRE(l)                                                                   \
+    while (!_TEL_TRY(l)) {                                                                \
+    }
+#define _TEL_LOCK() _TEL_ACQUIRE(_tel_g.lock)
+#define _TEL_UNLOCK() _TEL_RELEASE(_tel_g.lock)
+
+#if defined(__GNUC__) && (__GNUC__ > 4 || (__GNUC__ == 4 && __GNUC_MINOR__ >= 7))
+#define _TEL_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define _TEL_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#else
+#define _TEL_LOAD(x) (x)
+#define _TEL_STORE(x, v) ((x) = (v))
 #endif
 
 _TEL_API _tel_i64 _tel_clock(int realtime)
@@ -252,6 +324,99 @@ _TEL_API _tel_i64 _tel_clock(int realtime)
         return (_tel_i64)time((time_t *)0) * 1000000000;
     return (_tel_i64)((double)clock() * (1e9 / CLOCKS_PER_SEC));
 #endif
+}
+
+/* ts = monotonic + offset, synchronised at start-up and at every flush. */
+_TEL_API void _tel_sync_clock(void)
+{
+    _tel_i64 real = _tel_clock(1);
+    _TEL_STORE(_tel_g.offset, real - _tel_clock(0));
+}
+
+_TEL_API char *_tel_cpy(char *d, const char *s, unsigned long n)
+{
+#ifdef __GNUC__
+    __builtin_memcpy(d, s, n);
+#else
+    unsigned long i;
+    for (i = 0; i < n; i++)
+        d[i] = s[i];
+#endif
+    return d + n;
+}
+
+/* Decimal digits, two at a time. */
+static const char _tel_d2[] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                              "34353637383940414243444546474849505152535455565758596061626364656667"
+                              "6869707172737475767778798081828384858687888990919293949596979899";
+
+_TEL_API char *_tel_fmt_small(char *p, unsigned int v) /* v < 10^8 */
+{
+    char t[8];
+    int i = 8;
+    while (v >= 100) {
+        unsigned int r = v % 100;
+        v /= 100;
+        i -= 2;
+        t[i] = _tel_d2[2 * r];
+        t[i + 1] = _tel_d2[2 * r + 1];
+    }
+    if (v >= 10) {
+        i -= 2;
+        t[i] = _tel_d2[2 * v];
+        t[i + 1] = _tel_d2[2 * v + 1];
+    } else {
+        t[--i] = (char)('0' + v);
+    }
+    return _tel_cpy(p, t + i, (unsigned long)(8 - i));
+}
+
+_TEL_API char *_tel_fmt8(char *p, unsigned int v) /* exactly 8 digits */
+{
+    unsigned int a = v / 10000, b = v % 10000;
+    p[0] = _tel_d2[2 * (a / 100)];
+    p[1] = _tel_d2[2 * (a / 100) + 1];
+    p[2] = _tel_d2[2 * (a % 100)];
+    p[3] = _tel_d2[2 * (a % 100) + 1];
+    p[4] = _tel_d2[2 * (b / 100)];
+    p[5] = _tel_d2[2 * (b / 100) + 1];
+    p[6] = _tel_d2[2 * (b % 100)];
+    p[7] = _tel_d2[2 * (b % 100) + 1];
+    return p + 8;
+}
+
+/* 32-bit steps only: a 19-digit ts costs two 64-bit divisions. */
+_TEL_API char *_tel_fmt_u64(char *p, _tel_u64 v)
+{
+    if (v < 100000000)
+        return _tel_fmt_small(p, (unsigned int)v);
+    if (v < (_tel_u64)100000000 * 100000000) {
+        p = _tel_fmt_small(p, (unsigned int)(v / 100000000));
+        return _tel_fmt8(p, (unsigned int)(v % 100000000));
+    }
+    p = _tel_fmt_small(p, (unsigned int)(v / 100000000 / 100000000));
+    p = _tel_fmt8(p, (unsigned int)(v / 100000000 % 100000000));
+    return _tel_fmt8(p, (unsigned int)(v % 100000000));
+}
+
+_TEL_API char *_tel_fmt_i64(char *p, _tel_i64 v)
+{
+    if (v >= 0)
+        return _tel_fmt_u64(p, (_tel_u64)v);
+    *p++ = '-';
+    return _tel_fmt_u64(p, (_tel_u64)0 - (_tel_u64)v);
+}
+
+_TEL_API void _tel_set_pid(void)
+{
+    long pid;
+#ifdef _TEL_POSIX
+    pid = _tel_getpid();
+#else
+    pid = 0;
+#endif
+    _tel_g.pid_len =
+        (unsigned long)(_tel_fmt_i64(_tel_cpy(_tel_g.pid, ",\"pid\":", 7), pid) - _tel_g.pid);
 }
 
 _TEL_API void _tel_write_all(const char *p, unsigned long len)
@@ -281,43 +446,149 @@ _TEL_API void _tel_write_all(const char *p, unsigned long len)
 #endif
 }
 
-/* Callers hold the lock. */
-_TEL_API void _tel_flush_locked(void)
+/* Writes a buffer's whole lines in one write (O_APPEND: never mixed with other writers'). The
+   caller holds its lock. */
+_TEL_API void _tel_flush_buf(struct _tel_buf *b)
 {
-    if (_tel_g.n > 0)
-        _tel_write_all(_tel_g.buf, _tel_g.n);
-    _tel_g.n = 0;
+    unsigned long n = b->n;
+    if (n == 0)
+        return;
+    b->writing = 1;
+    _TEL_BARRIER();
+    _tel_write_all(b->data, n);
+    _TEL_BARRIER();
+    if (b->pos > n)
+        _tel_cpy(b->data, b->data + n, b->pos - n); /* (a line being built: a fatal signal) */
+    b->pos -= n;
+    b->n = 0;
+    _TEL_BARRIER();
+    b->writing = 0;
+    _tel_sync_clock();
 }
 
-_TEL_API void _tel_flush(void)
+/* Takes a lock after at most `tries` failed tries (-1: waits), for a signal handler: the
+   thread it stopped may hold the lock. */
+_TEL_API int _tel_grab(volatile int *lock, long tries)
 {
-    _TEL_LOCK();
-    _tel_flush_locked();
-    _TEL_UNLOCK();
+    while (!_TEL_TRY(*lock)) {
+        if (tries == 0)
+            return 0;
+        if (tries > 0)
+            tries--;
+    }
+    return 1;
+}
+
+/* Every thread's buffer. At exit and before fork the locks are waited for (and kept across
+   fork); in a fatal signal's handler a lock the thread holds itself is not waited for: its
+   whole lines are written unless it was writing them already. */
+_TEL_API void _tel_flush_all(int keep_locked, int in_signal)
+{
+    struct _tel_buf *b;
+    int listed = _tel_grab(&_tel_g.lock, in_signal ? 1L << 24 : -1);
+    for (b = _tel_g.bufs; b != 0; b = b->next) {
+        long tries = !in_signal ? -1 : b == _TEL_TB ? 0 : 1L << 24;
+        if (_tel_grab(&b->lock, tries)) {
+            _tel_flush_buf(b);
+            if (!keep_locked)
+                _TEL_RELEASE(b->lock);
+        } else if (!b->writing && b->n > 0) {
+            _tel_write_all(b->data, b->n);
+            b->n = 0;
+        }
+    }
+    if (listed && !keep_locked)
+        _TEL_UNLOCK();
 }
 
 _TEL_API void _tel_at_exit(void)
 {
-    _TEL_LOCK();
-    _tel_flush_locked();
-    _tel_g.exiting = 1;
-    _TEL_UNLOCK();
+    _tel_g.exiting = 1; /* a line committed after its buffer's flush below is written at once */
+    _tel_flush_all(0, 0);
 }
 
 #ifdef _TEL_POSIX
-/* Hold the lock across fork() with an empty buffer; the child starts afresh. */
-_TEL_API void _tel_before_fork(void)
-{
-    _TEL_LOCK();
-    _tel_flush_locked();
-}
+/* Every lock is held across fork() with empty buffers; the child starts afresh. */
+_TEL_API void _tel_before_fork(void) { _tel_flush_all(1, 0); }
 
-_TEL_API void _tel_after_fork_parent(void) { _TEL_UNLOCK(); }
+_TEL_API void _tel_after_fork(void)
+{
+    struct _tel_buf *b;
+    for (b = _tel_g.bufs; b != 0; b = b->next)
+        _TEL_RELEASE(b->lock);
+    _TEL_UNLOCK();
+}
 
 _TEL_API void _tel_after_fork_child(void)
 {
-    _tel_g.pid = _tel_getpid();
+    _tel_set_pid();
+    _tel_after_fork();
+}
+
+/* SIGHUP, SIGINT, SIGABRT, SIGTERM (the same numbers on every POSIX system here) end the
+   process: their events are written first, then the signal does what it did before. */
+static const int _tel_signals[] = { 1, 2, 6, 15 };
+
+_TEL_API void _tel_on_signal(int sig)
+{
+    _tel_flush_all(1, 1);
+    _tel_signal(sig, (void (*)(int))0); /* SIG_DFL */
+    _tel_raise(sig); /* delivered when the handler returns */
+}
+
+/* Only where the program left the default action: its own handlers and ignored signals stay. */
+_TEL_API void _tel_catch_signals(void)
+{
+    unsigned int i;
+    for (i = 0; i < sizeof _tel_signals / sizeof _tel_signals[0]; i++) {
+        struct _tel_sigaction old;
+        old.handler = (void (*)(int))1;
+        if (_tel_sigaction(_tel_signals[i], 0, &old) == 0 && old.handler == 0)
+            _tel_signal(_tel_signals[i], _tel_on_signal);
+    }
+}
+
+/* A thread ends: its lines are written and its buffer is freed. */
+_TEL_API void _tel_thread_end(void *p)
+{
+    struct _tel_buf *b = (struct _tel_buf *)p, **at;
+    _TEL_LOCK();
+    _TEL_ACQUIRE(b->lock);
+    _tel_flush_buf(b);
+    for (at = &_tel_g.bufs; *at != 0; at = &(*at)->next) {
+        if (*at == b) {
+            *at = b->next;
+            break;
+        }
+    }
     _TEL_UNLOCK();
+    if (_TEL_TB == b)
+        _TEL_TB = 0;
+    _tel_free(b);
+}
+
+/* The calling thread's first event: a buffer of its own (the shared one while allocating, or
+   when there is no memory: instrumented code called by malloc writes there). */
+_TEL_API struct _tel_buf *_tel_buf_new(void)
+{
+    struct _tel_buf *b;
+    _TEL_TB = &_tel_g.shared;
+    b = (struct _tel_buf *)_tel_malloc(sizeof(struct _tel_buf));
+    if (b == 0)
+        return _TEL_TB;
+    b->lock = 0;
+    b->writing = 0;
+    b->n = 0;
+    b->pos = 0;
+    b->sec = 0;
+    _TEL_LOCK();
+    b->next = _tel_g.bufs;
+    _tel_g.bufs = b;
+    _TEL_UNLOCK();
+    if (_tel_g.keyed)
+        _tel_setspecific(_tel_g.key, b);
+    _TEL_TB = b;
+    return b;
 }
 #endif
 
@@ -384,10 +655,16 @@ _TEL_API int _tel_on(void)
             int off = _tel_is_off(_TEL_GETENV("TELEMETRY_INJECT"));
             if (!off) {
                 _tel_read_guards();
+                _tel_set_pid();
+                _tel_sync_clock();
+                _tel_g.shared.next = _tel_g.bufs;
+                _tel_g.bufs = &_tel_g.shared;
 #ifdef _TEL_POSIX
-                _tel_g.pid = _tel_getpid();
+                _tel_g.keyed = _tel_key_create != 0 && _tel_setspecific != 0
+                               && _tel_key_create(&_tel_g.key, _tel_thread_end) == 0;
                 _tel_atexit(_tel_at_exit);
-                _tel_atfork(_tel_before_fork, _tel_after_fork_parent, _tel_after_fork_child);
+                _tel_atfork(_tel_before_fork, _tel_after_fork, _tel_after_fork_child);
+                _tel_catch_signals();
 #else
                 atexit(_tel_at_exit);
 #endif
@@ -456,18 +733,21 @@ _TEL_API int _tel_redacted(const char *name)
     return 0;
 }
 
-/* Appends within the buffer's room; a line longer than the buffer goes out in pieces. */
+/* Appends to the line being built in the thread's (locked) buffer; a line longer than the
+   buffer goes out in pieces. */
 _TEL_API void _tel_put(const char *s, unsigned long len)
 {
+    struct _tel_buf *b = _TEL_TB;
     while (len > 0) {
-        unsigned long room = _TEL_BUF - _tel_g.n, k = len < room ? len : room, i;
-        for (i = 0; i < k; i++)
-            _tel_g.buf[_tel_g.n + i] = s[i];
-        _tel_g.n += k;
+        unsigned long room = _TEL_BUF - b->pos, k = len < room ? len : room;
+        _tel_cpy(b->data + b->pos, s, k);
+        b->pos += k;
         s += k;
         len -= k;
-        if (len > 0)
-            _tel_flush_locked();
+        if (len > 0) {
+            b->n = b->pos;
+            _tel_flush_buf(b);
+        }
     }
 }
 
@@ -652,45 +932,79 @@ _TEL_API unsigned long _tel_value_room(struct _tel_val v, const char *name)
     return room;
 }
 
-/* Starts an event line under the lock, with room for `room` more bytes. */
-_TEL_API void _tel_line_begin(const char *ev, const char *site, unsigned long room)
+/* ts: the seconds' digits as the last event of the thread wrote them, then nine more. */
+_TEL_API char *_tel_ts(struct _tel_buf *b, char *p, _tel_i64 ts)
 {
-    _tel_i64 ts = _tel_clock(1);
-    room += 96 + _tel_len(site);
-    _TEL_LOCK();
-    if (_tel_g.n + room > _TEL_BUF)
-        _tel_flush_locked();
-    _tel_puts("{\"ev\":\"");
-    _tel_puts(ev);
-    _tel_puts("\",");
-    _tel_puts(site);
-    _tel_puts(",\"ts\":");
-    _tel_put_int(ts);
-    _tel_puts(",\"pid\":");
-    _tel_put_int(_tel_g.pid);
-}
-
-_TEL_API void _tel_line_end(void)
-{
-    _tel_puts("}\n");
-    if (_tel_g.exiting)
-        _tel_flush_locked();
-    _TEL_UNLOCK();
-}
-
-/* One whole event line; `error` is null except for error events. */
-_TEL_API void _tel_event(const char *ev, const char *site, _tel_i64 dur, const char *error)
-{
-    _tel_line_begin(ev, site, error ? _tel_len(error) * 6 + 16 : 0);
-    if (dur >= 0) {
-        _tel_puts(",\"dur_ns\":");
-        _tel_put_int(dur);
+    _tel_u64 sec = (_tel_u64)ts / 1000000000;
+    unsigned int ns = (unsigned int)((_tel_u64)ts - sec * 1000000000);
+    if (ts < 1000000000)
+        return _tel_fmt_i64(p, ts);
+    if (sec != b->sec) {
+        b->sec = sec;
+        b->sec_len = (unsigned long)(_tel_fmt_u64(b->sec_text, sec) - b->sec_text);
     }
+    _tel_cpy(p, b->sec_text, 16);
+    p += b->sec_len;
+    *p = (char)('0' + ns / 100000000);
+    return _tel_fmt8(p + 1, ns % 100000000);
+}
+
+/* Locks the thread's buffer with room for `room` bytes more than the common part and starts an
+   event line: `head` is {"ev":"...", then the site; `*now` (when -1: read now, after a flush
+   the line needed) is the monotonic time of the event. */
+_TEL_API struct _tel_buf *_tel_line_begin(const char *head, unsigned long head_len,
+                                           const char *site, unsigned long site_len,
+                                           unsigned long room, _tel_i64 *now)
+{
+    struct _tel_buf *b = _TEL_TB;
+    char *p;
+#ifdef _TEL_POSIX
+    if (b == 0)
+        b = _tel_buf_new();
+#endif
+    _TEL_ACQUIRE(b->lock);
+    room += head_len + site_len + 96;
+    if (b->n + room > _TEL_BUF)
+        _tel_flush_buf(b);
+    if (*now == -1)
+        *now = _tel_clock(0);
+    /* Fixed-size copies (the room above covers what they write past the text). */
+    _tel_cpy(b->data + b->pos, head, 16);
+    p = _tel_cpy(b->data + b->pos + head_len, site, site_len);
+    p = _tel_ts(b, _tel_cpy(p, ",\"ts\":", 6), *now + _TEL_LOAD(_tel_g.offset));
+    _tel_cpy(p, _tel_g.pid, sizeof _tel_g.pid);
+    b->pos = (unsigned long)(p + _tel_g.pid_len - b->data);
+    return b;
+}
+
+_TEL_API void _tel_line_end(struct _tel_buf *b)
+{
+    b->data[b->pos] = '}';
+    b->data[b->pos + 1] = '\n';
+    b->pos += 2;
+    _TEL_BARRIER(); /* the line is whole before it counts */
+    b->n = b->pos;
+    if (_tel_g.exiting)
+        _tel_flush_buf(b);
+    _TEL_RELEASE(b->lock);
+}
+
+/* An event's first bytes, padded: 16 are copied. */
+#define _TEL_HEAD(ev) "{\"ev\":\"" ev "\",\0\0\0\0\0\0\0\0\0", sizeof "{\"ev\":\"" ev "\"," - 1
+
+/* An exit or error event; `error` is null except for error events. */
+_TEL_API void _tel_event(const char *head, unsigned long head_len, const struct _tel_span *s,
+                         _tel_i64 now, const char *error)
+{
+    unsigned long room = error ? _tel_len(error) * 6 + 16 : 0;
+    struct _tel_buf *b = _tel_line_begin(head, head_len, s->site, s->len, room, &now);
+    char *p = _tel_cpy(b->data + b->pos, ",\"dur_ns\":", 10);
+    b->pos = (unsigned long)(_tel_fmt_i64(p, now - s->t0) - b->data);
     if (error) {
-        _tel_puts(",\"error\":");
+        _tel_put(",\"error\":", 9);
         _tel_put_text(error, -1);
     }
-    _tel_line_end();
+    _tel_line_end(b);
 }
 
 /* Name/value pairs up to a null name; those past _TEL_MAX_KV are read and left out. */
@@ -729,16 +1043,19 @@ _TEL_API void _tel_put_object(const struct _tel_kv *kv, int n)
     _tel_put("}", 1);
 }
 
-/* enter: `site` then name/value pairs of the parameters, ended by a null name. */
-_TEL_API struct _tel_span _tel_enter_v(const char *site, ...)
+/* enter: the site's length, the site, then name/value pairs of the parameters, ended by a null
+   name. */
+_TEL_API struct _tel_span _tel_enter_v(unsigned long len, const char *site, ...)
 {
     struct _tel_span s;
     struct _tel_kv kv[_TEL_MAX_KV];
+    struct _tel_buf *b;
     unsigned long room = 0;
     int n;
     _TEL_VA_LIST ap;
     s.site = 0;
-    s.t0 = 0;
+    s.len = len;
+    s.t0 = -1;
     s.err = 0;
     if (!_tel_on() || (_tel_g.rate > 0 && !_tel_admit(site, 0)))
         return s;
@@ -746,13 +1063,13 @@ _TEL_API struct _tel_span _tel_enter_v(const char *site, ...)
     n = _tel_read_kv(&ap, kv, &room);
     _TEL_VA_END(ap);
     s.site = site;
-    _tel_line_begin("enter", site, room);
+    /* Durations start at the enter event's time (read after any flush its line needed). */
+    b = _tel_line_begin(_TEL_HEAD("enter"), site, len, room, &s.t0);
     if (n > 0) {
-        _tel_puts(",\"args\":");
+        _tel_put(",\"args\":", 8);
         _tel_put_object(kv, n);
     }
-    _tel_line_end();
-    s.t0 = _tel_clock(0);
+    _tel_line_end(b);
     return s;
 }
 
@@ -760,21 +1077,26 @@ _TEL_API struct _tel_span _tel_span_off(void)
 {
     struct _tel_span s;
     s.site = 0;
+    s.len = 0;
     s.t0 = 0;
     s.err = 0;
     return s;
 }
 
-/* _tel_enter(site) or _tel_enter(site, "a", _TEL_V(a), ...); nothing is evaluated when off. */
+#define _TEL_FIRST(a, ...) a
+/* _tel_enter(site) or _tel_enter(site, "a", _TEL_V(a), ...); nothing is evaluated when off.
+   The site is _TEL_SITE's literal: its length is a constant. */
 #define _tel_enter(...)                                                                   \
-    (_tel_g.mode == 2 ? _tel_span_off() : _tel_enter_v(__VA_ARGS__, (const char *)0))
+    (_tel_g.mode == 2 ? _tel_span_off()                                                   \
+                      : _tel_enter_v(sizeof(_TEL_FIRST(__VA_ARGS__, 0)) - 1, __VA_ARGS__,   \
+                                     (const char *)0))
 
 _TEL_API void _tel_exit(struct _tel_span *s)
 {
     if (s->site) {
-        _tel_i64 dur = _tel_clock(0) - s->t0;
-        if (dur >= _tel_g.min_ns || s->err)
-            _tel_event("exit", s->site, dur, 0);
+        _tel_i64 now = _tel_clock(0);
+        if (now - s->t0 >= _tel_g.min_ns || s->err)
+            _tel_event(_TEL_HEAD("exit"), s, now, 0);
     }
 }
 
@@ -783,24 +1105,26 @@ _TEL_API void _tel_error(struct _tel_span *s, const char *message)
 {
     if (s->site) {
         s->err = 1;
-        _tel_event("error", s->site, _tel_clock(0) - s->t0, message ? message : "error");
+        _tel_event(_TEL_HEAD("error"), s, _tel_clock(0), message ? message : "error");
     }
 }
 
 /* var: one event for a name and its value (after an assignment). */
 _TEL_API int _tel_var(const char *site, const char *name, struct _tel_val v)
 {
+    struct _tel_buf *b;
+    _tel_i64 now = -1;
     if (!_tel_on() || (_tel_g.rate > 0 && !_tel_admit(site, name)))
         return 0;
-    _tel_line_begin("var", site, _tel_value_room(v, name));
-    _tel_puts(",\"name\":");
+    b = _tel_line_begin(_TEL_HEAD("var"), site, _tel_len(site), _tel_value_room(v, name), &now);
+    _tel_put(",\"name\":", 8);
     _tel_put_text(name, -1);
-    _tel_puts(",\"value\":");
+    _tel_put(",\"value\":", 9);
     if (_tel_redacted(name))
         _tel_puts("\"<redacted>\"");
     else
         _tel_put_value(v);
-    _tel_line_end();
+    _tel_line_end(b);
     return 0;
 }
 
@@ -822,8 +1146,9 @@ _TEL_API struct _tel_loop _tel_loop_start(const char *site, const char *kind)
 _TEL_API int _tel_iter_v(struct _tel_loop *l, ...)
 {
     struct _tel_kv kv[_TEL_MAX_KV];
+    struct _tel_buf *b;
     unsigned long room = _tel_len(l->kind) * 6;
-    _tel_i64 i = l->i - 1, j = i + 1;
+    _tel_i64 i = l->i - 1, j = i + 1, now = -1;
     int n;
     _TEL_VA_LIST ap;
     if (j < _tel_g.first)
@@ -835,16 +1160,16 @@ _TEL_API int _tel_iter_v(struct _tel_loop *l, ...)
     _TEL_VA_START(ap, l);
     n = _tel_read_kv(&ap, kv, &room);
     _TEL_VA_END(ap);
-    _tel_line_begin("loop", l->site, room);
-    _tel_puts(",\"kind\":");
+    b = _tel_line_begin(_TEL_HEAD("loop"), l->site, _tel_len(l->site), room, &now);
+    _tel_put(",\"kind\":", 8);
     _tel_put_text(l->kind, -1);
-    _tel_puts(",\"i\":");
+    _tel_put(",\"i\":", 5);
     _tel_put_int(i);
     if (n > 0) {
-        _tel_puts(",\"vars\":");
+        _tel_put(",\"vars\":", 8);
         _tel_put_object(kv, n);
     }
-    _tel_line_end();
+    _tel_line_end(b);
     return 0;
 }
 
