@@ -21,9 +21,14 @@
 // most RATE calls of a function (and var events of a site) a second; MIN_DURATION_US drops
 // exits of shorter calls; MAX_LEN cuts strings and texts; REDACT names what is never written.
 //
-// Events are buffered, one lock for the whole crate, and written as whole lines when the last
-// instrumented call on the stacks returns (so at the end of `main`), when 64 KiB are waiting,
-// and when a panic starts (so `panic = "abort"` loses nothing already recorded). Safe code only:
+// Events are buffered per thread (each buffer has its own lock, which only its thread takes
+// while running, so threads never wait for each other) and written as whole lines in one
+// `write` to a file opened for appending, so threads and processes never interleave partial
+// lines. A buffer is written when 64 KiB are waiting, when its thread ends, when the main
+// thread ends (returning from `main`, `std::process::exit` or an uncaught panic: every thread's
+// buffer), and when a panic starts (so `panic = "abort"` loses nothing already recorded).
+// Events of other threads still running are lost when another thread than main calls
+// `std::process::exit`, and by a signal or `abort` (no handler in safe Rust). Safe code only:
 // crates with `#![forbid(unsafe_code)]` accept it.
 #![allow(dead_code)]
 // Lints a crate may deny that this generic code would trip (e.g. `i64 as i128` is trivial for
@@ -46,13 +51,13 @@ use self::std::ops::Deref;
 use self::std::panic;
 use self::std::rc::Rc;
 use self::std::string::{String, ToString};
-use self::std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use self::std::sync::{Arc, Mutex, MutexGuard, Once};
+use self::std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use self::std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
 use self::std::thread;
 use self::std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use self::std::vec::Vec;
 
-const LIMIT: usize = 64 * 1024;
+const LIMIT: usize = 64 * 1024; // bytes a thread buffers before it writes them
 const UNKNOWN: u8 = 0;
 const ON: u8 = 1;
 const OFF: u8 = 2;
@@ -65,11 +70,15 @@ static EVERY: AtomicU64 = AtomicU64::new(100);
 static RATE: AtomicU64 = AtomicU64::new(0);
 static MIN_NS: AtomicU64 = AtomicU64::new(0);
 static MAX_LEN: AtomicUsize = AtomicUsize::new(200);
-static PID: AtomicU32 = AtomicU32::new(0);
 static REDACT_NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-static ACTIVE: AtomicUsize = AtomicUsize::new(0); // guards alive in the whole process
 static HOOK: Once = Once::new();
-static SINK: Mutex<Sink> = Mutex::new(Sink { buf: Vec::new(), out: Out::Unopened, rates: None });
+static CONF: OnceLock<Conf> = OnceLock::new();
+static OUT: OnceLock<Out> = OnceLock::new();
+// Rate windows: (function or var site) -> (window start, events counted in it).
+static RATES: Mutex<Option<HashMap<(&'static str, &'static str, u32, &'static str), (Instant, u64)>>> =
+    Mutex::new(None);
+// Every thread's buffer, so that the end of the main thread and a panic can write them all.
+static BUFFERS: Mutex<Vec<Arc<Mutex<Buf>>>> = Mutex::new(Vec::new());
 
 std::thread_local! {
     // The message of the panic this thread is unwinding from, set by the panic hook.
@@ -78,19 +87,95 @@ std::thread_local! {
     // runtime's, not the program's, and stay silent (a Debug impl whose helper takes the value
     // as an argument would otherwise recurse).
     static QUIET: Cell<bool> = const { Cell::new(false) };
+    static LOCAL: Local = Local::new();
 }
 
-// Only whole lines are appended under its lock; values are rendered before it is taken (their
-// Debug may run instrumented code, which takes it again).
-struct Sink {
-    buf: Vec<u8>,
-    out: Out,
-    // Rate windows: (function or var site) -> (window start, events counted in it).
-    rates: Option<HashMap<(&'static str, &'static str, u32, &'static str), (Instant, u64)>>,
+/// What every event line needs, fixed at start-up: the clock's origin and the pid's text.
+struct Conf {
+    base: Instant,
+    epoch: u64,  // ns since the epoch at `base`
+    pid: String, // ,"pid":N
+}
+
+impl Conf {
+    /// ns since `base`: one monotonic clock read per event gives both ts and dur_ns.
+    #[inline(always)]
+    fn now(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+}
+
+/// This thread's buffer of whole lines; written when the thread ends.
+struct Local {
+    buf: Arc<Mutex<Buf>>,
+    main: bool,
+}
+
+/// Lines waiting to be written, and the decimal text of the last ts's seconds (they change
+/// once a second: only the nanoseconds are converted per event).
+struct Buf {
+    lines: Vec<u8>,
+    secs: u64,
+    secs_text: [u8; 20],
+    secs_len: usize,
+}
+
+impl Buf {
+    fn new(capacity: usize) -> Buf {
+        Buf { lines: Vec::with_capacity(capacity), secs: u64::MAX, secs_text: [0; 20], secs_len: 0 }
+    }
+
+    /// Appends a ts (ns since the epoch) in decimal.
+    #[inline(always)]
+    fn ts(&mut self, ts: u64) {
+        let secs = ts / 1_000_000_000;
+        if secs != self.secs {
+            let mut text = Vec::with_capacity(20);
+            digits(&mut text, secs);
+            self.secs_text[..text.len()].copy_from_slice(&text);
+            self.secs_len = text.len();
+            self.secs = secs;
+        }
+        if secs == 0 {
+            return digits(&mut self.lines, ts);
+        }
+        self.lines.extend_from_slice(&self.secs_text[..self.secs_len]);
+        // The nanoseconds as exactly nine digits.
+        let mut n = (ts % 1_000_000_000) as u32;
+        let mut text = [0u8; 9];
+        for at in [7, 5, 3, 1] {
+            let k = (n % 100) as usize * 2;
+            n /= 100;
+            text[at] = PAIRS[k];
+            text[at + 1] = PAIRS[k + 1];
+        }
+        text[0] = b'0' + n as u8;
+        self.lines.extend_from_slice(&text);
+    }
+}
+
+impl Local {
+    fn new() -> Local {
+        let buf = Arc::new(Mutex::new(Buf::new(4096)));
+        lock(&BUFFERS).push(Arc::clone(&buf));
+        Local { buf, main: is_main() }
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // The main thread ends the process (its buffers are destroyed on return from main,
+        // on process::exit and after an uncaught panic): every thread's lines go out.
+        if self.main {
+            flush_all();
+        } else {
+            flush(&mut lock(&self.buf).lines);
+        }
+        lock(&BUFFERS).retain(|b| !Arc::ptr_eq(b, &self.buf));
+    }
 }
 
 enum Out {
-    Unopened,
     File(File),
     Stderr,
     Nowhere, // TELEMETRY_INJECT_OUT cannot be opened: events are dropped, the program runs on
@@ -237,10 +322,24 @@ impl<'a, T: ?Sized> V<'a, T> {
 
 /// Records the exit of the function it was made in when it is dropped.
 pub(crate) struct Guard {
-    site: Option<(&'static str, &'static str, u32, Instant, bool)>,
+    // name, file, line, start (ns on the runtime's clock), made during an unwind
+    site: Option<(&'static str, &'static str, u32, u64, bool)>,
 }
 
+#[inline]
 pub(crate) fn enter(
+    name: &'static str,
+    file: &'static str,
+    line: u32,
+    args: &[(&'static str, Val<'_>)],
+) -> Guard {
+    if STATE.load(Ordering::Relaxed) == OFF {
+        return Guard { site: None };
+    }
+    record_enter(name, file, line, args)
+}
+
+fn record_enter(
     name: &'static str,
     file: &'static str,
     line: u32,
@@ -256,44 +355,64 @@ pub(crate) fn enter(
     if RATE.load(Ordering::Relaxed) != 0 && !allow((name, file, line, "")) {
         return Guard { site: None }; // dropped as a whole: no enter, no exit
     }
-    let _ = ACTIVE.fetch_add(1, Ordering::SeqCst);
-    let mut text = head("enter", name, file, line);
-    if !args.is_empty() {
-        text.push_str(",\"args\":");
-        pairs(&mut text, args);
+    let conf = conf();
+    if args.is_empty() {
+        let now = conf.now();
+        emit(|b| {
+            head(b, b"{\"ev\":\"enter\",\"fn\":", name, file, line, conf, now);
+            b.lines.extend_from_slice(b"}\n");
+        });
+        return Guard { site: Some((name, file, line, now, panicking)) };
     }
-    push(&mut sink(), text);
-    Guard { site: Some((name, file, line, Instant::now(), panicking)) }
+    // Values are rendered before the buffer is locked: their Debug may run instrumented code.
+    let mut text = String::from(",\"args\":");
+    pairs(&mut text, args);
+    let now = conf.now();
+    emit(|b| {
+        head(b, b"{\"ev\":\"enter\",\"fn\":", name, file, line, conf, now);
+        b.lines.extend_from_slice(text.as_bytes());
+        b.lines.extend_from_slice(b"}\n");
+    });
+    Guard { site: Some((name, file, line, now, panicking)) }
 }
 
 impl Drop for Guard {
+    #[inline]
     fn drop(&mut self) {
-        let (name, file, line, start, was_panicking) = match self.site.take() {
-            Some(site) => site,
-            None => return,
-        };
-        let dur = start.elapsed().as_nanos();
-        let mut s = sink();
+        if let Some(site) = self.site.take() {
+            record_exit(site);
+        }
+    }
+}
+
+fn record_exit(site: (&'static str, &'static str, u32, u64, bool)) {
+    {
+        let (name, file, line, start, was_panicking) = site;
+        let conf = conf();
+        let now = conf.now();
+        let dur = now.saturating_sub(start);
         // A guard made during an unwind (in a Drop impl) sees that same unwind: not its panic.
         if thread::panicking() && !was_panicking {
             let message = PANIC.with(|p| p.borrow().clone());
             let error = message.unwrap_or_else(|| String::from("panic"));
-            let mut text = head("error", name, file, line);
-            let _ = write!(text, ",\"dur_ns\":{},\"error\":", dur);
+            let mut text = String::from(",\"error\":");
             escape(&mut text, &error, usize::MAX);
-            push(&mut s, text);
-        } else if dur < u128::from(MIN_NS.load(Ordering::Relaxed)) {
-            if ACTIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
-                flush(&mut s);
-            }
+            emit(|b| {
+                head(b, b"{\"ev\":\"error\",\"fn\":", name, file, line, conf, now);
+                b.lines.extend_from_slice(b",\"dur_ns\":");
+                digits(&mut b.lines, dur);
+                b.lines.extend_from_slice(text.as_bytes());
+                b.lines.extend_from_slice(b"}\n");
+            });
+        } else if dur < MIN_NS.load(Ordering::Relaxed) {
             return;
         }
-        let mut text = head("exit", name, file, line);
-        let _ = write!(text, ",\"dur_ns\":{}", dur);
-        push(&mut s, text);
-        if ACTIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
-            flush(&mut s);
-        }
+        emit(|b| {
+            head(b, b"{\"ev\":\"exit\",\"fn\":", name, file, line, conf, now);
+            b.lines.extend_from_slice(b",\"dur_ns\":");
+            digits(&mut b.lines, dur);
+            b.lines.extend_from_slice(b"}\n");
+        });
     }
 }
 
@@ -350,13 +469,14 @@ impl Loop {
             Some(site) if !quiet() => site,
             _ => return,
         };
-        let mut text = head("loop", name, file, line);
-        let _ = write!(text, ",\"kind\":{},\"i\":{}", kind, self.i.get().wrapping_sub(1));
+        let mut text = String::from(",\"kind\":");
+        text.push_str(kind);
+        let _ = write!(text, ",\"i\":{}", self.i.get().wrapping_sub(1));
         if !vars.is_empty() {
             text.push_str(",\"vars\":");
             pairs(&mut text, vars);
         }
-        push(&mut sink(), text);
+        line_out(b"{\"ev\":\"loop\",\"fn\":", name, file, line, &text);
     }
 }
 
@@ -368,8 +488,7 @@ pub(crate) fn var(name: &'static str, file: &'static str, line: u32, var: &'stat
     if RATE.load(Ordering::Relaxed) != 0 && !allow((name, file, line, var)) {
         return;
     }
-    let mut text = head("var", name, file, line);
-    text.push_str(",\"name\":");
+    let mut text = String::from(",\"name\":");
     escape(&mut text, var, usize::MAX);
     text.push_str(",\"value\":");
     if redacted(var) {
@@ -377,7 +496,7 @@ pub(crate) fn var(name: &'static str, file: &'static str, line: u32, var: &'stat
     } else {
         value_json(&mut text, &value);
     }
-    push(&mut sink(), text);
+    line_out(b"{\"ev\":\"var\",\"fn\":", name, file, line, &text);
 }
 
 fn on() -> bool {
@@ -411,7 +530,7 @@ fn configure() -> bool {
         MAX_LEN.store(n as usize, Ordering::Relaxed);
     }
     let patterns = std::env::var("TELEMETRY_INJECT_REDACT").unwrap_or_else(|_| String::from(REDACT));
-    PID.store(std::process::id(), Ordering::Relaxed);
+    let _ = conf();
     *REDACT_NAMES.lock().unwrap_or_else(|e| e.into_inner()) = patterns
         .split(',')
         .map(|p| p.trim().to_lowercase())
@@ -429,9 +548,9 @@ fn quiet() -> bool {
 /// the first event counted.
 fn allow(site: (&'static str, &'static str, u32, &'static str)) -> bool {
     let rate = RATE.load(Ordering::Relaxed);
-    let mut s = sink();
+    let mut rates = lock(&RATES);
     let now = Instant::now();
-    let window = s.rates.get_or_insert_with(HashMap::new).entry(site).or_insert((now, 0));
+    let window = rates.get_or_insert_with(HashMap::new).entry(site).or_insert((now, 0));
     if now.duration_since(window.0) >= Duration::from_secs(1) {
         *window = (now, 0);
     }
@@ -469,36 +588,103 @@ fn install_hook() {
         };
         PANIC.with(|p| *p.borrow_mut() = Some(std::format!("panic: {}", text)));
         previous(info);
-        flush(&mut sink());
+        flush_all();
     }));
 }
 
-fn sink() -> MutexGuard<'static, Sink> {
-    // A panic while the lock was held poisons it; the buffer is still whole lines.
-    SINK.lock().unwrap_or_else(|e| e.into_inner())
+fn conf() -> &'static Conf {
+    CONF.get_or_init(|| {
+        let base = Instant::now();
+        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        Conf { base, epoch: epoch as u64, pid: std::format!(",\"pid\":{}", std::process::id()) }
+    })
 }
 
-/// The start of an event line, up to and including its pid.
-fn head(ev: &str, name: &str, file: &str, line: u32) -> String {
-    let ts = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let pid = PID.load(Ordering::Relaxed);
-    let mut text = String::with_capacity(160);
-    let _ = write!(
-        text,
-        "{{\"ev\":\"{}\",\"fn\":{},\"file\":{},\"line\":{},\"ts\":{},\"pid\":{}",
-        ev, name, file, line, ts, pid
-    );
-    text
+/// Whether this is the thread `main` runs on. Asking during the thread's teardown panics:
+/// that panic is caught, silently (our hook keeps quiet while QUIET is set).
+fn is_main() -> bool {
+    let before = QUIET.try_with(|q| q.replace(true)).unwrap_or(true);
+    let main = panic::catch_unwind(|| thread::current().name() == Some("main")).unwrap_or(false);
+    let _ = QUIET.try_with(|q| q.set(before));
+    main
 }
 
-/// Ends an event line and buffers it; written at once when no instrumented call is running
-/// (a loop or variable of a call the rate limit dropped) or when the buffer is full.
-fn push(s: &mut Sink, mut text: String) {
-    text.push_str("}\n");
-    s.buf.extend_from_slice(text.as_bytes());
-    if s.buf.len() >= LIMIT || ACTIVE.load(Ordering::SeqCst) == 0 {
-        flush(s);
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while a lock was held poisons it; buffers still hold whole lines.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The start of an event line, up to and including its pid; `ev` is `{"ev":"enter","fn":`.
+#[inline(always)]
+fn head(buf: &mut Buf, ev: &[u8], name: &str, file: &str, line: u32, conf: &Conf, now: u64) {
+    let b = &mut buf.lines;
+    b.reserve(ev.len() + name.len() + file.len() + 96);
+    b.extend_from_slice(ev);
+    b.extend_from_slice(name.as_bytes());
+    b.extend_from_slice(b",\"file\":");
+    b.extend_from_slice(file.as_bytes());
+    b.extend_from_slice(b",\"line\":");
+    digits(b, u64::from(line));
+    b.extend_from_slice(b",\"ts\":");
+    buf.ts(conf.epoch.wrapping_add(now));
+    buf.lines.extend_from_slice(conf.pid.as_bytes());
+}
+
+const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// A number in decimal, two digits per step.
+#[inline(always)]
+fn digits(b: &mut Vec<u8>, mut n: u64) {
+    let mut text = [0u8; 20];
+    let mut at = text.len();
+    while n >= 100 {
+        let k = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        text[at] = PAIRS[k];
+        text[at + 1] = PAIRS[k + 1];
     }
+    if n >= 10 {
+        at -= 2;
+        text[at] = PAIRS[n as usize * 2];
+        text[at + 1] = PAIRS[n as usize * 2 + 1];
+    } else {
+        at -= 1;
+        text[at] = b'0' + n as u8;
+    }
+    b.extend_from_slice(&text[at..]);
+}
+
+/// Appends one whole line to this thread's buffer, written when it is full; a thread whose
+/// buffer is already gone (an event from another thread-local's Drop) writes it at once.
+#[inline(always)]
+fn emit<F: FnOnce(&mut Buf)>(line: F) {
+    let mut line = Some(line);
+    let buffered = LOCAL.try_with(|l| {
+        let mut b = lock(&l.buf);
+        if let Some(f) = line.take() {
+            f(&mut b);
+        }
+        if b.lines.len() >= LIMIT {
+            flush(&mut b.lines);
+        }
+    });
+    if let (Err(_), Some(f)) = (buffered, line) {
+        let mut b = Buf::new(256);
+        f(&mut b);
+        flush(&mut b.lines);
+    }
+}
+
+/// An event line whose fields after the pid are `text`.
+fn line_out(ev: &[u8], name: &str, file: &str, line: u32, text: &str) {
+    let conf = conf();
+    let now = conf.now();
+    emit(|b| {
+        head(b, ev, name, file, line, conf, now);
+        b.lines.extend_from_slice(text.as_bytes());
+        b.lines.extend_from_slice(b"}\n");
+    });
 }
 
 fn pairs(out: &mut String, items: &[(&'static str, Val<'_>)]) {
@@ -607,23 +793,30 @@ fn escape(out: &mut String, text: &str, max: usize) {
     out.push('"');
 }
 
-fn flush(s: &mut Sink) {
-    if s.buf.is_empty() {
+/// Writes a buffer's lines in one write (O_APPEND: never interleaved with other writers).
+fn flush(b: &mut Vec<u8>) {
+    if b.is_empty() {
         return;
     }
-    if let Out::Unopened = s.out {
-        s.out = match std::env::var_os("TELEMETRY_INJECT_OUT").filter(|p| !p.is_empty()) {
-            Some(path) => match OpenOptions::new().append(true).create(true).open(path) {
-                Ok(file) => Out::File(file),
-                Err(_) => Out::Nowhere,
-            },
-            None => Out::Stderr,
-        };
-    }
-    let data = std::mem::take(&mut s.buf);
-    let _ = match s.out {
-        Out::File(ref mut file) => file.write_all(&data),
-        Out::Stderr => std::io::stderr().write_all(&data),
-        _ => Ok(()),
+    let out = OUT.get_or_init(|| match std::env::var_os("TELEMETRY_INJECT_OUT").filter(|p| !p.is_empty()) {
+        Some(path) => match OpenOptions::new().append(true).create(true).open(path) {
+            Ok(file) => Out::File(file),
+            Err(_) => Out::Nowhere,
+        },
+        None => Out::Stderr,
+    });
+    let _ = match *out {
+        Out::File(ref file) => { let mut f: &File = file; f.write_all(b) }
+        Out::Stderr => std::io::stderr().write_all(b),
+        Out::Nowhere => Ok(()),
     };
+    b.clear();
+}
+
+/// Writes every thread's buffer.
+fn flush_all() {
+    let buffers: Vec<_> = lock(&BUFFERS).iter().map(Arc::clone).collect();
+    for buf in buffers {
+        flush(&mut lock(&buf).lines);
+    }
 }
