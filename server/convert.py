@@ -10,6 +10,7 @@ arithmetic.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,42 +20,136 @@ from telemetry_inject.core.types import Edit, Span
 
 UTF8, UTF16, UTF32 = "utf-8", "utf-16", "utf-32"
 _EOL = re.compile(rb"\r\n|\r|\n")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_CHUNK = 128  # line starts per chunk: an edit rebuilds one or two, and shifts the rest
 
 
-@dataclass(frozen=True, slots=True)
 class LineIndex:
-    """Byte offset where each LSP line starts (line 0 at 0)."""
+    """Byte offset where each LSP line starts (line 0 at 0), kept in chunks so that an edit
+    costs the lines it touches plus one add per chunk, not one per line of the file.
 
-    starts: tuple[int, ...]
+    Chunk ``c`` holds the starts of lines ``firsts[c]`` onwards, relative to ``bases[c]``
+    (its first start). Immutable: ``after_edit`` shares the untouched chunks.
+    """
+
+    __slots__ = ("_bases", "_chunks", "_firsts", "lone_cr")
+
+    def __init__(
+        self,
+        bases: list[int],
+        chunks: list[tuple[int, ...]],
+        firsts: list[int],
+        lone_cr: bool,
+    ) -> None:
+        self._bases, self._chunks, self._firsts = bases, chunks, firsts
+        # Whether a line ends at a lone \r: only then do LSP lines and tree-sitter rows differ.
+        self.lone_cr = lone_cr
 
     @classmethod
     def of(cls, source: bytes) -> LineIndex:
-        return cls((0, *(m.end() for m in _EOL.finditer(source))))
+        lines = source.splitlines(keepends=True)  # bytes split at \r\n, \r and \n only
+        starts = [0, *itertools.accumulate(map(len, lines))]
+        if lines and not lines[-1].endswith((b"\n", b"\r")):
+            starts.pop()  # the end of the text, not the start of a line
+        return cls(*_chunked(starts, 0), _LONE_CR.search(source) is not None)
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        """Every line start, in order (materialised: for tests and small texts)."""
+        return tuple(b + s for b, c in zip(self._bases, self._chunks, strict=True) for s in c)
+
+    def __len__(self) -> int:
+        return self._firsts[-1] + len(self._chunks[-1])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LineIndex):
+            return NotImplemented
+        return self.starts == other.starts and self.lone_cr == other.lone_cr
+
+    def __repr__(self) -> str:
+        return f"LineIndex(lines={len(self)}, lone_cr={self.lone_cr})"
+
+    def start(self, line: int) -> int:
+        c = bisect.bisect_right(self._firsts, line) - 1
+        return self._bases[c] + self._chunks[c][line - self._firsts[c]]
+
+    def line_of(self, offset: int) -> int:
+        """The line holding a byte offset (a line break belongs to the line it ends)."""
+        c = max(bisect.bisect_right(self._bases, offset) - 1, 0)
+        return self._firsts[c] + bisect.bisect_right(self._chunks[c], offset - self._bases[c]) - 1
+
+    def point(self, source: bytes, offset: int) -> tuple[int, int]:
+        """Tree-sitter point of an offset: (rows counted by ``\\n``, byte column)."""
+        if self.lone_cr:
+            return point_at(source, offset)
+        line = self.line_of(offset)  # every line ends at \n or \r\n: lines are rows
+        return line, offset - self.start(line)
 
     def after_edit(self, new_source: bytes, start: int, end: int, new_len: int) -> LineIndex:
         """The index of new_source = old[:start] + inserted(new_len bytes) + old[end:].
 
         Only the edited lines are rescanned: a line start depends on the two bytes before it
-        (``\\r\\n`` or not), so starts at least two bytes past the edit just shift.
+        (``\\r\\n`` or not), so starts at least two bytes past the edit just shift; so do the
+        chunks after the edited ones.
         """
         delta = new_len - (end - start)
-        first = max(bisect.bisect_right(self.starts, max(start - 1, 0)) - 1, 0)
-        lo = self.starts[first]
+        first = self.line_of(max(start - 1, 0))
+        lo = self.start(first)
         hi = end + delta + 2
-        tail_from = bisect.bisect_left(self.starts, end + 2)
+        tail_from = self.line_of(end + 1) + 1  # the first line starting at end + 2 or later
         middle = [
             m.end() for m in _EOL.finditer(new_source, lo, min(hi, len(new_source))) if m.end() < hi
         ]
-        tail = [s + delta for s in self.starts[tail_from:]]
-        return LineIndex((*self.starts[: first + 1], *middle, *tail))
+        bases, chunks, firsts = self._bases, self._chunks, self._firsts
+        ci = bisect.bisect_right(firsts, first) - 1
+        cj = bisect.bisect_right(firsts, tail_from - 1) - 1
+        head = [bases[ci] + s for s in chunks[ci][: first - firsts[ci] + 1]]
+        tail = [bases[cj] + delta + s for s in chunks[cj][tail_from - firsts[cj] :]]
+        rebuilt = head + middle + tail
+        if len(rebuilt) < _CHUNK // 2 and cj + 1 < len(chunks):  # too small: take in the next
+            cj += 1
+            rebuilt += [bases[cj] + delta + s for s in chunks[cj]]
+        new_bases, new_chunks, new_firsts = _chunked(rebuilt, firsts[ci])
+        lines = len(rebuilt) - (firsts[cj] + len(chunks[cj]) - firsts[ci])  # lines added
+        return LineIndex(
+            [*bases[:ci], *new_bases, *(b + delta for b in bases[cj + 1 :])],
+            [*chunks[:ci], *new_chunks, *chunks[cj + 1 :]],
+            [*firsts[:ci], *new_firsts, *(f + lines for f in firsts[cj + 1 :])],
+            _has_lone_cr(new_source, max(start - 1, 0), start + new_len)
+            if not self.lone_cr
+            else _LONE_CR.search(new_source) is not None,
+        )
 
     def line_bounds(self, source: bytes, line: int) -> tuple[int, int]:
         """Bytes of a line's text, its line break excluded."""
-        start = self.starts[line]
-        end = self.starts[line + 1] if line + 1 < len(self.starts) else len(source)
+        start = self.start(line)
+        end = self.start(line + 1) if line + 1 < len(self) else len(source)
         while end > start and source[end - 1 : end] in (b"\n", b"\r"):
             end -= 1
         return start, end
+
+
+def _chunked(starts: list[int], first: int) -> tuple[list[int], list[tuple[int, ...]], list[int]]:
+    """Starts (absolute, of lines first...) cut into even chunks of at most _CHUNK."""
+    n = max(1, -(-len(starts) // _CHUNK))
+    bounds = [len(starts) * i // n for i in range(n + 1)]
+    bases, chunks, firsts = [], [], []
+    for a, b in itertools.pairwise(bounds):
+        base = starts[a]
+        bases.append(base)
+        chunks.append(tuple(s - base for s in starts[a:b]))
+        firsts.append(first + a)
+    return bases, chunks, firsts
+
+
+def _has_lone_cr(source: bytes, lo: int, hi: int) -> bool:
+    """Whether a \\r in source[lo:hi] is not followed by \\n (past hi too)."""
+    i = source.find(b"\r", lo, hi)
+    while i >= 0:
+        if source[i + 1 : i + 2] != b"\n":
+            return True
+        i = source.find(b"\r", i + 1, hi)
+    return False
 
 
 def _units(text: str, encoding: str) -> int:
@@ -68,7 +163,7 @@ def _units(text: str, encoding: str) -> int:
 def offset_at(source: bytes, index: LineIndex, pos: lsp.Position, encoding: str = UTF16) -> int:
     """Byte offset of a position; past the end of a line means its end, past the last line
     the end of the text (as the protocol asks). Never splits a character."""
-    if pos.line >= len(index.starts):
+    if pos.line >= len(index):
         return len(source)
     start, end = index.line_bounds(source, pos.line)
     line = source[start:end]
@@ -89,8 +184,8 @@ def position_at(
     source: bytes, index: LineIndex, offset: int, encoding: str = UTF16
 ) -> lsp.Position:
     offset = max(0, min(offset, len(source)))
-    line = bisect.bisect_right(index.starts, offset) - 1
-    prefix = source[index.starts[line] : offset]
+    line = index.line_of(offset)
+    prefix = source[index.start(line) : offset]
     if prefix.isascii() or encoding == UTF8:
         return lsp.Position(line, len(prefix))
     return lsp.Position(line, _units(prefix.decode("utf-8", "replace"), encoding))
@@ -117,7 +212,8 @@ def byte_range(
 
 
 def point_at(source: bytes, offset: int) -> tuple[int, int]:
-    """Tree-sitter point: (rows counted by ``\\n``, byte column)."""
+    """Tree-sitter point: (rows counted by ``\\n``, byte column). O(offset): with a line
+    index at hand, ``LineIndex.point`` is O(log lines)."""
     row = source.count(b"\n", 0, offset)
     return row, offset - (source.rfind(b"\n", 0, offset) + 1)
 

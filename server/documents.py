@@ -1,11 +1,14 @@
 """Open documents: bytes, line index and a tree-sitter tree kept current incrementally.
 
-Every ``didChange`` range is converted to bytes (``convert``), applied to the tree with
-``Tree.edit`` and the text is reparsed with the edited old tree. Where the result has syntax
-errors, tree-sitter's error recovery can differ from a fresh parse (tree-sitter#4001), so such a
-version is parsed afresh, on first use: the tree a feature sees always equals a fresh parse.
-Each version is an immutable ``Snapshot``; its analysis (functions, markers, staleness) is
-computed once, on first use, so requests from other threads never see a document change.
+A ``didChange`` costs the size of the edit, not of the file: every range is converted to
+bytes (``convert``) and applied to a private copy of the last tree with ``Tree.edit``; the
+reparse with that edited tree waits for the first request that needs the tree. A burst of
+keystrokes between two requests is so one parse, however many notifications it took. Where
+the result has syntax errors, tree-sitter's error recovery can differ from a fresh parse
+(tree-sitter#4001), so such a version is parsed afresh, on first use: the tree a feature sees
+always equals a fresh parse. Each version is an immutable ``Snapshot``; its tree and analysis
+(functions, markers, staleness) are computed once, on first use, so requests from other
+threads never see a document change.
 """
 
 from __future__ import annotations
@@ -36,15 +39,26 @@ class Location:
     relpath: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A snapshot's tree once parsed; one object, so other threads read it whole."""
+
+    tree: ts.Tree
+    suspect: bool  # may differ from a fresh parse (see the module docstring)
+    shiftable: bool  # an exact incremental parse: the index may be shifted (index.reuse)
+
+
 class Snapshot:
-    """One version of a document. Its text never changes; its tree is a private copy."""
+    """One version of a document. Its text never changes; its tree is private, parsed on
+    first use from ``edited`` (an older tree with the edits since applied; None: afresh)."""
 
     __slots__ = (
         "_analysis",
+        "_edited",
         "_full",
         "_lock",
-        "_suspect",
-        "_tree",
+        "_parsed",
+        "_trusted",
         "base",
         "delta",
         "encoding",
@@ -62,24 +76,25 @@ class Snapshot:
         version: int,
         source: bytes,
         lines: convert.LineIndex,
-        tree: ts.Tree | None,
         spec: LanguageSpec | None,
         location: Location,
         encoding: str,
+        edited: ts.Tree | None = None,
         trusted: bool = True,
     ) -> None:
         self.uri, self.version, self.source, self.lines = uri, version, source, lines
         self.spec, self.location, self.encoding = spec, location, encoding
-        self._tree = tree
-        # An incremental parse with errors, or one from such a tree (it may have reused a
-        # subtree a fresh parse would not make): a fresh parse is the truth, made on first use.
-        suspect = not trusted or (tree is not None and tree.root_node.has_error)
-        self._suspect = suspect and tree is not None and spec is not None
+        self._edited = edited
+        # Whether the tree edited came from one equal to a fresh parse (one with errors may
+        # have made subtrees a fresh parse would not, and the new parse may reuse them).
+        self._trusted = trusted
+        self._parsed: _Parsed | None = None
         self._analysis: Analysis | None = None
         self._full = False  # _analysis came from a full analysis, not a shifted one
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         # An earlier version's analysis and the edit since: the index is shifted, not redone,
-        # when the edit allows it (see index.reuse).
+        # when the edit allows it (see index.reuse). The delta holds the text edits; what
+        # changed in syntax besides is added from the trees on use (``_widened``).
         self.base: Analysis | None = None
         self.delta: Delta | None = None
 
@@ -87,37 +102,96 @@ class Snapshot:
     def relpath(self) -> str:
         return self.location.relpath
 
+    def _parse(self) -> _Parsed | None:
+        """This version's tree, parsed once (incrementally where there is an edited tree)."""
+        parsed = self._parsed
+        if parsed is not None or self.spec is None:
+            return parsed
+        with self._lock:
+            if self._parsed is None:
+                parser = self.spec.parser()  # one per parse: snapshots parse on any thread
+                edited = self._edited
+                if edited is None:
+                    self._parsed = _Parsed(parser.parse(self.source), False, False)
+                else:
+                    tree = parser.parse(self.source, edited)
+                    exact = self._trusted and not tree.root_node.has_error
+                    self._parsed = _Parsed(tree, not exact, exact)
+            return self._parsed
+
     @property
     def tree(self) -> ts.Tree | None:
-        if self._suspect and self.spec is not None:
-            self._tree = self.spec.parser().parse(self.source)
-            self._suspect = False
-        return self._tree
+        parsed = self._parse()
+        if parsed is None or not parsed.suspect:
+            return parsed.tree if parsed is not None else None
+        assert self.spec is not None
+        with self._lock:
+            parsed = self._parsed
+            assert parsed is not None
+            if parsed.suspect:
+                parsed = _Parsed(self.spec.parser().parse(self.source), False, False)
+                self._parsed = parsed
+            return parsed.tree
 
     @property
     def exact_tree(self) -> ts.Tree | None:
-        """The tree if it is known to equal a fresh parse (no reparse forced)."""
-        return None if self._suspect else self._tree
+        """The tree if it is known to equal a fresh parse (parsed incrementally if need be,
+        never afresh)."""
+        parsed = self._parse()
+        return None if parsed is None or parsed.suspect else parsed.tree
+
+    def _widened(self) -> Delta | None:
+        """The delta since base, with what the last parse changed in syntax beyond the text."""
+        parsed, edited, delta = self._parsed, self._edited, self.delta
+        if parsed is None or edited is None or delta is None:
+            return None
+        for r in edited.changed_ranges(parsed.tree):
+            delta = delta.widen(r.start_byte, r.end_byte)
+        return delta
 
     def analysis(self, full: bool = False) -> Analysis | None:
         """The core analysis of this version (None for unsupported languages). ``full``: one
         the engine can plan with (its tree nodes included), never a shifted one."""
-        if self.spec is None or self._tree is None:
+        if self.spec is None:
             return None
         with self._lock:
             tree = self.tree
-            assert tree is not None
-            if self._analysis is None and not full and self.base and self.delta:
-                self._analysis = reuse(self.base, self.delta, self.source, tree)
+            assert tree is not None and self._parsed is not None
+            if (
+                self._analysis is None
+                and not full
+                and self.base is not None
+                and self._parsed.shiftable
+            ):
+                delta = self._widened()
+                if delta is not None:
+                    self._analysis = reuse(self.base, delta, self.source, tree)
             if self._analysis is None or (full and not self._full):
                 self._analysis = analyze_mod.analyze(self.spec, self.source, tree)
                 self._full = True
-            self.base = self.delta = None  # let the old version go
+            self.base = self.delta = self._edited = None  # let the old versions go
             return self._analysis
 
     @property
     def analyzed(self) -> Analysis | None:
         return self._analysis
+
+    def successor(self) -> tuple[ts.Tree | None, bool, Analysis | None, Delta | None]:
+        """What the next version starts from: a copy of this version's tree (parsed, else the
+        edited one waiting), whether it is trusted, and the analysis (and delta since) that
+        the next version's index may be shifted from."""
+        edited = self._edited  # read before _parsed: analysis drops it only once parsed
+        base, delta = self.base, self.delta
+        parsed = self._parsed
+        if parsed is not None:
+            if self._analysis is not None:
+                return parsed.tree.copy(), not parsed.suspect, self._analysis, None
+            if base is not None and parsed.shiftable and edited is not None:
+                return parsed.tree.copy(), not parsed.suspect, base, self._widened()
+            return parsed.tree.copy(), not parsed.suspect, None, None
+        if edited is None:  # a fresh parse, still to be made: so is the next one
+            return None, True, None, None
+        return edited.copy(), self._trusted, base, delta
 
     # Conversions against this version's text, in the client's position encoding.
     def offset(self, pos: lsp.Position) -> int:
@@ -143,57 +217,45 @@ class Document:
         location: Location,
         encoding: str = convert.UTF16,
     ) -> None:
-        self._parser = spec.parser() if spec is not None else None
         source = text.encode("utf-8")
-        tree = self._parser.parse(source) if self._parser is not None else None
         self.snapshot = Snapshot(
-            uri, version, source, convert.LineIndex.of(source), tree, spec, location, encoding
+            uri, version, source, convert.LineIndex.of(source), spec, location, encoding
         )
 
     def apply(self, changes: Sequence[lsp.TextDocumentContentChangeEvent], version: int) -> None:
+        """The next version: text, line index and the edited tree; O(edit) but for one copy
+        of the bytes. The parse waits for the first use of the tree."""
         snap = self.snapshot
         source, lines = snap.source, snap.lines
-        exact = snap.exact_tree is not None  # the old tree equals a fresh parse
-        tree = snap._tree.copy() if snap._tree is not None else None  # the old one stays intact
-        fresh = False
-        delta: Delta | None = None
+        tree, trusted, base, delta = snap.successor()
         for change in changes:
             new_bytes = change.text.encode("utf-8")
             if isinstance(change, lsp.TextDocumentContentChangeWholeDocument):
-                source, lines, fresh = new_bytes, convert.LineIndex.of(new_bytes), True
+                source, lines = new_bytes, convert.LineIndex.of(new_bytes)
+                tree, trusted, base, delta = None, True, None, None
                 continue
             start, end = convert.byte_range(source, lines, change.range, snap.encoding)
+            new_end = start + len(new_bytes)
             new_source = source[:start] + new_bytes + source[end:]
-            if tree is not None and not fresh:
-                new_end = start + len(new_bytes)
+            new_lines = lines.after_edit(new_source, start, end, len(new_bytes))
+            if tree is not None:
                 tree.edit(
                     start,
                     end,
                     new_end,
-                    convert.point_at(source, start),
-                    convert.point_at(source, end),
-                    convert.point_at(new_source, new_end),
+                    lines.point(source, start),
+                    lines.point(source, end),
+                    new_lines.point(new_source, new_end),
                 )
-            lines = lines.after_edit(new_source, start, end, len(new_bytes))
-            source = new_source
-            step = Delta.edit(start, end, start + len(new_bytes))
-            delta = step if delta is None else delta.then(step)
-        if self._parser is not None:
-            edited = tree
-            if fresh or edited is None:
-                tree, exact = self._parser.parse(source), True
-            else:
-                tree = self._parser.parse(source, edited)
-                for r in edited.changed_ranges(tree):  # syntax that changed beyond the text
-                    delta = delta.widen(r.start_byte, r.end_byte) if delta else None
+            source, lines = new_source, new_lines
+            if base is not None:
+                step = Delta.edit(start, end, new_end)
+                delta = step if delta is None else delta.then(step)
         new = Snapshot(
-            snap.uri, version, source, lines, tree, snap.spec, snap.location, snap.encoding, exact
+            snap.uri, version, source, lines, snap.spec, snap.location, snap.encoding, tree, trusted
         )
-        if not fresh and delta is not None and exact and new.exact_tree is not None:
-            if snap.analyzed is not None:
-                new.base, new.delta = snap.analyzed, delta
-            elif snap.base is not None and snap.delta is not None:
-                new.base, new.delta = snap.base, snap.delta.then(delta)
+        if base is not None and delta is not None:
+            new.base, new.delta = base, delta
         self.snapshot = new
 
 
