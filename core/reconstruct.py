@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import difflib
+from itertools import compress, count, islice
+from operator import ne
 
 import tree_sitter as ts
 
@@ -57,27 +59,43 @@ def _extract_lines(a: list[str], b: list[str]) -> list[tuple[int, str]] | None:
     None when the result is not of this shape: then difflib decides, and explains a refusal.
     """
     out: list[tuple[int, str]] = []
-    i = pos = 0
+    i = j = pos = 0
     new_lines: list[str] = []  # waiting for the offset of the next original line
-    for line in b:
-        if i < len(a) and line == a[i]:
-            pieces: list[tuple[int, str]] = []
-        elif i < len(a) and a[i].strip() and (found := _put_into(a[i], line)) is not None:
-            pieces = found
+    while j < len(b):
+        # A run of unchanged lines is skipped in C loops: a script inserts a few lines into
+        # many, and a Python step per line was most of this stage's time.
+        same = _same_run(a, i, b, j)
+        if same:
+            if new_lines:
+                out.append((pos, "".join(new_lines)))
+                new_lines = []
+            pos += sum(map(len, islice(a, i, i + same)))
+            i += same
+            j += same
+            continue
+        line = b[j]
+        j += 1
+        if i < len(a) and a[i].strip() and (found := _put_into(a[i], line)) is not None:
+            if new_lines:
+                out.append((pos, "".join(new_lines)))
+                new_lines = []
+            out.extend((pos + col, text) for col, text in found)
+            pos += len(a[i])
+            i += 1
         else:
             new_lines.append(line)
-            continue
-        if new_lines:
-            out.append((pos, "".join(new_lines)))
-            new_lines = []
-        out.extend((pos + col, text) for col, text in pieces)
-        pos += len(a[i])
-        i += 1
     if i < len(a):
         return None
     if new_lines:
         out.append((pos, "".join(new_lines)))
     return out
+
+
+def _same_run(a: list[str], i: int, b: list[str], j: int) -> int:
+    """How many lines a[i:] and b[j:] have equal from their start."""
+    pairs = map(ne, islice(a, i, None), islice(b, j, None))
+    first = next(compress(count(), pairs), None)
+    return min(len(a) - i, len(b) - j) if first is None else first
 
 
 def _put_into(old: str, new: str) -> list[tuple[int, str]] | None:
