@@ -60,3 +60,16 @@ def require(tool: str) -> str:
     if path is None:
         pytest.fail(f"{tool} is not installed; run .ci/run (or its install step) first")
     return path
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file under root by relative path: what strip must restore byte for byte."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def line_of(path: Path, needle: str) -> int:
+    """The 1-based line of the first line of path holding needle."""
+    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if needle in line:
+            return n
+    raise AssertionError(f"{needle!r} not in {path}")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from helpers import line_of
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "events.json").read_text("utf-8"))
 
@@ -60,3 +64,38 @@ def check_vectors(events: list[dict[str, Any]]) -> None:
     for e in events:
         if e["ev"] == "error":
             assert isinstance(e["error"], str) and e["error"]
+
+
+def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
+    """The first event of a function."""
+    return next(e for e in events if e["fn"] == fn)
+
+
+def errors_of(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
+
+
+def check_where(
+    events: list[dict[str, Any]], src: Path, where: dict[str, tuple[Path, str]]
+) -> None:
+    """Each function's first event names its file (relative to src) and the line of the
+    original source that holds the needle."""
+    for fn, (path, needle) in where.items():
+        event = first(events, fn)
+        expected = (path.relative_to(src).as_posix(), line_of(path, needle))
+        assert (event["file"], event["line"]) == expected, fn
+
+
+OFF_VALUES = ("off", "0", "FALSE", "no")
+
+
+def check_off(
+    run: Callable[[Path, dict[str, str]], subprocess.CompletedProcess[str]], stdout: str, tmp: Path
+) -> None:
+    """Every spelling of off silences the runtime: `run(events_file, env)` prints what the
+    program prints uninstrumented, nothing on stderr, and writes no events file."""
+    for value in OFF_VALUES:
+        events_file = tmp / f"off-{value}.jsonl"
+        off = run(events_file, {"TELEMETRY_INJECT": value})
+        assert (off.returncode, off.stdout, off.stderr) == (0, stdout, ""), value
+        assert not events_file.exists(), value

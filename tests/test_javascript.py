@@ -17,8 +17,17 @@ import pytest
 from guards import KINDS
 from guards import cases as guard_cases
 from guards import check as guard_check
-from helpers import EXAMPLES, ROOT, require, run_cli, run_program
-from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from helpers import EXAMPLES, ROOT, line_of, require, run_cli, run_program, tree
+from telemetry import (
+    VECTORS,
+    check_off,
+    check_pairs,
+    check_vectors,
+    check_where,
+    errors_of,
+    first,
+    read_events,
+)
 from telemetry_inject.core import analyze, language, plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "javascript"
@@ -34,25 +43,6 @@ REQUIRE = (
     "loop: Function.prototype, iter: Function.prototype, value: Function.prototype };"
     "  // telemetry-inject\n"
 )
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
-    return next(e for e in events if e["fn"] == fn)
-
-
-def errors_of(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
 
 
 def npm_package(spec: str, dest: Path) -> Path:
@@ -129,12 +119,7 @@ def test_example_behaves_the_same_and_reports_every_call(
         "<anonymous>": (src / "shop" / "format.mjs", "export default function"),
         "checkout": (main, "async function checkout("),
     }
-    for fn, (path, needle) in where.items():
-        event = first(events, fn)
-        assert (event["file"], event["line"]) == (
-            path.relative_to(src).as_posix(),
-            line_of(path, needle),
-        ), fn
+    check_where(events, src, where)
     # An async function's exit comes after everything it awaited.
     order = [(e["ev"], e["fn"]) for e in events]
     assert order.index(("exit", "Cart.settle")) > order.index(("exit", "Cart.withTax"))
@@ -153,13 +138,11 @@ def test_events_go_to_stderr_by_default_and_off_is_silent(
     stream = tmp_path / "stderr.jsonl"
     stream.write_text(default.stderr, "utf-8")
     assert check_pairs(read_events(stream))["Cart.add"] == 4
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
-    for value in ("off", "0", "FALSE", "no"):
-        events_file = tmp_path / f"off-{value}.jsonl"
-        env.update(TELEMETRY_INJECT=value, TELEMETRY_INJECT_OUT=str(events_file))
-        off = subprocess.run([node, "main.mjs"], cwd=out, env=env, capture_output=True, text=True)
-        assert (off.returncode, off.stdout, off.stderr) == (0, default.stdout, "")
-        assert not events_file.exists()
+    check_off(
+        lambda events, env: run_program([node, "main.mjs"], out, events=events, env=env),
+        default.stdout,
+        tmp_path,
+    )
 
 
 def test_instrumenting_again_changes_nothing_and_strip_restores_every_byte(

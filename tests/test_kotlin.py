@@ -28,8 +28,17 @@ import pytest
 from guards import KINDS
 from guards import cases as guard_cases
 from guards import check as guard_check
-from helpers import EXAMPLES, ROOT, require, run_cli, run_program
-from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from helpers import EXAMPLES, ROOT, line_of, require, run_cli, run_program, tree
+from telemetry import (
+    VECTORS,
+    check_off,
+    check_pairs,
+    check_vectors,
+    check_where,
+    errors_of,
+    first,
+    read_events,
+)
 from telemetry_inject.core import analyze, language, plan
 from telemetry_inject.core.engine import Engine, Options, is_stale
 
@@ -42,25 +51,6 @@ STAMP = re.compile(r"(?<=telemetry-inject:)[0-9a-f]{8}|(?<=__tel)[0-9a-f]{8}")
 # A small stdlib-only Kotlin library from Maven Central, as its source jar (cached in ~/.m2).
 KOTLIN_RESULT = ("com.michael-bull.kotlin-result", "kotlin-result-jvm", "2.0.0")
 EDGE_DIR = "edge$dir"  # a `$` in the path: Kotlin string literals must escape it
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
-    return next(e for e in events if e["fn"] == fn)
-
-
-def errors_of(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
 
 
 @contextmanager
@@ -631,12 +621,7 @@ def test_example_behaves_the_same_and_reports_every_call(
         "settle": (cart, "suspend fun settle("),
         "main.shout": (main, "val shout = fun("),
     }
-    for fn, (path, needle) in where.items():
-        event = first(events, fn)
-        assert (event["file"], event["line"]) == (
-            path.relative_to(src).as_posix(),
-            line_of(path, needle),
-        ), fn
+    check_where(events, src, where)
     assert first(events, "Cart.init")["line"] == line_of(cart, "this.stock = stock") - 1
     # The suspend function resumed on another thread and still closed its own call.
     settle = [e for e in events if e["fn"] == "settle"]
@@ -652,13 +637,11 @@ def test_events_go_to_stderr_by_default_and_off_is_silent(
     stream = tmp_path / "stderr.jsonl"
     stream.write_text(default.stderr, "utf-8")
     assert check_pairs(read_events(stream))["Cart.add"] == 4
-    for value in ("off", "0", "FALSE", "no"):
-        events_file = tmp_path / f"off-{value}.jsonl"
-        off = kotlin.run(
-            classes, "MainKt", cwd=out, events=events_file, env={"TELEMETRY_INJECT": value}
-        )
-        assert (off.returncode, off.stdout, off.stderr) == (0, default.stdout, "")
-        assert not events_file.exists()
+    check_off(
+        lambda events, env: kotlin.run(classes, "MainKt", cwd=out, events=events, env=env),
+        default.stdout,
+        tmp_path,
+    )
 
 
 def test_edge_cases_match_the_golden_file_compile_and_run(

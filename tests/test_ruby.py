@@ -16,8 +16,16 @@ from typing import Any
 
 import pytest
 from guards import KINDS, cases, check
-from helpers import EXAMPLES, ROOT, require, run_cli, run_program
-from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from helpers import EXAMPLES, ROOT, line_of, require, run_cli, run_program, tree
+from telemetry import (
+    VECTORS,
+    check_off,
+    check_pairs,
+    check_vectors,
+    check_where,
+    first,
+    read_events,
+)
 from telemetry_inject.core import analyze, language, plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ruby"
@@ -46,21 +54,6 @@ Ruby = Callable[..., subprocess.CompletedProcess[str]]
 def instrument(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     """The CLI run from the program's directory, so events name files relative to it."""
     return run_cli(".", "--in-place", "--jobs", "1", "--no-cache", *extra, cwd=root)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
-    return next(e for e in events if e["fn"] == fn)
 
 
 def test_example_behaves_the_same_and_reports_every_call(ruby: Ruby, tmp_path: Path) -> None:
@@ -103,25 +96,18 @@ def test_example_behaves_the_same_and_reports_every_call(ruby: Ruby, tmp_path: P
         "Shop.Cart.owner=": (cart, "def owner=("),
         "main": (main, "def main"),
     }
-    for fn, (path, needle) in where.items():
-        event = first(events, fn)
-        assert (event["file"], event["line"]) == (
-            path.relative_to(src).as_posix(),
-            line_of(path, needle),
-        ), fn
+    check_where(events, src, where)
     assert len({e["pid"] for e in events}) == 1
     # Events go to stderr without TELEMETRY_INJECT_OUT; any of the off values silences them.
     default = ruby("main.rb", cwd=out)
     stream = tmp_path / "stderr.jsonl"
     stream.write_text(default.stderr, "utf-8")
     assert check_pairs(read_events(stream)) == Counter(expected)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEMETRY_INJECT")}
-    for value in ("off", "0", "FALSE", "no"):
-        events_file = tmp_path / f"off-{value}.jsonl"
-        env.update(TELEMETRY_INJECT=value, TELEMETRY_INJECT_OUT=str(events_file))
-        off = subprocess.run(["ruby", "main.rb"], cwd=out, env=env, capture_output=True, text=True)
-        assert (off.returncode, off.stdout, off.stderr) == (0, plain.stdout, "")
-        assert not events_file.exists()
+    check_off(
+        lambda events, env: run_program(["ruby", "main.rb"], out, events=events, env=env),
+        plain.stdout,
+        tmp_path,
+    )
     # Instrumenting again changes nothing; strip restores every byte, runtime files included.
     again = json.loads(instrument(out, "--json").stdout)
     assert (again["changed"], again["instrumented"], again["failures"]) == (0, 0, [])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from guards import GUARDS, KINDS
-from helpers import EXAMPLES, ROOT, run_cli
+from helpers import EXAMPLES, ROOT, line_of, run_cli, tree
 from telemetry_inject.core import analyze, language, plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "swift"
@@ -26,10 +26,6 @@ def instrument(root: Path, *extra: str) -> dict:
     return json.loads(out.stdout)
 
 
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
 def parses_cleanly(path: Path) -> bool:
     spec = language.get("swift")
     return not analyze.parse(spec, path.read_bytes()).root_node.has_error
@@ -41,13 +37,6 @@ def entries(path: Path) -> list[tuple[str, str, int]]:
         (json.loads(m["fn"]), json.loads(m["file"]), int(m["line"]))
         for m in ENTRY.finditer(path.read_text("utf-8"))
     ]
-
-
-def line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
 
 
 @pytest.mark.parametrize("eol", ["\n", "\r\n"], ids=["lf", "crlf"])

@@ -14,8 +14,16 @@ from pathlib import Path
 import pytest
 from guards import cases as guard_cases
 from guards import check as guard_check
-from helpers import EXAMPLES, ROOT, require, run_cli, run_program
-from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from helpers import EXAMPLES, ROOT, line_of, require, run_cli, run_program, tree
+from telemetry import (
+    VECTORS,
+    check_pairs,
+    check_vectors,
+    check_where,
+    errors_of,
+    first,
+    read_events,
+)
 from telemetry_inject.core import analyze, language, plan
 from test_javascript import (
     PROBES,
@@ -23,13 +31,9 @@ from test_javascript import (
     VALUES_DRIVER,
     _guard_runs,
     check_values,
-    errors_of,
-    first,
     guard_env,
-    line_of,
     loop_runs,
     npm_package,
-    tree,
     var_values,
 )
 
@@ -131,12 +135,7 @@ def test_example_behaves_the_same_and_reports_every_call(
         "List": (src / "src" / "view.tsx", "export const List ="),
         "main.<anonymous>": (src / "src" / "main.ts", "queue.mapAsync(async (x) => {"),
     }
-    for fn, (path, needle) in where.items():
-        event = first(events, fn)
-        assert (event["file"], event["line"]) == (
-            path.relative_to(src).as_posix(),
-            line_of(path, needle),
-        ), fn
+    check_where(events, src, where)
     # Derived constructors enter after their super() call, as TypeScript requires.
     text = (out / "src" / "shapes.ts").read_text("utf-8")
     assert '    super("circle");\n    const __tel_s = __tel.enter("Circle.constructor"' in text
