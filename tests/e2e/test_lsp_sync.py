@@ -14,9 +14,10 @@ from lsprotocol import types as lsp
 from pytest_lsp import LanguageClient
 from telemetry_inject.server.features.commands import INSTRUMENT_FILE
 
-from .lsp_editor import Editor, actions_at, hover_text, position_of
+from .lsp_editor import Editor, actions_at, hover_text, one, position_of
 from .samples import PYTHON
 
+INSTRUMENT = "refactor.rewrite.telemetry-inject.instrument"
 PIECES = ["\r\n", "\n", "\t", "😀", "e\u0301", "def h(y):\n    return y\n", "(", ":", " ", "x"]
 
 
@@ -117,3 +118,33 @@ async def test_client_without_literals_progress_or_document_changes(
     assert editor.text(uri).count("@_tel.probe(") == 1
     assert (workspace / "_telemetry_utils.py").is_file()  # written by the server itself
     assert client.progress_reports == {}  # the client cannot show progress: none was sent
+
+
+async def test_typing_burst_then_instrument_edits_as_for_the_text_opened_fresh(
+    client: LanguageClient, editor: Editor
+) -> None:
+    """One didChange per keystroke and no request between them (the server parses once, at
+    the code action): the edit resolved equals the one for the final text opened anew."""
+    uri = editor.open("a.py", PYTHON)
+    where = PYTHON.index("a + b") + len("a + b")
+    for ch in " * 2\n    c = (a":  # " *" and "c = (a" do not parse
+        editor.type_at(uri, where, ch)
+        where += 1
+    editor.type_at(uri, where, ")")
+
+    async def instrument_edits() -> list[lsp.TextEdit]:
+        at = editor.pos(editor.text(uri), "c = (a)")
+        action = one(await actions_at(client, uri, at), INSTRUMENT)
+        resolved = await client.code_action_resolve_async(action)
+        assert resolved.edit is not None
+        changes = resolved.edit.document_changes or []
+        return [e for c in changes if isinstance(c, lsp.TextDocumentEdit) for e in c.edits]
+
+    typed = await instrument_edits()
+    assert typed
+    text = editor.text(uri)
+    client.text_document_did_close(
+        lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+    )
+    editor.open("a.py", text)
+    assert await instrument_edits() == typed

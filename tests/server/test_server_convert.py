@@ -3,6 +3,7 @@ old telemetry and inserting the new, as few bytes as possible, never splitting a
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
@@ -68,3 +69,42 @@ def test_workspace_edit_shapes() -> None:
     kinds = [type(c).__name__ for c in full.document_changes]
     assert kinds == ["TextDocumentEdit", "CreateFile", "TextDocumentEdit"]
     assert full.document_changes[0].text_document.version == 3
+
+
+LINE_PIECES = ["a", "\n", "\r", "\r\n", "é\n\n", "", "\r\r\n\n", "xyz"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(LINE_PIECES), max_size=40),
+    edits=st.lists(
+        st.tuples(
+            st.floats(0, 1),
+            st.sampled_from([0, 0, 1, 3, 10, 40]),
+            st.lists(st.sampled_from(LINE_PIECES), max_size=3),
+        ),
+        max_size=10,
+    ),
+)
+def test_line_index_after_edits_equals_a_fresh_one(
+    text: list[str], edits: list[tuple[float, int, list[str]]]
+) -> None:
+    """Chunks of four lines, so that edits cross chunks, empty them and fill them; lone CRs
+    come and go (tree-sitter points must then count rows by \\n only)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(convert, "_CHUNK", 4)
+        source = "".join(text).encode()
+        index = convert.LineIndex.of(source)
+        for where, length, pieces in edits:
+            start = int(where * len(source))
+            end = min(len(source), start + length)
+            new = "".join(pieces).encode()
+            new_source = source[:start] + new + source[end:]
+            index = index.after_edit(new_source, start, end, len(new))
+            source = new_source
+            assert index == convert.LineIndex.of(source)
+            assert index.starts == (0, *(m.end() for m in convert._EOL.finditer(source)))
+            assert index.lone_cr == (convert._LONE_CR.search(source) is not None)
+            for offset in range(len(source) + 1):
+                assert index.point(source, offset) == convert.point_at(source, offset)
+                assert index.line_of(offset) == len([s for s in index.starts if s <= offset]) - 1

@@ -11,8 +11,9 @@ import tree_sitter as ts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
-from telemetry_inject.core import language
+from telemetry_inject.core import analyze, language
 from telemetry_inject.server import convert
+from telemetry_inject.server.actions import offers
 from telemetry_inject.server.documents import Document, Location
 
 PY = language.get("python")
@@ -191,3 +192,51 @@ def test_position_round_trip(text: str, data: st.DataObject) -> None:
         p = convert.position_at(source, index, offset, enc)
         assert (p.line, p.character) == (pos.line, width(text[line_start:i]))
         assert convert.offset_at(source, index, p, enc) == offset
+
+
+def test_a_typing_burst_is_one_parse_with_the_tree_and_index_of_one_by_one_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """didChange parses nothing; the first use of the tree parses once for every change since
+    (a transient syntax error among them included), and the tree, the index (shifted, not
+    recomputed) and the actions offered equal those of parsing after every keystroke."""
+    text = SEED + "\ndef g(a):\n    total = a\n    return total\n"
+    where = text.index("return total") + len("return total")
+    keys = [" + 1", "0", "\r\n", "    x = (", "a", ")"]  # " +" and "x = (" do not parse
+    one_by_one, burst = new_doc(text), new_doc(text)
+    for doc in (one_by_one, burst):
+        doc.snapshot.analysis()
+    parses = 0
+    real_parser = type(PY).parser
+
+    def counting_parser(spec: language.LanguageSpec) -> ts.Parser:
+        nonlocal parses
+        parses += 1
+        return real_parser(spec)
+
+    monkeypatch.setattr(type(PY), "parser", counting_parser)
+    version = 0
+    for key in keys:
+        for ch in key if key != "\r\n" else [key]:
+            version += 1
+            change = lsp.TextDocumentContentChangePartial(
+                range=lsp.Range(lsp_position(text, where), lsp_position(text, where)), text=ch
+            )
+            text, where = text[:where] + ch + text[where:], where + len(ch)
+            one_by_one.apply([change], version)
+            one_by_one.snapshot.analysis()
+            before = parses
+            burst.apply([change], version)
+            assert parses == before  # the notification parsed nothing
+    before = parses
+    assert burst.snapshot.exact_tree is not None  # no error at the burst's end: exact
+    assert parses == before + 1  # one incremental parse for the whole burst
+    check(burst, text)
+    check(one_by_one, text)
+    got, want = burst.snapshot.analysis(), one_by_one.snapshot.analysis()
+    assert got is not None and want is not None
+    assert not burst.snapshot._full  # shifted from the analysis before the burst
+    assert got.functions == want.functions == analyze.analyze(PY, burst.snapshot.source).functions
+    assert got.line_starts == want.line_starts
+    for offset in range(0, len(burst.snapshot.source), 7):
+        assert offers(got, offset, offset) == offers(want, offset, offset)
