@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tree_sitter import Node
+
 from .analyze import Analysis, body_indent, indent_of
 from .config import Templates
 from .language import LanguageSpec
@@ -30,15 +32,20 @@ def probe_ops(
     values: dict[str, str],
     probes: frozenset[str],
 ) -> SiteOps:
-    """The lines of the loop and variable probes of one function, in the order they go in.
+    """The lines of the loop and variable probes of one function, and the lines before its
+    process exits, in the order they go in.
 
     A site that cannot take its line (it shares its line with other code, it ends the
     function's last line, an ignore comment) is left out; the rest of the function is not.
+    Exit lines go in with any probe: whatever the runtime buffered is written before them.
     """
     out = SiteOps()
     loop_ok = "loop" in probes and snippets.get("loop_before") and snippets.get("loop_body")
     var_ok = "var" in probes and snippets.get("var_after")
-    if not (loop_ok or var_ok):
+    exit_code = snippets.get(AnchorKind.EXIT_BEFORE.value, "")
+    if exit_code and not _may_exit(analysis, f):
+        exit_code = ""
+    if not (loop_ok or var_ok or exit_code):
         return out
     sites = analysis.sites(f.id)
     placed: list[tuple[int, list[Op]]] = []
@@ -63,6 +70,13 @@ def probe_ops(
         except PlanError:
             continue
         out.params[key] = str(analysis.original_line(assign.statement.start_point[0]))
+    exits = 0
+    for stmt in sites.exits if exit_code else ():
+        try:
+            placed.append((stmt.start_byte, _exit_ops(analysis, f, stmt, exit_code)))
+        except PlanError:
+            continue
+        exits += 1
     placed.sort(key=lambda p: p[0])
     ops = [op for _start, site_ops in placed for op in site_ops]
     out.ops = sorted(ops, key=lambda op: (op.line, op.col))  # stable: ties keep source order
@@ -71,6 +85,8 @@ def probe_ops(
             out.snippets.append(Snippet(Anchor(f.id, kind), snippets[kind.value]))
     if var_ok and any(k.startswith("line_v") for k in out.params):
         out.snippets.append(Snippet(Anchor(f.id, AnchorKind.VAR_AFTER), snippets["var_after"]))
+    if exits:
+        out.snippets.append(Snippet(Anchor(f.id, AnchorKind.EXIT_BEFORE), exit_code))
     return out
 
 
@@ -140,6 +156,25 @@ def _iteration_ops(
     ):
         raise PlanError("the loop body shares its line with other code")
     return line_ops(row - base, indent_of(analysis.row_text(row)), code)
+
+
+def _may_exit(analysis: Analysis, f: FunctionInfo) -> bool:
+    """Whether the function's text holds one of the language's ``exit_hints`` (none: always),
+    so that the probe query runs for exit lines only where one may be found."""
+    hints = analysis.spec.raw.get("exit_hints")
+    if not hints:
+        return True
+    text = analysis.source[f.span.start : f.span.end]
+    return any(h.encode() in text for h in hints)
+
+
+def _exit_ops(analysis: Analysis, f: FunctionInfo, stmt: Node, code: str) -> list[Op]:
+    row = stmt.start_point[0]
+    if _ignored_row(analysis, row):
+        raise PlanError("an ignore comment")
+    if analysis.row_text(row)[: stmt.start_point[1]].strip():
+        raise PlanError("the exit does not start its line")
+    return line_ops(row - f.span.start_row, indent_of(analysis.row_text(row)), code)
 
 
 def _var_ops(

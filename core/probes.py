@@ -1,8 +1,10 @@
-"""Analyze stage, probe sites: the loops, assignments and parameters of each function.
+"""Analyze stage, probe sites: the loops, assignments, parameters and process exits of each
+function.
 
 Found by the language's ``probes.scm`` (see docs/probes.md) only when a run asks for loop,
-variable or argument probes, so the common entry/exit run never pays for the query. Each site
-belongs to the innermost function around it, found in one sweep over byte ranges.
+variable or argument probes, or for a language with a line before process exits in a function
+holding one of its ``exit_hints``, so the common entry/exit run rarely pays for the query. Each
+site belongs to the innermost function around it, found in one sweep over byte ranges.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Sites:
     loops: list[LoopSite] = field(default_factory=list)
     assigns: list[AssignSite] = field(default_factory=list)
     params: list[str] = field(default_factory=list)
+    exits: list[ts.Node] = field(default_factory=list)  # statements that end the process
 
 
 def find_sites(
@@ -46,6 +49,7 @@ def find_sites(
     loops: list[LoopSite] = []
     assigns: list[AssignSite] = []
     params: list[ts.Node] = []
+    exits: dict[int, ts.Node] = {}
     skipped: set[int] = set()
     for _pattern, caps in ts.QueryCursor(query).matches(root):
         for node in caps.get("skip", ()):
@@ -59,6 +63,7 @@ def find_sites(
         elif "assign" in caps and names:
             assigns.append(AssignSite(caps["assign"][0], names))
         params.extend(caps.get("param", ()))
+        exits.update((n.id, n) for n in caps.get("exit", ()))
     owner = _owners(functions)
     joined: dict[int, LoopSite] = {}
     for site in loops:  # one match per bound name (for i, x in ...): names join
@@ -79,6 +84,10 @@ def find_sites(
         f = owner(a.statement.start_byte)
         if f is not None and a.statement.id not in skipped:
             out[f.id].assigns.append(a)
+    for node in sorted(exits.values(), key=lambda n: n.start_byte):
+        f = owner(node.start_byte)
+        if f is not None and node.id not in skipped:
+            out[f.id].exits.append(node)
     for node in sorted(params, key=lambda n: n.start_byte):
         f = owner(node.start_byte)
         # In the header, not the body (where the grammar's body is the whole definition, as

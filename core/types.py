@@ -73,6 +73,9 @@ class AnchorKind(str, Enum):
     LOOP_BEFORE = "loop_before"  # a line before a loop statement: the loop's state
     LOOP_BODY = "loop_body"  # the start of each iteration
     VAR_AFTER = "var_after"  # a line after an assignment, per assigned name
+    # A line before a call that ends the process without running deferred code (Go's os.Exit):
+    # the runtime writes what it has buffered.
+    EXIT_BEFORE = "exit_before"
 
 
 PROBES = ("function", "loop", "var", "args", "return")
