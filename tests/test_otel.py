@@ -15,23 +15,22 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import ROOT, require, run_cli, run_program
+from helpers import ROOT, require, run_cli, run_program, tree
 from telemetry_inject.core import language
 
 TOOLCHAINS = ROOT / "tests" / "toolchains"
 NODE_MODULES = TOOLCHAINS / "node_modules"
 TSC = NODE_MODULES / ".bin" / "tsc"
 CACHE = ROOT / "tests" / ".cache"
+FIXTURES = ROOT / "tests" / "fixtures" / "otel"
 GO_CACHE = CACHE / "go"
 JAVA_CACHE = CACHE / "otel-java"
-OTEL_GO = "v1.47.0"
 OTEL_JAVA = "1.68.0"
 PROBES = "function,loop,var,args,return"
 
@@ -56,103 +55,21 @@ class Program:
     extra: dict[str, str] = field(default_factory=dict)  # files neither instrumented nor run
 
 
+def _files(lang: str, part: str) -> dict[str, str]:
+    """A program's files under tests/fixtures/otel/LANG/PART, by path."""
+    root = FIXTURES / lang / part
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return {p.relative_to(root).as_posix(): p.read_text("utf-8") for p in files}
+
+
 # -- the programs ---------------------------------------------------------------------------
+# Sources in tests/fixtures/otel/LANG/: program/ is instrumented, harness/ is added after
+# instrumenting (sets up the SDK, runs the program, prints the spans), extra/ is neither.
 
 PYTHON = Program(
     lang="python",
-    files={
-        "shop/__init__.py": "",
-        "shop/orders.py": '''\
-            """Orders: quantities parsed from text, priced per unit; a bad quantity is skipped."""
-
-
-            class BadQuantity(ValueError):
-                pass
-
-
-            class Orders:
-                def __init__(self, unit_cents):
-                    self.unit_cents = unit_cents
-
-                def price(self, qty):
-                    if qty < 0:
-                        raise BadQuantity(f"negative quantity: {qty}")
-                    return qty * self.unit_cents
-
-                def total(self, raw):
-                    cents = 0
-                    for qty in quantities(raw):
-                        try:
-                            cents += self.price(qty)
-                        except BadQuantity:
-                            continue
-                    rounded = cents // 100
-                    return rounded
-
-
-            def quantities(raw):
-                for part in raw.split(","):
-                    yield int(part)
-            ''',
-        "main.py": """\
-            import asyncio
-
-            from shop.orders import Orders
-
-
-            async def fetch_rate():
-                await asyncio.sleep(0)
-                return 250
-
-
-            def main():
-                rate = asyncio.run(fetch_rate())
-                orders = Orders(rate)
-                print(orders.total("4,-1,2"))
-            """,
-    },
-    harness={
-        "harness.py": """\
-            import json
-
-            from opentelemetry import trace
-            from opentelemetry.sdk.trace import TracerProvider
-            from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-            from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
-                InMemorySpanExporter,
-            )
-
-            exporter = InMemorySpanExporter()
-            provider = TracerProvider()
-            provider.add_span_processor(SimpleSpanProcessor(exporter))
-            trace.set_tracer_provider(provider)
-
-            import main  # noqa: E402
-
-            main.main()
-
-
-            def span_id(ctx):
-                return format(ctx.span_id, "016x") if ctx else None
-
-
-            print(json.dumps([
-                {
-                    "name": s.name,
-                    "trace": format(s.context.trace_id, "032x"),
-                    "id": span_id(s.context),
-                    "parent": span_id(s.parent),
-                    "status": s.status.status_code.name,
-                    "message": s.status.description or "",
-                    "attributes": dict(s.attributes),
-                    "events": [
-                        {"name": e.name, "attributes": dict(e.attributes)} for e in s.events
-                    ],
-                }
-                for s in exporter.get_finished_spans()
-            ]))
-            """,
-    },
+    files=_files("python", "program"),
+    harness=_files("python", "harness"),
     calls={
         "main": (1, None),
         "fetch_rate": (1, "main"),
@@ -174,123 +91,20 @@ PYTHON = Program(
     runtime="_telemetry_otel.py",
 )
 
-
-JS_HARNESS_BODY = """\
-    const exporter = new InMemorySpanExporter();
-    const processor = new SimpleSpanProcessor(exporter);
-    const provider = new BasicTracerProvider({ spanProcessors: [processor] });
-    trace.setGlobalTracerProvider(provider);
-    const STATUS = ["UNSET", "OK", "ERROR"];
-    const dump = () =>
-      JSON.stringify(
-        exporter.getFinishedSpans().map((s) => ({
-          name: s.name,
-          trace: s.spanContext().traceId,
-          id: s.spanContext().spanId,
-          parent: (s.parentSpanContext && s.parentSpanContext.spanId) || null,
-          status: STATUS[s.status.code],
-          message: s.status.message || "",
-          attributes: s.attributes,
-          events: s.events.map((e) => ({ name: e.name, attributes: e.attributes || {} })),
-        })),
-      );
-    """
-
-JS_SHOP = {
-    "shop/orders.js": """\
-        "use strict";
-        // Orders: quantities parsed from text, priced per unit; a bad quantity is skipped.
-
-        class BadQuantity extends Error {
-          constructor(message) {
-            super(message);
-            this.name = "BadQuantity";
-          }
-        }
-
-        class Orders {
-          constructor(unitCents) {
-            this.unitCents = unitCents;
-          }
-
-          price(qty) {
-            if (qty < 0) {
-              throw new BadQuantity(`negative quantity: ${qty}`);
-            }
-            return qty * this.unitCents;
-          }
-
-          total(raw) {
-            let cents = 0;
-            for (const qty of quantities(raw)) {
-              try {
-                cents += this.price(qty);
-              } catch (e) {
-                if (!(e instanceof BadQuantity)) throw e;
-              }
-            }
-            const rounded = Math.floor(cents / 100);
-            return rounded;
-          }
-        }
-
-        function quantities(raw) {
-          const out = [];
-          for (const part of raw.split(",")) {
-            out.push(Number(part));
-          }
-          return out;
-        }
-
-        module.exports = { Orders, BadQuantity };
-        """,
-    "main.js": """\
-        const { Orders } = require("./shop/orders");
-
-        async function fetchRate() {
-          await null;
-          return 250;
-        }
-
-        async function main() {
-          const rate = await fetchRate();
-          const orders = new Orders(rate);
-          const { format } = await import("./format.mjs");
-          console.log(format(orders.total("4,-1,2")));
-        }
-
-        module.exports = { main };
-        """,
-    "format.mjs": """\
-        // An ES module: it imports the CommonJS runtime's default export.
-        export function format(total) {
-          return String(total);
-        }
-        """,
-}
-
-TS_CALLS: dict[str, tuple[int, str | None]] = {
-    "main": (1, None),
-    "fetchRate": (1, "main"),
-    "Orders.constructor": (1, "main"),
-    "Orders.total": (1, "main"),
-    "quantities": (1, "Orders.total"),
-    "Orders.price": (3, "Orders.total"),
-    "BadQuantity.constructor": (1, "Orders.price"),
-}
-JS_CALLS = {**TS_CALLS, "format": (1, "main")}
-
 JAVASCRIPT = Program(
     lang="javascript",
-    files=JS_SHOP,
-    harness={
-        "harness.js": 'const { trace } = require("@opentelemetry/api");\n'
-        "const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } ="
-        ' require("@opentelemetry/sdk-trace-base");\n'
-        + textwrap.dedent(JS_HARNESS_BODY)
-        + 'require("./main").main().then(() => console.log(dump()));\n',
+    files=_files("javascript", "program"),
+    harness=_files("javascript", "harness"),
+    calls={
+        "main": (1, None),
+        "fetchRate": (1, "main"),
+        "Orders.constructor": (1, "main"),
+        "Orders.total": (1, "main"),
+        "quantities": (1, "Orders.total"),
+        "Orders.price": (3, "Orders.total"),
+        "BadQuantity.constructor": (1, "Orders.price"),
+        "format": (1, "main"),
     },
-    calls=JS_CALLS,
     where={
         "main": ("main.js", "async function main("),
         "fetchRate": ("main.js", "async function fetchRate("),
@@ -306,102 +120,17 @@ JAVASCRIPT = Program(
 
 TYPESCRIPT = Program(
     lang="typescript",
-    files={
-        "src/orders.ts": """\
-            // Orders: quantities parsed from text, priced per unit; a bad quantity is skipped.
-
-            export class BadQuantity extends Error {
-              constructor(message: string) {
-                super(message);
-                this.name = "BadQuantity";
-              }
-            }
-
-            export class Orders {
-              constructor(private readonly unitCents: number) {}
-
-              price(qty: number): number {
-                if (qty < 0) {
-                  throw new BadQuantity(`negative quantity: ${qty}`);
-                }
-                return qty * this.unitCents;
-              }
-
-              total(raw: string): number {
-                let cents = 0;
-                for (const qty of quantities(raw)) {
-                  try {
-                    cents += this.price(qty);
-                  } catch (e) {
-                    if (!(e instanceof BadQuantity)) throw e;
-                  }
-                }
-                const rounded: number = Math.floor(cents / 100);
-                return rounded;
-              }
-            }
-
-            function quantities(raw: string): number[] {
-              const out: number[] = [];
-              for (const part of raw.split(",")) {
-                out.push(Number(part));
-              }
-              return out;
-            }
-            """,
-        "src/main.ts": """\
-            import { Orders } from "./orders.js";
-
-            async function fetchRate(): Promise<number> {
-              await null;
-              return 250;
-            }
-
-            export async function main(): Promise<void> {
-              const rate = await fetchRate();
-              const orders = new Orders(rate);
-              console.log(orders.total("4,-1,2"));
-            }
-            """,
+    files=_files("typescript", "program"),
+    harness=_files("typescript", "harness"),
+    calls={
+        "main": (1, None),
+        "fetchRate": (1, "main"),
+        "Orders.constructor": (1, "main"),
+        "Orders.total": (1, "main"),
+        "quantities": (1, "Orders.total"),
+        "Orders.price": (3, "Orders.total"),
+        "BadQuantity.constructor": (1, "Orders.price"),
     },
-    harness={
-        "harness.mjs": 'import { trace } from "@opentelemetry/api";\n'
-        "import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from"
-        ' "@opentelemetry/sdk-trace-base";\n'
-        + textwrap.dedent(JS_HARNESS_BODY)
-        + 'const { main } = await import("./dist/main.js");\n'
-        "await main();\n"
-        "console.log(dump());\n",
-    },
-    extra={
-        "package.json": '{"type": "module", "private": true}\n',
-        "tsconfig.json": json.dumps(
-            {
-                "compilerOptions": {
-                    "target": "es2022",
-                    "module": "nodenext",
-                    "moduleResolution": "nodenext",
-                    "rootDir": "src",
-                    "outDir": "dist",
-                    "lib": ["es2022"],
-                    "types": ["node"],
-                    "skipLibCheck": True,
-                    "strict": True,
-                    "noUnusedLocals": True,
-                    "noUnusedParameters": True,
-                    "noImplicitReturns": True,
-                    "noImplicitOverride": True,
-                    "noUncheckedIndexedAccess": True,
-                    "noPropertyAccessFromIndexSignature": True,
-                    "exactOptionalPropertyTypes": True,
-                    "noFallthroughCasesInSwitch": True,
-                },
-                "include": ["src"],
-            },
-            indent=1,
-        ),
-    },
-    calls=TS_CALLS,
     where={
         "main": ("src/main.ts", "export async function main("),
         "fetchRate": ("src/main.ts", "async function fetchRate("),
@@ -413,155 +142,13 @@ TYPESCRIPT = Program(
     error_type="BadQuantity",
     looping="Orders.total",
     runtime="_telemetry_otel.ts",
+    extra=_files("typescript", "extra"),
 )
-
 
 GO = Program(
     lang="go",
-    files={
-        "orders/orders.go": """\
-            // Package orders prices quantities parsed from text; a bad quantity is skipped.
-            package orders
-
-            import (
-                "fmt"
-                "strconv"
-                "strings"
-            )
-
-            // BadQuantity is what Price panics with for a negative quantity.
-            type BadQuantity struct{ Qty int }
-
-            func (e BadQuantity) Error() string {
-                return fmt.Sprintf("negative quantity: %d", e.Qty)
-            }
-
-            type Orders struct{ UnitCents int }
-
-            func New(unitCents int) *Orders {
-                return &Orders{UnitCents: unitCents}
-            }
-
-            func (o *Orders) Price(qty int) int {
-                if qty < 0 {
-                    panic(BadQuantity{qty})
-                }
-                return qty * o.UnitCents
-            }
-
-            func (o *Orders) Total(raw string) int {
-                cents := 0
-                for _, qty := range Quantities(raw) {
-                    cents += o.tryPrice(qty)
-                }
-                rounded := cents / 100
-                return rounded
-            }
-
-            // tryPrice is 0 for a quantity Price panics on.
-            func (o *Orders) tryPrice(qty int) (cents int) {
-                defer func() {
-                    if r := recover(); r != nil {
-                        cents = 0
-                    }
-                }()
-                return o.Price(qty)
-            }
-
-            func Quantities(raw string) []int {
-                var out []int
-                for _, part := range strings.Split(raw, ",") {
-                    n, _ := strconv.Atoi(part)
-                    out = append(out, n)
-                }
-                return out
-            }
-            """,
-        "main.go": """\
-            package main
-
-            import (
-                "fmt"
-
-                "shop/orders"
-            )
-
-            func fetchRate() int {
-                return 250
-            }
-
-            func run() {
-                rate := fetchRate()
-                o := orders.New(rate)
-                fmt.Println(o.Total("4,-1,2"))
-            }
-            """,
-    },
-    harness={
-        "harness.go": """\
-            package main
-
-            import (
-                "encoding/json"
-                "fmt"
-                "strings"
-
-                "go.opentelemetry.io/otel"
-                "go.opentelemetry.io/otel/attribute"
-                sdktrace "go.opentelemetry.io/otel/sdk/trace"
-                "go.opentelemetry.io/otel/sdk/trace/tracetest"
-            )
-
-            func attrs(kvs []attribute.KeyValue) map[string]any {
-                out := map[string]any{}
-                for _, kv := range kvs {
-                    out[string(kv.Key)] = kv.Value.AsInterface()
-                }
-                return out
-            }
-
-            func main() {
-                exporter := tracetest.NewInMemoryExporter()
-                otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter)))
-                run()
-                var spans []map[string]any
-                for _, s := range exporter.GetSpans() {
-                    var parent any
-                    if s.Parent.IsValid() {
-                        parent = s.Parent.SpanID().String()
-                    }
-                    var events []map[string]any
-                    for _, e := range s.Events {
-                        events = append(events, map[string]any{
-                            "name": e.Name, "attributes": attrs(e.Attributes),
-                        })
-                    }
-                    spans = append(spans, map[string]any{
-                        "name": s.Name, "trace": s.SpanContext.TraceID().String(),
-                        "id": s.SpanContext.SpanID().String(), "parent": parent,
-                        "status":  strings.ToUpper(s.Status.Code.String()),
-                        "message": s.Status.Description,
-                        "attributes": attrs(s.Attributes), "events": events,
-                    })
-                }
-                out, _ := json.Marshal(spans)
-                fmt.Println(string(out))
-            }
-            """,
-    },
-    extra={
-        "go.mod": f"""\
-            module shop
-
-            go 1.24
-
-            require (
-                go.opentelemetry.io/otel {OTEL_GO}
-                go.opentelemetry.io/otel/sdk {OTEL_GO}
-                go.opentelemetry.io/otel/trace {OTEL_GO}
-            )
-            """,
-    },
+    files=_files("go", "program"),
+    harness=_files("go", "harness"),
     calls={
         "run": (1, None),
         "fetchRate": (1, "run"),
@@ -569,8 +156,10 @@ GO = Program(
         "Orders.Total": (1, "run"),
         "Quantities": (1, "Orders.Total"),
         "Orders.tryPrice": (3, "Orders.Total"),
-        "Orders.Price": (3, "Orders.tryPrice"),
-        # The deferred literal that recovers runs while tryPrice unwinds: its child.
+        "Orders.Price": (
+            3,
+            "Orders.tryPrice",
+        ),  # The deferred literal that recovers runs while tryPrice unwinds: its child.
         "Orders.tryPrice.<anonymous>": (3, "Orders.tryPrice"),
     },
     where={
@@ -583,148 +172,13 @@ GO = Program(
     error_type="BadQuantity",
     looping="Orders.Total",
     runtime="telemetry_inject_otel.go",
+    extra=_files("go", "extra"),
 )
-
 
 JAVA = Program(
     lang="java",
-    files={
-        "src/shop/Orders.java": """\
-            package shop;
-
-            import java.util.ArrayList;
-            import java.util.List;
-
-            /** Orders: quantities parsed from text, priced per unit; a bad quantity is skipped. */
-            public final class Orders {
-                private final int unitCents;
-
-                public Orders(int unitCents) {
-                    this.unitCents = unitCents;
-                }
-
-                public int price(int qty) {
-                    if (qty < 0) {
-                        throw new BadQuantity("negative quantity: " + qty);
-                    }
-                    return qty * unitCents;
-                }
-
-                public int total(String raw) {
-                    int cents = 0;
-                    for (int qty : quantities(raw)) {
-                        try {
-                            cents += price(qty);
-                        } catch (BadQuantity e) {
-                            continue;
-                        }
-                    }
-                    int rounded = cents / 100;
-                    return rounded;
-                }
-
-                static List<Integer> quantities(String raw) {
-                    List<Integer> out = new ArrayList<>();
-                    for (String part : raw.split(",")) {
-                        out.add(Integer.parseInt(part));
-                    }
-                    return out;
-                }
-            }
-            """,
-        "src/shop/BadQuantity.java": """\
-            package shop;
-
-            public class BadQuantity extends RuntimeException {
-                public BadQuantity(String message) {
-                    super(message);
-                }
-            }
-            """,
-        "src/shop/Main.java": """\
-            package shop;
-
-            public final class Main {
-                static int fetchRate() {
-                    return 250;
-                }
-
-                public static void run() {
-                    int rate = fetchRate();
-                    Orders orders = new Orders(rate);
-                    System.out.println(orders.total("4,-1,2"));
-                }
-            }
-            """,
-    },
-    harness={
-        "src/shop/Harness.java": """\
-            package shop;
-
-            import io.opentelemetry.api.common.Attributes;
-            import io.opentelemetry.sdk.OpenTelemetrySdk;
-            import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
-            import io.opentelemetry.sdk.trace.SdkTracerProvider;
-            import io.opentelemetry.sdk.trace.data.EventData;
-            import io.opentelemetry.sdk.trace.data.SpanData;
-            import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
-
-            public final class Harness {
-                public static void main(String[] args) {
-                    InMemorySpanExporter exporter = InMemorySpanExporter.create();
-                    SdkTracerProvider provider = SdkTracerProvider.builder()
-                        .addSpanProcessor(SimpleSpanProcessor.create(exporter)).build();
-                    OpenTelemetrySdk.builder().setTracerProvider(provider).buildAndRegisterGlobal();
-                    Main.run();
-                    StringBuilder out = new StringBuilder("[");
-                    for (SpanData s : exporter.getFinishedSpanItems()) {
-                        if (out.length() > 1) out.append(',');
-                        String parent = s.getParentSpanContext().isValid()
-                            ? q(s.getParentSpanId()) : "null";
-                        out.append("{\\"name\\":").append(q(s.getName()))
-                            .append(",\\"trace\\":").append(q(s.getTraceId()))
-                            .append(",\\"id\\":").append(q(s.getSpanId()))
-                            .append(",\\"parent\\":").append(parent)
-                            .append(",\\"status\\":").append(q(s.getStatus().getStatusCode().name()))
-                            .append(",\\"message\\":").append(q(s.getStatus().getDescription()))
-                            .append(",\\"attributes\\":").append(attrs(s.getAttributes()))
-                            .append(",\\"events\\":[");
-                        String sep = "";
-                        for (EventData e : s.getEvents()) {
-                            out.append(sep).append("{\\"name\\":").append(q(e.getName()))
-                                .append(",\\"attributes\\":").append(attrs(e.getAttributes()))
-                                .append('}');
-                            sep = ",";
-                        }
-                        out.append("]}");
-                    }
-                    System.out.println(out.append(']'));
-                }
-
-                static String attrs(Attributes a) {
-                    StringBuilder b = new StringBuilder("{");
-                    a.forEach((k, v) -> {
-                        if (b.length() > 1) b.append(',');
-                        b.append(q(k.getKey())).append(':');
-                        boolean plain =
-                            v instanceof Long || v instanceof Double || v instanceof Boolean;
-                        b.append(plain ? String.valueOf(v) : q(String.valueOf(v)));
-                    });
-                    return b.append('}').toString();
-                }
-
-                static String q(String s) {
-                    StringBuilder b = new StringBuilder("\\"");
-                    for (char c : s.toCharArray()) {
-                        if (c == '"' || c == '\\\\') b.append('\\\\').append(c);
-                        else if (c < 0x20) b.append(String.format("\\\\u%04x", (int) c));
-                        else b.append(c);
-                    }
-                    return b.append('"').toString();
-                }
-            }
-            """,
-    },
+    files=_files("java", "program"),
+    harness=_files("java", "harness"),
     calls={
         "Main.run": (1, None),
         "Main.fetchRate": (1, "Main.run"),
@@ -777,11 +231,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), "utf-8")
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        path.write_text(text, "utf-8")
 
 
 def _line_of(text: bytes, needle: str) -> int:
@@ -800,15 +250,15 @@ def _instrument(program: Program, root: Path, cache: Path) -> dict[str, bytes]:
     """Write the program, instrument it with the otel profile, check a second run changes
     nothing, add the harness; returns the original sources."""
     _write(root, program.files)
-    original = _tree(root)
+    original = tree(root)
     run_cli(root, "--profile", "otel", "--probes", PROBES, "--in-place", "--cache-dir", cache)
-    instrumented = _tree(root)
+    instrumented = tree(root)
     for name in program.files:
         assert instrumented[name] != original[name] or not original[name].strip(), name
     runtimes = [n for n in instrumented if n.endswith(program.runtime)]
     assert runtimes, f"no {program.runtime} written"
     again = run_cli(root, "--profile", "otel", "--probes", PROBES, "--in-place", "--no-cache")
-    assert _tree(root) == instrumented, again.stdout
+    assert tree(root) == instrumented, again.stdout
     _write(root, program.harness)
     _write(root, program.extra)
     return original
@@ -817,7 +267,7 @@ def _instrument(program: Program, root: Path, cache: Path) -> dict[str, bytes]:
 def _strip_back(program: Program, root: Path, original: dict[str, bytes]) -> None:
     """`telemetry-inject strip` gives back every original byte and removes the runtimes."""
     run_cli("strip", root, "--in-place")
-    after = _tree(root)
+    after = tree(root)
     for name, data in original.items():
         assert after[name] == data, f"{name} differs after strip"
     assert not [n for n in after if n.endswith(program.runtime)]
