@@ -27,9 +27,15 @@
 // (names whose value is written as "<redacted>").
 //
 // Events are JSON lines appended to $TELEMETRY_INJECT_OUT, else stderr; TELEMETRY_INJECT=off
-// (or 0, false, no) turns everything off, read once. Lines go to one process-wide buffer and
-// are written whole under a mutex, so processes and threads never interleave partial lines;
-// it is flushed at exit, before fork() and by std::terminate (uncaught exceptions).
+// (or 0, false, no) turns everything off, read once. Each thread buffers its lines (no lock
+// shared with other threads on the way) and writes only whole lines, each buffer in one write
+// to an O_APPEND descriptor, so processes and threads never interleave partial lines. Buffers
+// are written when full, when their thread ends, at exit (every thread's), before fork(), by
+// std::terminate (uncaught exceptions) and on SIGHUP, SIGINT, SIGABRT and SIGTERM where the
+// program left their default action: the handler writes every buffer, then the signal ends
+// the process as before. Lost are the events of _exit(), exec without fork, SIGKILL and
+// crashes (SIGSEGV). One clock read per event: ts is the monotonic clock plus an offset to
+// the real-time clock, taken again at every flush.
 #ifndef TELEMETRY_INJECT_HPP
 #define TELEMETRY_INJECT_HPP
 
@@ -38,10 +44,13 @@
 #pragma GCC system_header
 #endif
 
+#include <atomic>
+#include <csignal>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <initializer_list>
 #include <iterator>
@@ -66,6 +75,7 @@
 #else
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -105,9 +115,116 @@ struct Guards {
     char redact[512] = {};  // lowercase names, each followed by a comma
 };
 
+// A thread's buffer. Its lock is uncontended but for the flushes of other threads (exit, fork,
+// a fatal signal); `n` only ever covers whole lines, so a signal handler that stops the owner
+// in the middle of a line still writes whole lines.
+struct Buffer {
+    // Per thread (pages it never fills cost nothing): writes of 256 KiB cost the kernel half
+    // as much per byte as writes of 16 KiB.
+    static constexpr std::size_t kSize = 262144;
+
+    std::atomic<bool> lock{false};
+    volatile bool writing = false;  // in write(): a signal handler on this thread leaves it
+    volatile std::size_t n = 0;     // bytes of whole lines
+    std::size_t pos = 0;            // end of the line being built (>= n)
+    Buffer* next = nullptr;         // every buffer of the process, for the flushes
+    unsigned long long sec = 0;     // ts's whole seconds, as last written
+    std::size_t sec_len = 0;
+    char sec_text[24] = {};
+    char data[kSize];
+
+    void acquire() noexcept {
+        while (lock.exchange(true, std::memory_order_acquire)) {
+        }
+    }
+    // At most `tries` failed tries (-1: waits): a signal handler's thread may hold the lock.
+    bool grab(long tries) noexcept {
+        while (lock.exchange(true, std::memory_order_acquire)) {
+            if (tries == 0)
+                return false;
+            if (tries > 0)
+                --tries;
+        }
+        return true;
+    }
+    void release() noexcept { lock.store(false, std::memory_order_release); }
+};
+
+namespace fmt {
+
+inline char* copy(char* d, const char* s, std::size_t n) noexcept {
+    std::memcpy(d, s, n);
+    return d + n;
+}
+
+inline const char* pairs() noexcept {
+    return "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+           "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+           "8081828384858687888990919293949596979899";
+}
+
+inline char* small(char* p, unsigned v) noexcept {  // v < 10^8
+    const char* d2 = pairs();
+    char t[8];
+    int i = 8;
+    while (v >= 100) {
+        unsigned r = v % 100;
+        v /= 100;
+        i -= 2;
+        t[i] = d2[2 * r];
+        t[i + 1] = d2[2 * r + 1];
+    }
+    if (v >= 10) {
+        i -= 2;
+        t[i] = d2[2 * v];
+        t[i + 1] = d2[2 * v + 1];
+    } else {
+        t[--i] = static_cast<char>('0' + v);
+    }
+    return copy(p, t + i, static_cast<std::size_t>(8 - i));
+}
+
+inline char* eight(char* p, unsigned v) noexcept {  // exactly 8 digits
+    const char* d2 = pairs();
+    unsigned a = v / 10000, b = v % 10000;
+    p[0] = d2[2 * (a / 100)];
+    p[1] = d2[2 * (a / 100) + 1];
+    p[2] = d2[2 * (a % 100)];
+    p[3] = d2[2 * (a % 100) + 1];
+    p[4] = d2[2 * (b / 100)];
+    p[5] = d2[2 * (b / 100) + 1];
+    p[6] = d2[2 * (b % 100)];
+    p[7] = d2[2 * (b % 100) + 1];
+    return p + 8;
+}
+
+// Two digits at a time in 32-bit steps: a 19-digit ts costs two 64-bit divisions.
+inline char* u64(char* p, unsigned long long v) noexcept {
+    if (v < 100000000ULL)
+        return small(p, static_cast<unsigned>(v));
+    if (v < 10000000000000000ULL) {
+        p = small(p, static_cast<unsigned>(v / 100000000ULL));
+        return eight(p, static_cast<unsigned>(v % 100000000ULL));
+    }
+    p = small(p, static_cast<unsigned>(v / 10000000000000000ULL));
+    p = eight(p, static_cast<unsigned>(v / 100000000ULL % 100000000ULL));
+    return eight(p, static_cast<unsigned>(v % 100000000ULL));
+}
+
+inline char* i64(char* p, long long v) noexcept {
+    if (v >= 0)
+        return u64(p, static_cast<unsigned long long>(v));
+    *p++ = '-';
+    return u64(p, 0ULL - static_cast<unsigned long long>(v));
+}
+
+}  // namespace fmt
+
+// An event's first bytes, padded: 16 are copied.
+#define _TEL_HEAD(ev) "{\"ev\":\"" ev "\",\0\0\0\0\0\0\0\0\0", sizeof "{\"ev\":\"" ev "\"," - 1
+
 class Sink {
 public:
-    static constexpr unsigned long kSize = 65536;
     static constexpr unsigned long kWindows = 1024;
 
     Sink() noexcept {
@@ -115,53 +232,99 @@ public:
         if (off_)
             return;
         read_guards();
-        pid_ = current_pid();
+        set_pid();
+        sync_clock();
+        shared_.next = nullptr;
+        buffers_ = &shared_;
         std::atexit(&Sink::at_exit);
         previous_terminate_ = std::set_terminate(&Sink::on_terminate);
 #if !defined(_WIN32)
         pthread_atfork(&Sink::before_fork, &Sink::after_fork_parent, &Sink::after_fork_child);
+        catch_signals();
 #endif
     }
 
     bool on() const noexcept { return !off_; }
     const Guards& guards() const noexcept { return g_; }
 
-    // One whole event line; `error` (already JSON) only for error events; `extra` (JSON
-    // members, each starting with a comma) goes last.
-    void event(const char* ev, const char* site, long long dur, const char* error,
-               const std::string* extra = nullptr) noexcept {
-        long long ts = clock_ns(true);
-        std::lock_guard<std::mutex> hold(mu_);
-        unsigned long need = 160 + length(site) + (error ? length(error) : 0)
-                             + (extra ? static_cast<unsigned long>(extra->size()) : 0);
-        if (n_ + need > kSize)
-            flush_locked();
-        put("{\"ev\":\"");
-        put(ev);
-        put("\",");
-        put(site);
-        put(",\"ts\":");
-        put_int(ts);
-        put(",\"pid\":");
-        put_int(pid_);
-        if (dur >= 0) {
-            put(",\"dur_ns\":");
-            put_int(dur);
-        }
-        if (error) {
-            put(",\"error\":");
-            put(error);
-        }
-        if (extra)
-            put(extra->data(), extra->size());
-        put("}\n");
-        if (exiting_)
-            flush_locked();
+    // Locks the thread's buffer with room for `room` bytes more than the common part and
+    // starts an event line: `head` is {"ev":"...", then the site; `now` (when -1: read now,
+    // after a flush the line needed) is the monotonic time of the event.
+    Buffer* begin(const char* head, std::size_t head_len, const char* site, std::size_t site_len,
+                  std::size_t room, long long& now) noexcept {
+        Buffer* b = mine();
+        if (!b)
+            b = new_buffer();
+        b->acquire();
+        room += head_len + site_len + 96;
+        if (b->n + room > Buffer::kSize)
+            flush(b);
+        if (now == -1)
+            now = clock_ns(false);
+        char* p = b->data + b->pos;
+        // Fixed-size copies (the room above covers what they write past the text).
+        std::memcpy(p, head, 16);
+        p = fmt::copy(p + head_len, site, site_len);
+        p = ts(b, fmt::copy(p, ",\"ts\":", 6), now + offset_.load(std::memory_order_relaxed));
+        std::memcpy(p, pid_, sizeof pid_);
+        b->pos = static_cast<std::size_t>(p + pid_len_ - b->data);
+        return b;
     }
 
-    void flush() noexcept {
-        std::lock_guard<std::mutex> hold(mu_);
-        flush_locked();
+    // Appends to the line being built; a line longer than the buffer goes out in pieces.
+    void put(Buffer* b, const char* s, std::size_t len) noexcept {
+        while (len > 0) {
+            std::size_t room = Buffer::kSize - b->pos, k = len < room ? len : room;
+            std::memcpy(b->data + b->pos, s, k);
+            b->pos += k;
+            s += k;
+            len -= k;
+            if (len > 0) {
+                b->n = b->pos;
+                flush(b);
+            }
+        }
+    }
+
+    void put_int(Buffer* b, long long v) noexcept {
+        char digits[24];
+        put(b, digits, static_cast<std::size_t>(fmt::i64(digits, v) - digits));
+    }
+
+    void end(Buffer* b) noexcept {
+        b->data[b->pos] = '}';
+        b->data[b->pos + 1] = '\n';
+        b->pos += 2;
+        std::atomic_signal_fence(std::memory_order_seq_cst);  // the line is whole first
+        b->n = b->pos;
+        if (exiting_.load(std::memory_order_relaxed))
+            flush(b);
+        b->release();
+    }
+
+    // An exit or error event (the fast path: no rendering, no allocation).
+    void finish(const char* head, std::size_t head_len, const char* site, std::size_t site_len,
+                long long now, long long dur, const char* error) noexcept {
+        Buffer* b = begin(head, head_len, site, site_len, error ? length(error) + 16 : 0, now);
+        char* p = fmt::copy(b->data + b->pos, ",\"dur_ns\":", 10);
+        b->pos = static_cast<std::size_t>(fmt::i64(p, dur) - b->data);
+        if (error) {
+            put(b, ",\"error\":", 9);
+            put(b, error, length(error));
+        }
+        end(b);
+    }
+
+    // One whole event line of a site; `extra` (JSON members, each starting with a comma)
+    // goes last. Returns the event's monotonic time.
+    long long event(const char* head, std::size_t head_len, const char* site, std::size_t site_len,
+                    const std::string* extra) noexcept {
+        long long now = -1;
+        Buffer* b = begin(head, head_len, site, site_len, extra ? extra->size() : 0, now);
+        if (extra)
+            put(b, extra->data(), extra->size());
+        end(b);
+        return now;
     }
 
     // Whether a call (name null) or a var event of this site is within its rate.
@@ -213,6 +376,8 @@ public:
         return false;
     }
 
+    static std::size_t length(const char* s) noexcept { return std::char_traits<char>::length(s); }
+
 private:
     struct Window {
         unsigned long long h = 0;  // 0: free
@@ -220,11 +385,79 @@ private:
         long long count = 0;
     };
 
-    static unsigned long length(const char* s) noexcept {
-        unsigned long n = 0;
-        while (s[n])
-            ++n;
-        return n;
+    // The calling thread's buffer (null until its first event).
+    static Buffer*& mine() noexcept {
+        static thread_local Buffer* b = nullptr;
+        return b;
+    }
+
+    // A thread's end writes and frees its buffer; later events of the thread (destructors of
+    // thread_local and static objects) go to the shared buffer.
+    struct ThreadEnd {
+        Buffer* b = nullptr;
+        ~ThreadEnd();
+    };
+    static bool& ended() noexcept {
+        static thread_local bool done = false;
+        return done;
+    }
+
+    // The calling thread's first event: a buffer of its own (the shared one while allocating,
+    // or when there is no memory: instrumented code called by operator new writes there).
+    Buffer* new_buffer() noexcept {
+        Buffer*& slot = mine();
+        slot = &shared_;
+        if (ended())
+            return slot;
+        Buffer* b = new (std::nothrow) Buffer();
+        if (!b)
+            return slot;
+        grab_list(-1);
+        b->next = buffers_;
+        buffers_ = b;
+        list_.store(false, std::memory_order_release);
+        static thread_local ThreadEnd end;
+        end.b = b;
+        slot = b;
+        return b;
+    }
+
+    bool grab_list(long tries) noexcept {
+        while (list_.exchange(true, std::memory_order_acquire)) {
+            if (tries == 0)
+                return false;
+            if (tries > 0)
+                --tries;
+        }
+        return true;
+    }
+
+    // ts: the seconds' digits as the thread's last event wrote them, then nine more.
+    static char* ts(Buffer* b, char* p, long long t) noexcept {
+        if (t < 1000000000LL)
+            return fmt::i64(p, t);
+        unsigned long long sec = static_cast<unsigned long long>(t) / 1000000000ULL;
+        unsigned ns =
+            static_cast<unsigned>(static_cast<unsigned long long>(t) - sec * 1000000000ULL);
+        if (sec != b->sec) {
+            b->sec = sec;
+            b->sec_len = static_cast<std::size_t>(fmt::u64(b->sec_text, sec) - b->sec_text);
+        }
+        std::memcpy(p, b->sec_text, 16);
+        p += b->sec_len;
+        *p = static_cast<char>('0' + ns / 100000000U);
+        return fmt::eight(p + 1, ns % 100000000U);
+    }
+
+    // ts = monotonic + offset, taken again at every flush: one clock read per event.
+    void sync_clock() noexcept {
+        long long real = clock_ns(true);
+        offset_.store(real - clock_ns(false), std::memory_order_relaxed);
+    }
+
+    void set_pid() noexcept {
+        pid_len_ = static_cast<std::size_t>(fmt::i64(fmt::copy(pid_, ",\"pid\":", 7), current_pid())
+                                            - pid_);
     }
 
     static bool is_off(const char* v) noexcept {
@@ -287,45 +520,7 @@ private:
 #endif
     }
 
-    // Appends within the buffer's room; a line longer than the buffer goes out in pieces.
-    void put(const char* s) noexcept {
-        for (; *s; ++s) {
-            if (n_ == kSize)
-                flush_locked();
-            buf_[n_++] = *s;
-        }
-    }
-
-    void put(const char* s, std::size_t len) noexcept {
-        for (std::size_t i = 0; i < len; ++i) {
-            if (n_ == kSize)
-                flush_locked();
-            buf_[n_++] = s[i];
-        }
-    }
-
-    void put_int(long long v) noexcept {
-        char digits[24];
-        int i = static_cast<int>(sizeof digits);
-        digits[--i] = '\0';
-        bool negative = v < 0;
-        unsigned long long u = negative ? 0ULL - static_cast<unsigned long long>(v)
-                                        : static_cast<unsigned long long>(v);
-        do {
-            digits[--i] = static_cast<char>('0' + u % 10);
-            u /= 10;
-        } while (u);
-        if (negative)
-            digits[--i] = '-';
-        put(digits + i);
-    }
-
-    void flush_locked() noexcept {
-        const char* p = buf_;
-        unsigned long left = n_;
-        n_ = 0;
-        if (left == 0)
-            return;
+    void write_all(const char* p, std::size_t left) noexcept {
 #if defined(_WIN32)
         if (!out_) {
             const char* path = std::getenv("TELEMETRY_INJECT_OUT");
@@ -345,9 +540,47 @@ private:
             if (w <= 0)
                 break;
             p += w;
-            left -= static_cast<unsigned long>(w);
+            left -= static_cast<std::size_t>(w);
         }
 #endif
+    }
+
+    // Writes a buffer's whole lines in one write (O_APPEND: never mixed with other writers').
+    // The caller holds its lock.
+    void flush(Buffer* b) noexcept {
+        std::size_t n = b->n;
+        if (n == 0)
+            return;
+        b->writing = true;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        write_all(b->data, n);
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        if (b->pos > n)  // a line being built (a fatal signal on another thread)
+            std::memmove(b->data, b->data + n, b->pos - n);
+        b->pos -= n;
+        b->n = 0;
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+        b->writing = false;
+        sync_clock();
+    }
+
+    // Every thread's buffer. At exit and before fork the locks are waited for (and kept
+    // across fork); in a fatal signal's handler a lock the thread holds itself is not waited
+    // for: its whole lines are written unless it was writing them already.
+    void flush_all(bool keep_locked, bool in_signal) noexcept {
+        bool listed = grab_list(in_signal ? 1L << 24 : -1);
+        for (Buffer* b = buffers_; b; b = b->next) {
+            if (b->grab(!in_signal ? -1 : b == mine() ? 0 : 1L << 24)) {
+                flush(b);
+                if (!keep_locked)
+                    b->release();
+            } else if (!b->writing && b->n > 0) {
+                write_all(b->data, b->n);
+                b->n = 0;
+            }
+        }
+        if (listed && !keep_locked)
+            list_.store(false, std::memory_order_release);
     }
 
     static void at_exit() noexcept;
@@ -356,13 +589,17 @@ private:
     static void before_fork() noexcept;
     static void after_fork_parent() noexcept;
     static void after_fork_child() noexcept;
+    static void on_signal(int sig) noexcept;
+    void catch_signals() noexcept;
 #endif
 
-    std::mutex mu_;
+    std::mutex mu_;  // the rate windows
+    std::atomic<bool> list_{false};  // the list of buffers
     bool off_ = false;
-    bool exiting_ = false;  // after the exit flush every line is written at once
-    long pid_ = 0;
-    unsigned long n_ = 0;
+    std::atomic<bool> exiting_{false};  // after the exit flush every line is written at once
+    std::size_t pid_len_ = 0;
+    char pid_[32] = {};  // ,"pid":N (copied whole: a fixed size is a few moves)
+    std::atomic<long long> offset_{0};  // realtime minus monotonic
 #if defined(_WIN32)
     std::FILE* out_ = nullptr;
 #else
@@ -371,7 +608,8 @@ private:
     std::terminate_handler previous_terminate_ = nullptr;
     Guards g_;
     Window windows_[kWindows];
-    char buf_[kSize];
+    Buffer* buffers_ = nullptr;
+    Buffer shared_;  // for threads that have ended, or no memory for a buffer of their own
 };
 
 // One sink per process, never destroyed: destructors of static objects that run after the
@@ -382,35 +620,77 @@ inline Sink& sink() noexcept {
     return *instance;
 }
 
+inline Sink::ThreadEnd::~ThreadEnd() {
+    Sink& s = sink();
+    ended() = true;
+    if (mine() == b)
+        mine() = nullptr;
+    s.grab_list(-1);
+    b->acquire();
+    s.flush(b);
+    for (Buffer** at = &s.buffers_; *at; at = &(*at)->next) {
+        if (*at == b) {
+            *at = b->next;
+            break;
+        }
+    }
+    s.list_.store(false, std::memory_order_release);
+    delete b;
+}
+
 inline void Sink::at_exit() noexcept {
     Sink& s = sink();
-    std::lock_guard<std::mutex> hold(s.mu_);
-    s.flush_locked();
-    s.exiting_ = true;
+    s.exiting_.store(true);  // a line committed after its buffer's flush is written at once
+    s.flush_all(false, false);
 }
 
 inline void Sink::on_terminate() noexcept {
     Sink& s = sink();
-    s.flush();
+    s.flush_all(false, false);
     if (s.previous_terminate_)
         s.previous_terminate_();
     std::abort();
 }
 
 #if !defined(_WIN32)
-// The lock is held across fork() with an empty buffer; the child starts afresh.
-inline void Sink::before_fork() noexcept {
+// Every lock is held across fork() with empty buffers; the child starts afresh.
+inline void Sink::before_fork() noexcept { sink().flush_all(true, false); }
+
+inline void Sink::after_fork_parent() noexcept {
     Sink& s = sink();
-    s.mu_.lock();
-    s.flush_locked();
+    for (Buffer* b = s.buffers_; b; b = b->next)
+        b->release();
+    s.list_.store(false, std::memory_order_release);
 }
 
-inline void Sink::after_fork_parent() noexcept { sink().mu_.unlock(); }
-
 inline void Sink::after_fork_child() noexcept {
-    Sink& s = sink();
-    s.pid_ = current_pid();
-    s.mu_.unlock();
+    sink().set_pid();
+    after_fork_parent();
+}
+
+// SIGHUP, SIGINT, SIGABRT and SIGTERM end the process: its events are written first, then
+// the signal does what it did before.
+inline void Sink::on_signal(int sig) noexcept {
+    sink().flush_all(true, true);
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);  // delivered when the handler returns
+}
+
+// Only where the program left the default action: its own handlers and ignored signals stay.
+inline void Sink::catch_signals() noexcept {
+    for (int sig : {SIGHUP, SIGINT, SIGABRT, SIGTERM}) {
+        struct sigaction old;
+        std::memset(&old, 0, sizeof old);
+        if (sigaction(sig, nullptr, &old) != 0 || (old.sa_flags & SA_SIGINFO)
+            || old.sa_handler != SIG_DFL)
+            continue;
+        struct sigaction now;
+        std::memset(&now, 0, sizeof now);
+        now.sa_handler = &Sink::on_signal;
+        sigemptyset(&now.sa_mask);
+        now.sa_flags = SA_RESTART;
+        sigaction(sig, &now, nullptr);
+    }
 }
 #endif
 
@@ -852,16 +1132,18 @@ private:
 // The scope guard declared first in every instrumented body.
 class Scope {
 public:
-    // The fast path is inline (on or off); writing events is out of line.
-    explicit Scope(const char* site) noexcept {
+    // The site is _TEL_SITE's literal: its length is a constant. The fast path is inline (on
+    // or off); writing events is out of line.
+    template <std::size_t N>
+    explicit Scope(const char (&site)[N]) noexcept {
         Sink& s = sink();
         if (s.on())
-            start(s, site, nullptr);
+            start(s, site, N - 1, nullptr);
     }
 
     // With the args probe: the parameters as name/value pairs.
-    template <class... A>
-    Scope(const char* site, const A&... args) noexcept {
+    template <std::size_t N, class... A>
+    Scope(const char (&site)[N], const A&... args) noexcept {
         Sink& s = sink();
         if (!s.on() || detail::rendering() || !s.admit(site, nullptr))
             return;
@@ -874,7 +1156,7 @@ public:
         } catch (...) {
             extra.clear();
         }
-        start(s, site, &extra);
+        start(s, site, N - 1, &extra);
     }
 
     ~Scope() {
@@ -890,28 +1172,31 @@ private:
     __attribute__((noinline))
 #endif
     void finish() noexcept {
-        long long dur = clock_ns(false) - t0_;
+        long long now = clock_ns(false), dur = now - t0_;
         Sink& s = sink();
         bool raised = exceptions_in_flight() > in_flight_;
         if (raised)
-            s.event("error", site_, dur, "\"exception: propagated out of this call\"");
+            s.finish(_TEL_HEAD("error"), site_, len_, now, dur,
+                     "\"exception: propagated out of this call\"");
         if (raised || dur >= s.guards().min_ns)
-            s.event("exit", site_, dur, nullptr);
+            s.finish(_TEL_HEAD("exit"), site_, len_, now, dur, nullptr);
     }
 
 #if defined(__GNUC__)
     __attribute__((noinline))
 #endif
-    void start(Sink& s, const char* site, const std::string* extra) noexcept {
+    void start(Sink& s, const char* site, std::size_t len, const std::string* extra) noexcept {
         if (!extra && (detail::rendering() || !s.admit(site, nullptr)))
             return;  // (with args both were checked before rendering them)
         site_ = site;
+        len_ = len;
         in_flight_ = exceptions_in_flight();
-        s.event("enter", site, -1, nullptr, extra && !extra->empty() ? extra : nullptr);
-        t0_ = clock_ns(false);
+        // Durations start at the enter event's time (read after any flush its line needed).
+        t0_ = s.event(_TEL_HEAD("enter"), site, len, extra && !extra->empty() ? extra : nullptr);
     }
 
     const char* site_ = nullptr;  // null when telemetry is off or the call is dropped
+    std::size_t len_ = 0;
     long long t0_ = 0;
     int in_flight_ = 0;
 };
@@ -957,7 +1242,7 @@ void record(Loop& l, const A&... vars) noexcept {
             out.out += ",\"vars\":";
             out.object(s, vars...);
         }
-        s.event("loop", l.site, -1, nullptr, &out.out);
+        s.event(_TEL_HEAD("loop"), l.site, Sink::length(l.site), &out.out);
     } catch (...) {
     }
 }
@@ -987,7 +1272,7 @@ inline void var(const char* site, const char* name, const T& value) noexcept {
             out.out += "\"<redacted>\"";
         else
             out.value(value, 0);
-        s.event("var", site, -1, nullptr, &out.out);
+        s.event(_TEL_HEAD("var"), site, Sink::length(site), &out.out);
     } catch (...) {
     }
 }
