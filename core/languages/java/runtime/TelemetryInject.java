@@ -16,8 +16,12 @@
  * and then every EVERY-th are written. Variables: {@code TelemetryInject.assign(fn, file, line,
  * "x", x);} after an assignment.
  *
- * <p>Lines are buffered and written whole under one lock; a shutdown hook writes the rest at
- * exit, also after an uncaught exception. A failure inside the runtime (a stack overflow in deep
+ * <p>Each thread buffers its own lines (no lock on the way: only the thread writes to its buffer,
+ * and publishes each whole line with an ordered store) and writes them, whole, in one write to
+ * a file opened for appending when 64 KiB are waiting, so threads and processes never
+ * interleave partial lines. A shutdown hook writes every thread's published lines at exit:
+ * after the last thread ends, an uncaught exception, System.exit, SIGTERM and SIGINT; only
+ * Runtime.halt, SIGKILL and a crash of the JVM lose what is still buffered. A failure inside the runtime (a stack overflow in deep
  * recursion, a value whose toString throws) loses that event or value, never changes the
  * program. The guards (docs/probes.md) are read from the environment once, at class loading;
  * {@code TELEMETRY_INJECT=off} makes every call return at once.
@@ -37,16 +41,25 @@ public final class TelemetryInject {
     private static final String[] REDACT = redactions(System.getenv("TELEMETRY_INJECT_REDACT"));
     private static final String ELLIPSIS = "\u2026";
     private static final String REDACTED = "\"<redacted>\"";
-    private static final int LIMIT = 64 * 1024; // characters buffered before a write
+    private static final int LIMIT = 64 * 1024; // bytes a thread buffers before a write
     private static final Object LOCK = new Object();
-    private static final StringBuilder BUF = new StringBuilder(LIMIT + 1024);
-    private static java.io.OutputStream out;
+    private static volatile java.io.OutputStream out;
     private static final String PID = pid();
+    private static final byte[] PID_END = bytes(",\"pid\":" + PID + "}\n");
+    private static final byte[] PID_DUR = bytes(",\"pid\":" + PID + ",\"dur_ns\":");
+    private static final java.util.List<Buf> BUFFERS = new java.util.ArrayList<>(); // every thread's
+    private static int sweepAt = 64; // BUFFERS' size at which dead threads' buffers are dropped
+    private static final ThreadLocal<Buf> LOCAL = new ThreadLocal<Buf>() {
+        @Override
+        protected Buf initialValue() {
+            return register();
+        }
+    };
     private static final long NANO0 = System.nanoTime();
     private static final long EPOCH0 = epochNanos();
     private static final java.util.concurrent.ConcurrentHashMap<String, Site> SITES =
             new java.util.concurrent.ConcurrentHashMap<>();
-    private static final Call NONE = new Call(null, 0L);
+    private static final Call NONE = new Call(null, null, 0L);
     private static final ThreadLocal<boolean[]> RENDERING = new ThreadLocal<boolean[]>() {
         @Override
         protected boolean[] initialValue() {
@@ -61,15 +74,140 @@ public final class TelemetryInject {
         }
     }
 
-    /** One open call: where it is, when it began, whether it raised. */
+    /** One open call: where it is, its thread's buffer, when it began, whether it raised. */
     public static final class Call {
         final Site site;
+        final Buf buf;
         final long start;
         boolean raised;
 
-        Call(Site site, long start) {
+        Call(Site site, Buf buf, long start) {
             this.site = site;
+            this.buf = buf;
             this.start = start;
+        }
+    }
+
+    /**
+     * One thread's lines. Only its thread appends, at {@code pos}, and publishes whole lines by
+     * moving {@code committed} with an ordered store; lines from {@code start} to {@code committed}
+     * may be written out by another thread (the shutdown hook) under the buffer's lock, which the
+     * owner takes only to write out or replace the array.
+     */
+    static final class Buf {
+        private static final java.util.concurrent.atomic.AtomicIntegerFieldUpdater<Buf> COMMITTED =
+                java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(Buf.class, "committed");
+        final java.lang.ref.WeakReference<Thread> owner = new java.lang.ref.WeakReference<>(Thread.currentThread());
+        byte[] b = new byte[4096];
+        int pos;
+        volatile int committed;
+        int start;
+        long last; // System.nanoTime() of the last line: at exit, buffers go out in this order
+        // ts is written as its seconds, converted once a second, then nine digits of nanoseconds.
+        private long secs = -1;
+        private final byte[] secsText = new byte[20];
+        private int secsLen;
+        // Recently used sites by fn, file and line (the same literals each time: compared by identity).
+        private final Site[] sites = new Site[64];
+
+        Site site(String fn, String file, int line) {
+            int k = (fn.hashCode() * 31 + line) & 63;
+            Site s = sites[k];
+            if (s != null && s.fn == fn && s.file == file && s.line == line) return s;
+            s = TelemetryInject.site(fn, file, line);
+            sites[k] = s;
+            return s;
+        }
+
+        /** Makes room for n more bytes. */
+        void room(int n) {
+            if (pos + n > b.length) make(n);
+        }
+
+        /** Writes the lines out; a buffer still growing (or too small for one line) grows. */
+        private synchronized void make(int n) {
+            int from = start, to = pos;
+            start = 0;
+            pos = 0;
+            committed = 0;
+            byte[] old = b;
+            if (n > old.length || old.length < LIMIT) b = new byte[Math.max(n, Math.min(LIMIT, old.length * 2))];
+            write(old, from, to - from);
+        }
+
+        /** Writes out the lines published so far (any thread). */
+        synchronized void drain() {
+            int to = committed;
+            if (to > start) {
+                int from = start;
+                start = to;
+                write(b, from, to - from);
+            }
+        }
+
+        void commit(long now) {
+            last = now;
+            COMMITTED.lazySet(this, pos);
+        }
+
+        /** Drops a line left half written (a StackOverflowError can strike anywhere). */
+        void rollback() {
+            pos = committed;
+        }
+
+        void put(byte[] x) {
+            System.arraycopy(x, 0, b, pos, x.length);
+            pos += x.length;
+        }
+
+        void put(byte c) {
+            b[pos++] = c;
+        }
+
+        void digits(long n) {
+            if (n < 0) n = 0; // durations only, from a monotonic clock
+            int len = 1;
+            for (long m = n; m >= 10; m /= 10) len++;
+            int at = pos + len;
+            pos = at;
+            do {
+                b[--at] = (byte) ('0' + (n % 10));
+                n /= 10;
+            } while (n > 0);
+        }
+
+        void ts(long ts) {
+            long s = ts / 1_000_000_000L;
+            if (s != secs) {
+                secs = s;
+                byte[] t = Long.toString(s).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                System.arraycopy(t, 0, secsText, 0, t.length);
+                secsLen = t.length;
+            }
+            if (s <= 0) {
+                digits(ts);
+                return;
+            }
+            System.arraycopy(secsText, 0, b, pos, secsLen);
+            int at = pos + secsLen + 9;
+            pos = at;
+            int n = (int) (ts - s * 1_000_000_000L);
+            for (int k = 0; k < 9; k++) {
+                b[--at] = (byte) ('0' + n % 10);
+                n /= 10;
+            }
+        }
+
+        /** One whole line from a text (events with values). */
+        void text(String line, long now) {
+            try {
+                byte[] x = bytes(line);
+                room(x.length);
+                put(x);
+                commit(now);
+            } catch (Throwable t) {
+                rollback();
+            }
         }
     }
 
@@ -102,6 +240,7 @@ public final class TelemetryInject {
 
     /** One instrumented function: its event prefixes, JSON-escaped once. */
     static final class Site extends Window {
+        final String fn;
         final String file;
         final int line;
         final String head; // "fn":...,"file":...,
@@ -111,7 +250,11 @@ public final class TelemetryInject {
         Site next; // another site with the same fn name (overloads)
         volatile Point points; // its loops and variables
 
+        final byte[] enterBytes;
+        final byte[] exitBytes;
+
         Site(String fn, String file, int line) {
+            this.fn = fn;
             this.file = file;
             this.line = line;
             head = "\"fn\":" + quote(fn) + ",\"file\":" + quote(file) + ",";
@@ -119,6 +262,8 @@ public final class TelemetryInject {
             enter = "{\"ev\":\"enter\"," + rest;
             exit = "{\"ev\":\"exit\"," + rest;
             error = "{\"ev\":\"error\"," + rest;
+            enterBytes = bytes(enter);
+            exitBytes = bytes(exit);
         }
     }
 
@@ -145,15 +290,21 @@ public final class TelemetryInject {
 
     public static Call enter(String fn, String file, int line) {
         if (OFF) return NONE;
+        Buf buf = null;
         try {
-            Site site = site(fn, file, line);
+            buf = LOCAL.get();
+            Site site = buf.site(fn, file, line);
             long t0 = System.nanoTime();
             if (RATE > 0 && !site.admit(t0)) return NONE;
-            Call call = new Call(site, t0);
-            emit(new StringBuilder(site.enter.length() + 48).append(site.enter)
-                    .append(EPOCH0 + (t0 - NANO0)).append(",\"pid\":").append(PID).append("}\n").toString());
-            return call;
+            byte[] head = site.enterBytes;
+            buf.room(head.length + 20 + PID_END.length);
+            buf.put(head);
+            buf.ts(EPOCH0 + (t0 - NANO0));
+            buf.put(PID_END);
+            buf.commit(t0);
+            return new Call(site, buf, t0);
         } catch (Throwable t) {
+            if (buf != null) buf.rollback();
             return NONE;
         }
     }
@@ -162,14 +313,15 @@ public final class TelemetryInject {
     public static Call enter(String fn, String file, int line, Object... args) {
         if (OFF) return NONE;
         try {
-            Site site = site(fn, file, line);
+            Buf buf = LOCAL.get();
+            Site site = buf.site(fn, file, line);
             long t0 = System.nanoTime();
             if (RATE > 0 && !site.admit(t0)) return NONE;
-            Call call = new Call(site, t0);
+            Call call = new Call(site, buf, t0);
             StringBuilder b = new StringBuilder(site.enter);
             b.append(EPOCH0 + (t0 - NANO0)).append(",\"pid\":").append(PID).append(",\"args\":");
             pairs(b, args);
-            emit(b.append("}\n").toString());
+            buf.text(b.append("}\n").toString(), t0);
             return call;
         } catch (Throwable t) {
             return NONE;
@@ -184,10 +336,10 @@ public final class TelemetryInject {
             String msg = t.getMessage();
             String what = quote(new StringBuilder(t.getClass().getName()).append(": ")
                     .append(msg == null ? "" : msg).toString());
-            emit(new StringBuilder(call.site.error.length() + 96 + what.length()).append(call.site.error)
+            call.buf.text(new StringBuilder(call.site.error.length() + 96 + what.length()).append(call.site.error)
                     .append(EPOCH0 + (now - NANO0)).append(",\"pid\":").append(PID)
                     .append(",\"dur_ns\":").append(now - call.start).append(",\"error\":").append(what)
-                    .append("}\n").toString());
+                    .append("}\n").toString(), now);
         } catch (Throwable ignored) {
             // lost event; the program goes on as it would have
         }
@@ -198,11 +350,18 @@ public final class TelemetryInject {
         try {
             long now = System.nanoTime();
             if (MIN_NS > 0 && now - call.start < MIN_NS && !call.raised) return;
-            emit(new StringBuilder(call.site.exit.length() + 80).append(call.site.exit)
-                    .append(EPOCH0 + (now - NANO0)).append(",\"pid\":").append(PID)
-                    .append(",\"dur_ns\":").append(now - call.start).append("}\n").toString());
+            Buf buf = call.buf;
+            byte[] head = call.site.exitBytes;
+            buf.room(head.length + 20 + PID_DUR.length + 22);
+            buf.put(head);
+            buf.ts(EPOCH0 + (now - NANO0));
+            buf.put(PID_DUR);
+            buf.digits(now - call.start);
+            buf.put((byte) '}');
+            buf.put((byte) '\n');
+            buf.commit(now);
         } catch (Throwable ignored) {
-            // lost event; the program goes on as it would have
+            call.buf.rollback(); // lost event; the program goes on as it would have
         }
     }
 
@@ -258,17 +417,54 @@ public final class TelemetryInject {
             } else {
                 value(b, value);
             }
-            emit(b.append("}\n").toString());
+            LOCAL.get().text(b.append("}\n").toString(), now);
         } catch (Throwable ignored) {
             // lost event; the program goes on as it would have
         }
     }
 
-    /** Write buffered events; whole lines in one write, so writers never interleave. */
+    /**
+     * Writes every thread's buffered events, whole lines in one write, so writers never
+     * interleave; the buffer with the latest event goes last, so the file ends with it.
+     */
     public static void flush() {
-        synchronized (LOCK) {
-            writeLocked();
+        Buf[] all;
+        synchronized (BUFFERS) {
+            all = BUFFERS.toArray(new Buf[0]);
         }
+        final long[] last = new long[all.length];
+        Integer[] order = new Integer[all.length];
+        for (int i = 0; i < all.length; i++) {
+            last[i] = all[i].last;
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, new java.util.Comparator<Integer>() {
+            @Override
+            public int compare(Integer a, Integer b) {
+                return Long.compare(last[a] - NANO0, last[b] - NANO0);
+            }
+        });
+        for (Integer i : order) all[i].drain();
+    }
+
+    /** A new thread's buffer; now and then, those of threads that ended are written and dropped. */
+    private static Buf register() {
+        Buf buf = new Buf();
+        synchronized (BUFFERS) {
+            if (BUFFERS.size() >= sweepAt) {
+                for (java.util.Iterator<Buf> it = BUFFERS.iterator(); it.hasNext(); ) {
+                    Buf old = it.next();
+                    Thread t = old.owner.get();
+                    if (t == null || !t.isAlive()) {
+                        old.drain();
+                        it.remove();
+                    }
+                }
+                sweepAt = Math.max(64, 2 * BUFFERS.size());
+            }
+            BUFFERS.add(buf);
+        }
+        return buf;
     }
 
     /** Records iteration i (FIRST/EVERY sampling) and sets the next one to record. */
@@ -277,13 +473,14 @@ public final class TelemetryInject {
         Point p = loop.point;
         try {
             StringBuilder b = new StringBuilder(p.prefix.length() + 64).append(p.prefix);
-            b.append(EPOCH0 + (System.nanoTime() - NANO0)).append(",\"pid\":").append(PID);
+            long now = System.nanoTime();
+            b.append(EPOCH0 + (now - NANO0)).append(",\"pid\":").append(PID);
             b.append(p.middle).append(i);
             if (vars != null && vars.length > 0) {
                 b.append(",\"vars\":");
                 pairs(b, vars);
             }
-            emit(b.append("}\n").toString());
+            LOCAL.get().text(b.append("}\n").toString(), now);
         } catch (Throwable ignored) {
             // lost event; the program goes on as it would have
         }
@@ -465,29 +662,29 @@ public final class TelemetryInject {
         return false;
     }
 
-    /** Appends one whole line: a failure inside append leaves the buffer as it was. */
-    private static void emit(String line) {
-        synchronized (LOCK) {
-            BUF.append(line);
-            if (BUF.length() >= LIMIT) writeLocked();
-        }
-    }
-
-    private static void writeLocked() {
-        if (BUF.length() == 0) return;
-        byte[] data = BUF.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        BUF.setLength(0);
+    /** Writes whole lines in one write (the file is opened for appending). */
+    private static void write(byte[] data, int off, int len) {
+        if (len <= 0) return;
         try {
-            if (out == null) {
-                out = PATH != null && !PATH.isEmpty()
-                        ? new java.io.FileOutputStream(PATH, true)
-                        : new java.io.FileOutputStream(java.io.FileDescriptor.err);
+            java.io.OutputStream o = out;
+            if (o == null) {
+                synchronized (LOCK) {
+                    if (out == null) {
+                        out = PATH != null && !PATH.isEmpty()
+                                ? new java.io.FileOutputStream(PATH, true)
+                                : new java.io.FileOutputStream(java.io.FileDescriptor.err);
+                    }
+                    o = out;
+                }
             }
-            out.write(data);
-            out.flush();
+            o.write(data, off, len);
         } catch (Throwable e) {
             // Telemetry must never break the program it observes.
         }
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static boolean isOff(String v) {
