@@ -300,6 +300,196 @@ def test_an_uncaught_panic_is_recorded_and_crashes_the_same_way(
     }
 
 
+# Buffering: a program of two packages (each with its own copy of the runtime) that ends every
+# way the runtime can see. Calls of package main and of the library run on goroutines at once and
+# fill the buffers many times; each way of ending must leave every event made before it in the
+# file, on whole lines. The exits come within a millisecond of the last events, long before the
+# runtime's timer would write them.
+FLUSH_LIB = """package lib
+
+import (
+	"log"
+	"os"
+	"sync"
+)
+
+func Work(i int) int { return i * 2 }
+
+func Spin(n int) int {
+	total := 0
+	for i := 0; i < n; i++ {
+		total += Work(i)
+	}
+	return total
+}
+
+// Fan runs Spin(n) on g goroutines at once.
+func Fan(g, n int) {
+	var wg sync.WaitGroup
+	for k := 0; k < g; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			Spin(n)
+		}()
+	}
+	wg.Wait()
+}
+
+func Exit(code int) {
+	Spin(10)
+	os.Exit(code)
+}
+
+func Fatal(msg string) {
+	Spin(10)
+	log.Fatal(msg)
+}
+"""
+
+FLUSH_MAIN = """package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"sync"
+
+	"flush/lib"
+)
+
+func step(i int) int { return i + 1 }
+
+func local(n int) int {
+	s := 0
+	for i := 0; i < n; i++ {
+		s += step(i)
+	}
+	return s
+}
+
+func finish(how string) {
+	local(5)
+	switch how {
+	case "exit":
+		os.Exit(3)
+	case "fatal":
+		log.Fatalf("fatal %s", how)
+	case "panic":
+		panic("boom")
+	}
+}
+
+func main() {
+	how := os.Args[1]
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		// telemetry-inject: ignore (its exit would come after wg.Done: see the README)
+		go func() {
+			local(500)
+			lib.Spin(500)
+			wg.Done()
+		}()
+	}
+	lib.Fan(4, 500)
+	local(300)
+	wg.Wait()
+	switch how {
+	case "lib-exit":
+		lib.Exit(4)
+	case "lib-fatal":
+		lib.Fatal("from lib")
+	}
+	finish(how)
+	fmt.Println("done")
+}
+"""
+
+FLUSH_TEST = """package lib
+
+import "testing"
+
+func TestSpin(t *testing.T) {
+	if Spin(300) != 300*299 {
+		t.Fatal("Spin")
+	}
+}
+
+func TestFan(t *testing.T) {
+	Fan(8, 400)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def flush_module(go: Go, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = _module(tmp_path_factory.mktemp("flush"), "flush", FLUSH_MAIN)
+    (root / "lib").mkdir()
+    (root / "lib" / "lib.go").write_text(FLUSH_LIB, "utf-8")
+    (root / "lib" / "lib_test.go").write_text(FLUSH_TEST, "utf-8")
+    run_cli(root, "--in-place", "--cache-dir", root.parent / "cache")
+    for path, exits in (("main.go", 2), ("lib/lib.go", 2)):
+        text = (root / path).read_text("utf-8")
+        assert text.count("_telFlush()  // telemetry-inject:") == exits, path
+    go("vet", "./...", cwd=root)
+    _build(go, root, root / "prog")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("how", "code", "still_open"),
+    [
+        ("return", 0, []),
+        ("panic", 2, []),
+        ("exit", 3, ["main", "finish"]),  # os.Exit in package main
+        ("fatal", 1, ["main", "finish"]),  # log.Fatalf in package main
+        ("lib-exit", 4, ["main", "Exit"]),  # os.Exit in the library, called from main
+        ("lib-fatal", 1, ["main", "Fatal"]),
+    ],
+)
+def test_buffered_events_are_all_written_however_the_program_ends(
+    flush_module: Path, tmp_path: Path, how: str, code: int, still_open: list[str]
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    run = run_program([str(flush_module / "prog"), how], flush_module, events=events_file)
+    assert run.returncode == code, run.stderr
+    events = read_events(events_file)  # whole JSON lines only
+    calls = Counter(e["fn"] for e in events if e["ev"] == "enter")
+    in_lib = how.startswith("lib-")
+    expected = {
+        "main": 1, "local": 5 + (not in_lib), "step": 2300 + 5 * (not in_lib),
+        "Spin": 8 + in_lib, "Work": 4000 + 10 * in_lib, "Fan": 1, "Fan.<anonymous>": 4,
+        "finish": int(not in_lib), "Exit": int(how == "lib-exit"),
+        "Fatal": int(how == "lib-fatal"),
+    }  # fmt: skip
+    assert {fn: calls[fn] for fn in expected} == expected
+    assert sum(calls.values()) == sum(expected.values())
+    # Fan's goroutines write their exit event after their own `defer wg.Done()`: Fan may
+    # return first (README), so theirs are counted by enters above.
+    opened = Counter(e["fn"] for e in events if e["ev"] == "enter")
+    opened.subtract(e["fn"] for e in events if e["ev"] == "exit")
+    assert 0 <= opened.pop("Fan.<anonymous>") <= 4
+    assert +opened == Counter(still_open)
+    errors = [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
+    assert errors == (
+        [("finish", "string: boom"), ("main", "string: boom")] if how == "panic" else []
+    )
+    assert len({e["pid"] for e in events}) == 1
+
+
+def test_a_go_test_run_of_an_instrumented_library_writes_every_event(
+    go: Go, flush_module: Path, tmp_path: Path
+) -> None:
+    events_file = tmp_path / "events.jsonl"
+    go("test", "-count=1", "./lib", cwd=flush_module, events=events_file)
+    events = read_events(events_file)
+    calls = Counter(e["fn"] for e in events if e["ev"] == "enter")
+    expected = {"Spin": 9, "Work": 300 + 8 * 400, "Fan": 1, "Fan.<anonymous>": 8}
+    assert dict(calls) == expected
+    check_pairs([e for e in events if e["fn"] != "Fan.<anonymous>"])
+
+
 def _edge_module(tmp: Path, eol: str) -> Path:
     text = (FIXTURES / "edge.input.go").read_text("utf-8").replace("\n", eol)
     root = _module(tmp, f"edge{len(eol)}", "")

@@ -90,3 +90,23 @@
     [(parameter_declaration name: (identifier) @param)
      (variadic_parameter_declaration name: (identifier) @param)]))]
   (#not-eq? @param "_"))
+
+; Calls that end the process without running deferred calls: the runtime writes what it has
+; buffered on a line before them (exit_before). Only the standard packages' names are known
+; (an import under another name goes unseen); log.Fatal* ends in os.Exit(1).
+(statement_list
+  (expression_statement
+    (call_expression
+      function: (selector_expression
+        operand: (identifier) @_pkg
+        field: (field_identifier) @_fn))) @exit
+  (#match? @_pkg "^(os|syscall)$")
+  (#eq? @_fn "Exit"))
+(statement_list
+  (expression_statement
+    (call_expression
+      function: (selector_expression
+        operand: (identifier) @_pkg
+        field: (field_identifier) @_fn))) @exit
+  (#eq? @_pkg "log")
+  (#match? @_fn "^Fatal(f|ln)?$"))

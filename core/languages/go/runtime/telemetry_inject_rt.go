@@ -18,9 +18,15 @@ package {{package}}
 // TELEMETRY_INJECT_MIN_DURATION_US drops exits of shorter calls; TELEMETRY_INJECT_MAX_LEN,
 // MAX_DEPTH and MAX_ITEMS cut values; TELEMETRY_INJECT_REDACT names what is never written.
 //
-// Every package has its own copy of this file, so nothing is buffered: each event (or the
-// error+exit pair) is one write on an O_APPEND descriptor, which keeps lines whole across
-// goroutines and processes and leaves nothing to flush when the program ends, os.Exit included.
+// Buffering. Every package has its own copy of this file and Go has no exit hook, so a copy
+// cannot rely on anyone else to write its events: it buffers only while one of its own calls
+// is running and writes when that count falls back to its base (0; 1 while main.main runs),
+// when the buffer fills, 10 ms after the first unwritten event (a timer), when a panic
+// unwinds through one of its calls, on the line inserted before os.Exit and log.Fatal in
+// its files, and when main.main ends (after which it writes every event at once). Each write
+// is whole lines on an O_APPEND descriptor, so lines stay whole across goroutines and
+// processes. Events to stderr or to anything but a regular file are never buffered. What an
+// abrupt end (a signal, os.Exit elsewhere, a fatal error) can still lose is in the README.
 // Imports are renamed so that they cannot clash with the package's own identifiers. Only
 // language features of old Go versions are used: the file builds under any module's go line.
 
@@ -51,15 +57,37 @@ var (
 	_telRedact   = _telPatterns()
 	_telPid      = `,"pid":` + _telstrconv.Itoa(_telos.Getpid())
 	_telStart    = _teltime.Now() // durations are differences of monotonic readings since this
-	_telOnce     _telsync.Once
-	_telOut      *_telos.File
-	_telSites    [2048]_telatomic.Value // *_telSite, by a hash of the site
+	// ts is the wall clock at start plus the monotonic time since: one clock reading per event
+	// (a reading costs 50-100 ns on some VMs); a clock step during the run does not show.
+	_telWall0 = _telStart.UnixNano()
+	_telOnce  _telsync.Once
+	_telOut   *_telos.File
+	_telSites [2048]_telatomic.Value // *_telSite, by a hash of the site
 	// Goroutines inside a value's own String or Error method (or fmt's text of it): the
 	// instrumented calls they make are the runtime's, not the program's, and stay silent
 	// (a String method whose helper takes the value as an argument would otherwise recurse).
 	_telRendering int32
 	_telRenderMu  _telsync.Mutex
 	_telRenderers = map[uint64]int{}
+)
+
+// Buffering (see the top of the file); _telMu guards _telBuf, _telArmed, _telTimer and writes.
+var (
+	_telMu      _telsync.Mutex
+	_telBuf     []byte // whole lines not written yet
+	_telArmed   bool   // _telTimer will write the buffer
+	_telTimer   *_teltime.Timer
+	_telActive  int32 // calls of this package running (on any goroutine) that made an event
+	_telBase    int32 // _telActive at which the buffer is written: 1 while main.main runs
+	_telDirect  int32 // 1: every event is written at once (not a regular file; main ended)
+	_telThrough int64 // until this (ns since _telStart), every event is written at once
+)
+
+const (
+	_telPackage   = "{{package}}"
+	_telBufSize   = 32 << 10
+	_telFlushWait = 10 * _teltime.Millisecond // the oldest unwritten event waits at most this
+	_telGrace     = int64(_teltime.Second)    // write-through after a panic or an exit line
 )
 
 const (
@@ -76,6 +104,7 @@ type _telSite struct {
 	line              int
 	enter, exit, fail string // "loop" and "var" events use enter
 	redacted          bool   // var sites: the name matches TELEMETRY_INJECT_REDACT
+	entry             bool   // main.main: the program ends when it does
 }
 
 // _telCall is what _telEnter hands to the deferred _telExit: the site and a monotonic start.
@@ -148,17 +177,22 @@ func _telEnterOn(fn, file string, line int, args []interface{}) _telCall {
 	if _telRate > 0 && !s.allow() {
 		return _telCall{} // dropped as a whole: its exit sees no site
 	}
+	t0 := _teltime.Since(_telStart)
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
-	buf = _telstrconv.AppendInt(buf, _teltime.Now().UnixNano(), 10)
+	buf = _telstrconv.AppendInt(buf, _telWall0+int64(t0), 10)
 	buf = append(buf, _telPid...)
 	if len(args) > 0 {
 		buf = append(buf, `,"args":`...)
 		buf = _telPairs(buf, args)
 	}
 	buf = append(buf, "}\n"...)
-	_telWrite(buf)
-	return _telCall{s, _teltime.Since(_telStart)}
+	if s.entry {
+		_telatomic.StoreInt32(&_telBase, 1)
+	}
+	active := _telatomic.AddInt32(&_telActive, 1)
+	_telWrite(buf, int64(t0), active <= _telatomic.LoadInt32(&_telBase))
+	return _telCall{s, t0}
 }
 
 // _telExit runs deferred, so recover() sees a panic unwinding through the function: it is
@@ -168,12 +202,32 @@ func _telExit(c _telCall) {
 		return
 	}
 	r := recover()
-	now := _teltime.Now()
-	elapsed := now.Sub(_telStart) - c.t0
+	mono := _teltime.Since(_telStart)
+	elapsed := mono - c.t0
+	active := _telatomic.AddInt32(&_telActive, -1)
+	if c.site.entry {
+		// main.main is ending, and the process with it (goroutines still running are cut
+		// off): what is buffered is written, and from here on every event at once.
+		_telatomic.StoreInt32(&_telBase, 0)
+		_telMu.Lock()
+		_telatomic.StoreInt32(&_telDirect, 1)
+		_telDrain()
+		_telMu.Unlock()
+	}
+	if r != nil {
+		// A panic may end the program: what is buffered is written with this event, and the
+		// events other goroutines make meanwhile are written at once.
+		_telatomic.StoreInt64(&_telThrough, int64(mono)+_telGrace)
+	}
 	if r == nil && elapsed < _telMinDur {
+		if active <= _telatomic.LoadInt32(&_telBase) {
+			_telMu.Lock()
+			_telDrain()
+			_telMu.Unlock()
+		}
 		return
 	}
-	ts, dur := now.UnixNano(), int64(elapsed)
+	ts, dur := _telWall0+int64(mono), int64(elapsed)
 	var b [512]byte
 	buf := b[:0]
 	if r != nil {
@@ -186,7 +240,7 @@ func _telExit(c _telCall) {
 	buf = append(buf, c.site.exit...)
 	buf = _telTail(buf, ts, dur)
 	buf = append(buf, "}\n"...)
-	_telWrite(buf)
+	_telWrite(buf, int64(mono), active <= _telatomic.LoadInt32(&_telBase))
 	if r != nil {
 		panic(r)
 	}
@@ -242,9 +296,10 @@ func _telIter(l *_telL, vars ...interface{}) {
 		return
 	}
 	s := _telSiteOf(_telLoopSite, l.fn, l.file, l.line, "")
+	mono := int64(_teltime.Since(_telStart))
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
-	buf = _telstrconv.AppendInt(buf, _teltime.Now().UnixNano(), 10)
+	buf = _telstrconv.AppendInt(buf, _telWall0+mono, 10)
 	buf = append(buf, _telPid...)
 	buf = append(buf, `,"kind":`...)
 	buf = _telQuote(buf, l.kind, -1)
@@ -255,7 +310,7 @@ func _telIter(l *_telL, vars ...interface{}) {
 		buf = _telPairs(buf, vars)
 	}
 	buf = append(buf, "}\n"...)
-	_telWrite(buf)
+	_telWrite(buf, mono, _telIdle())
 }
 
 // _telVar writes a var event: name and value of a variable just assigned.
@@ -267,9 +322,10 @@ func _telVar(fn, file string, line int, name string, value interface{}) {
 	if _telRate > 0 && !s.allow() {
 		return
 	}
+	mono := int64(_teltime.Since(_telStart))
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
-	buf = _telstrconv.AppendInt(buf, _teltime.Now().UnixNano(), 10)
+	buf = _telstrconv.AppendInt(buf, _telWall0+mono, 10)
 	buf = append(buf, _telPid...)
 	buf = append(buf, `,"name":`...)
 	buf = _telQuote(buf, name, -1)
@@ -280,7 +336,7 @@ func _telVar(fn, file string, line int, name string, value interface{}) {
 		buf = _telValue(buf, value, 0)
 	}
 	buf = append(buf, "}\n"...)
-	_telWrite(buf)
+	_telWrite(buf, mono, _telIdle())
 }
 
 // allow counts an event against the site's rate: at most RATE a second, the window starting
@@ -534,6 +590,7 @@ func _telNewSite(tag int, fn, file string, line int, name string) *_telSite {
 	s := &_telSite{tag: tag, fn: fn, file: file, line: line, name: name}
 	switch tag {
 	case _telFunc:
+		s.entry = _telPackage == "main" && fn == "main"
 		s.enter = `{"ev":"enter",` + string(head)
 		s.exit = `{"ev":"exit",` + string(head)
 		s.fail = `{"ev":"error",` + string(head)
@@ -596,21 +653,85 @@ func _telQuote(buf []byte, s string, max int) []byte {
 	return append(buf, '"')
 }
 
-func _telWrite(buf []byte) {
+// _telIdle tells whether no call of this package that a flush at its end would cover is
+// running: a loop or var event then has nothing to be written with, and is written at once.
+func _telIdle() bool {
+	return _telatomic.LoadInt32(&_telActive) <= _telatomic.LoadInt32(&_telBase)
+}
+
+// _telWrite adds an event's whole lines to the buffer, or writes them at once (with what is
+// buffered before them) when now says so; mono is the event's time in ns since _telStart.
+func _telWrite(buf []byte, mono int64, now bool) {
 	_telOnce.Do(_telOpen)
-	if _telOut != nil {
-		_telOut.Write(buf) // telemetry must never change the program: errors are dropped
+	if _telOut == nil {
+		return
 	}
+	if _telatomic.LoadInt32(&_telDirect) != 0 {
+		_telOut.Write(buf) // telemetry must never change the program: errors are dropped
+		return
+	}
+	_telMu.Lock()
+	_telBuf = append(_telBuf, buf...)
+	// _telDirect again under the lock: it is set with the lock held just before a last drain.
+	if now || len(_telBuf) >= _telBufSize || mono < _telatomic.LoadInt64(&_telThrough) ||
+		_telatomic.LoadInt32(&_telDirect) != 0 {
+		_telDrain()
+	} else if !_telArmed {
+		_telArmed = true
+		if _telTimer == nil {
+			_telTimer = _teltime.AfterFunc(_telFlushWait, _telTick)
+		} else {
+			_telTimer.Reset(_telFlushWait)
+		}
+	}
+	_telMu.Unlock()
+}
+
+func _telTick() {
+	_telMu.Lock()
+	_telArmed = false
+	_telDrain()
+	_telMu.Unlock()
+}
+
+// _telDrain writes what is buffered; the caller holds _telMu.
+func _telDrain() {
+	if len(_telBuf) > 0 {
+		_telOut.Write(_telBuf)
+		_telBuf = _telBuf[:0]
+	}
+}
+
+// _telFlush is the line inserted before os.Exit, syscall.Exit and log.Fatal calls: what is
+// buffered is written, and so is every event of the next second (made by the call's
+// arguments or by other goroutines) at once, as the process is ending.
+func _telFlush() {
+	if _telOff {
+		return
+	}
+	_telOnce.Do(_telOpen)
+	_telatomic.StoreInt64(&_telThrough, int64(_teltime.Since(_telStart))+_telGrace)
+	_telMu.Lock()
+	_telDrain()
+	_telMu.Unlock()
 }
 
 func _telOpen() {
 	path := _telos.Getenv("TELEMETRY_INJECT_OUT")
 	if path == "" {
-		_telOut = _telos.Stderr
+		_telOut = _telos.Stderr // beside the program's own messages, in their order
+		_telatomic.StoreInt32(&_telDirect, 1)
 		return
 	}
 	f, err := _telos.OpenFile(path, _telos.O_WRONLY|_telos.O_APPEND|_telos.O_CREATE, 0644)
-	if err == nil {
-		_telOut = f
+	if err != nil {
+		return
+	}
+	_telOut = f
+	// A pipe or a terminal keeps only writes of up to 4 KiB whole: no buffering there.
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		_telatomic.StoreInt32(&_telDirect, 1)
+	} else {
+		_telBuf = make([]byte, 0, _telBufSize+4096)
 	}
 }
