@@ -211,13 +211,11 @@ def vector_driver() -> str:
     for n, case in enumerate(VECTORS["cases"]):
         fn, file = json.dumps(case["fn"], ensure_ascii=False), json.dumps(case["file"])
         body = f'panic!("vector {{}}", {_raw(case["fn"])});' if case["raises"] else ""
-        calls.append(
-            f"fn case{n}() {{ let _g = telemetry_inject_rt::enter("
-            f"{_raw(fn)}, {_raw(file)}, {case['line']}, &[]); {body} }}"
-        )
+        site = _raw(f'{fn},"file":{file},"line":{case["line"]}')
+        calls.append(f"fn case{n}() {{ let _g = telemetry_inject_rt::enter({site}, &[]); {body} }}")
     runs = "".join(f"    let _ = std::panic::catch_unwind(case{n});\n" for n in range(len(calls)))
     odd = 'panic!("{}", "quote\\" back\\\\ nl\\n tab\\t ctl\\u{1} é");'
-    odd_fn = 'fn odd() { let _g = telemetry_inject_rt::enter(r#""odd""#, r#""o.rs""#, 1, &[]); '
+    odd_fn = 'fn odd() { let _g = telemetry_inject_rt::enter(r#""odd","file":"o.rs","line":1"#, &[]); '
     return (
         f'#[path = "{RUNTIME}"] mod telemetry_inject_rt;\n'
         + "\n".join(calls)
@@ -341,8 +339,8 @@ def test_edge_cases_match_the_golden_file_build_and_run(tmp_path: Path, eol: str
         "add_later": "async fn add_later(",
     }.items():
         assert first(events, fn)["line"] == line_of(source, needle), fn
-    # process::exit runs no destructors: events since the last write (here the panic's) are
-    # lost with the buffer, and what is on disk is whole lines in the order of a full run.
+    # process::exit leaves the open frames without exit events, but the main thread's buffer
+    # is written: whole lines, in the order of a full run.
     exit_file = tmp_path / "exit.jsonl"
     assert run_program([exe, "exit"], out.parent, events=exit_file, env=ENV).returncode == 3
     exited = [(e["ev"], e["fn"]) for e in read_events(exit_file)]
@@ -483,16 +481,16 @@ def guard_driver() -> str:
 use std::time::Duration;
 
 fn fast() {{
-    let _tel_guard = {rt}::enter(r#""fast""#, r#""guards.rs""#, 1, &[]);
+    let _tel_guard = {rt}::enter(r#""fast","file":"guards.rs","line":1"#, &[]);
 }}
 
 fn slow(ms: u64) {{
-    let _tel_guard = {rt}::enter(r#""slow""#, r#""guards.rs""#, 2, &[("ms", {rt}::val(&ms).tel())]);
+    let _tel_guard = {rt}::enter(r#""slow","file":"guards.rs","line":2"#, &[("ms", {rt}::val(&ms).tel())]);
     std::thread::sleep(Duration::from_millis(ms));
 }}
 
 fn called() {{
-    let _tel_guard = {rt}::enter(r#""called""#, r#""guards.rs""#, 3, &[]);
+    let _tel_guard = {rt}::enter(r#""called","file":"guards.rs","line":3"#, &[]);
 }}
 
 fn run_loop(n: u64) {{

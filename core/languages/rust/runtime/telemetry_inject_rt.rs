@@ -3,9 +3,9 @@
 // Zero-dependency telemetry runtime: JSON-lines events to $TELEMETRY_INJECT_OUT or stderr.
 //
 // Each instrumented function starts with
-//     let _tel_guard = crate::telemetry_inject_rt::enter(r#""name""#, r#""file""#, line, &[]);
-// whose name and file are already JSON string literals (with the args probe, the slice holds
-// the parameters as ("name", val(&name).tel()) pairs). `enter` writes the enter event; the
+//     let _tel_guard = crate::telemetry_inject_rt::enter(r#""name","file":"file","line":N"#, &[]);
+// whose site is the JSON text of the fn, file and line members, fixed when it was inserted
+// (with the args probe, the slice holds the parameters as ("name", val(&name).tel()) pairs). `enter` writes the enter event; the
 // guard's Drop writes the exit event (with dur_ns) when the function returns by any path, and
 // an error event (with dur_ns and "panic: message") first when a panic unwinds through it.
 // A loop gets `let __tel_lD_N = Loop::new(name, file, line, kind);` before it and
@@ -322,29 +322,21 @@ impl<'a, T: ?Sized> V<'a, T> {
 
 /// Records the exit of the function it was made in when it is dropped.
 pub(crate) struct Guard {
-    // name, file, line, start (ns on the runtime's clock), made during an unwind
-    site: Option<(&'static str, &'static str, u32, u64, bool)>,
+    // site, start (ns on the runtime's clock), made during an unwind
+    site: Option<(&'static str, u64, bool)>,
 }
 
+/// `site` is `"name","file":"file","line":N`: the members an event has between `"fn":` and
+/// `,"ts"`, already JSON.
 #[inline]
-pub(crate) fn enter(
-    name: &'static str,
-    file: &'static str,
-    line: u32,
-    args: &[(&'static str, Val<'_>)],
-) -> Guard {
+pub(crate) fn enter(site: &'static str, args: &[(&'static str, Val<'_>)]) -> Guard {
     if STATE.load(Ordering::Relaxed) == OFF {
         return Guard { site: None };
     }
-    record_enter(name, file, line, args)
+    record_enter(site, args)
 }
 
-fn record_enter(
-    name: &'static str,
-    file: &'static str,
-    line: u32,
-    args: &[(&'static str, Val<'_>)],
-) -> Guard {
+fn record_enter(site: &'static str, args: &[(&'static str, Val<'_>)]) -> Guard {
     if !on() || quiet() {
         return Guard { site: None };
     }
@@ -352,28 +344,28 @@ fn record_enter(
     if !panicking {
         HOOK.call_once(install_hook);
     }
-    if RATE.load(Ordering::Relaxed) != 0 && !allow((name, file, line, "")) {
+    if RATE.load(Ordering::Relaxed) != 0 && !allow((site, "", 0, "")) {
         return Guard { site: None }; // dropped as a whole: no enter, no exit
     }
     let conf = conf();
     if args.is_empty() {
         let now = conf.now();
         emit(|b| {
-            head(b, b"{\"ev\":\"enter\",\"fn\":", name, file, line, conf, now);
+            site_head(b, b"{\"ev\":\"enter\",\"fn\":", site, conf, now);
             b.lines.extend_from_slice(b"}\n");
         });
-        return Guard { site: Some((name, file, line, now, panicking)) };
+        return Guard { site: Some((site, now, panicking)) };
     }
     // Values are rendered before the buffer is locked: their Debug may run instrumented code.
     let mut text = String::from(",\"args\":");
     pairs(&mut text, args);
     let now = conf.now();
     emit(|b| {
-        head(b, b"{\"ev\":\"enter\",\"fn\":", name, file, line, conf, now);
+        site_head(b, b"{\"ev\":\"enter\",\"fn\":", site, conf, now);
         b.lines.extend_from_slice(text.as_bytes());
         b.lines.extend_from_slice(b"}\n");
     });
-    Guard { site: Some((name, file, line, now, panicking)) }
+    Guard { site: Some((site, now, panicking)) }
 }
 
 impl Drop for Guard {
@@ -385,9 +377,9 @@ impl Drop for Guard {
     }
 }
 
-fn record_exit(site: (&'static str, &'static str, u32, u64, bool)) {
+fn record_exit(guard: (&'static str, u64, bool)) {
     {
-        let (name, file, line, start, was_panicking) = site;
+        let (site, start, was_panicking) = guard;
         let conf = conf();
         let now = conf.now();
         let dur = now.saturating_sub(start);
@@ -398,7 +390,7 @@ fn record_exit(site: (&'static str, &'static str, u32, u64, bool)) {
             let mut text = String::from(",\"error\":");
             escape(&mut text, &error, usize::MAX);
             emit(|b| {
-                head(b, b"{\"ev\":\"error\",\"fn\":", name, file, line, conf, now);
+                site_head(b, b"{\"ev\":\"error\",\"fn\":", site, conf, now);
                 b.lines.extend_from_slice(b",\"dur_ns\":");
                 digits(&mut b.lines, dur);
                 b.lines.extend_from_slice(text.as_bytes());
@@ -408,7 +400,7 @@ fn record_exit(site: (&'static str, &'static str, u32, u64, bool)) {
             return;
         }
         emit(|b| {
-            head(b, b"{\"ev\":\"exit\",\"fn\":", name, file, line, conf, now);
+            site_head(b, b"{\"ev\":\"exit\",\"fn\":", site, conf, now);
             b.lines.extend_from_slice(b",\"dur_ns\":");
             digits(&mut b.lines, dur);
             b.lines.extend_from_slice(b"}\n");
@@ -631,6 +623,18 @@ fn head(buf: &mut Buf, ev: &[u8], name: &str, file: &str, line: u32, conf: &Conf
 }
 
 const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
+/// The start of a function's event line, up to and including its pid.
+#[inline(always)]
+fn site_head(buf: &mut Buf, ev: &[u8], site: &str, conf: &Conf, now: u64) {
+    let b = &mut buf.lines;
+    b.reserve(ev.len() + site.len() + 80);
+    b.extend_from_slice(ev);
+    b.extend_from_slice(site.as_bytes());
+    b.extend_from_slice(b",\"ts\":");
+    buf.ts(conf.epoch.wrapping_add(now));
+    buf.lines.extend_from_slice(conf.pid.as_bytes());
+}
 
 /// A number in decimal, two digits per step.
 #[inline(always)]
