@@ -95,6 +95,15 @@ public final class TelemetryInject {
      * owner takes only to write out or replace the array.
      */
     static final class Buf {
+        private static final byte[] PAIRS = new byte[200]; // "00" to "99"
+
+        static {
+            for (int i = 0; i < 100; i++) {
+                PAIRS[2 * i] = (byte) ('0' + i / 10);
+                PAIRS[2 * i + 1] = (byte) ('0' + i % 10);
+            }
+        }
+
         private static final java.util.concurrent.atomic.AtomicIntegerFieldUpdater<Buf> COMMITTED =
                 java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(Buf.class, "committed");
         final java.lang.ref.WeakReference<Thread> owner = new java.lang.ref.WeakReference<>(Thread.currentThread());
@@ -192,10 +201,13 @@ public final class TelemetryInject {
             int at = pos + secsLen + 9;
             pos = at;
             int n = (int) (ts - s * 1_000_000_000L);
-            for (int k = 0; k < 9; k++) {
-                b[--at] = (byte) ('0' + n % 10);
-                n /= 10;
+            for (int k = 0; k < 4; k++) {
+                int r = (n % 100) * 2;
+                n /= 100;
+                b[--at] = PAIRS[r + 1];
+                b[--at] = PAIRS[r];
             }
+            b[--at] = (byte) ('0' + n);
         }
 
         /** One whole line from a text (events with values). */
