@@ -12,13 +12,14 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import from_fs_path, to_fs_path
 from telemetry_inject.core import language
 from telemetry_inject.core.analyze import Analysis
@@ -37,10 +38,37 @@ log = logging.getLogger(NAME)
 T = TypeVar("T")
 
 
+class _Protocol(LanguageServerProtocol):
+    """pygls' protocol without its own copy of each open document: the server keeps its own
+    (``documents``), and pygls' re-splits the whole text on every didChange, an O(file) cost
+    per keystroke on the event loop. Document notifications go straight to the features."""
+
+    def _to_feature(self, method: str, params: Any) -> Iterator[Any]:
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: lsp.DidOpenTextDocumentParams) -> Iterator[Any]:
+        yield from self._to_feature(lsp.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: lsp.DidChangeTextDocumentParams
+    ) -> Iterator[Any]:
+        yield from self._to_feature(lsp.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: lsp.DidCloseTextDocumentParams) -> Iterator[Any]:
+        yield from self._to_feature(lsp.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
 class TelemetryServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__(
-            NAME, VERSION, text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental
+            NAME,
+            VERSION,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=_Protocol,
         )
         self.documents = DocumentStore()
         self.settings = Settings()

@@ -11,9 +11,11 @@ import tree_sitter as ts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as lsp
+from pygls.workspace import Workspace
 from telemetry_inject.core import analyze, language
 from telemetry_inject.server import convert
 from telemetry_inject.server.actions import offers
+from telemetry_inject.server.app import create_server
 from telemetry_inject.server.documents import Document, Location
 
 PY = language.get("python")
@@ -240,3 +242,28 @@ def test_a_typing_burst_is_one_parse_with_the_tree_and_index_of_one_by_one_parse
     assert got.line_starts == want.line_starts
     for offset in range(0, len(burst.snapshot.source), 7):
         assert offers(got, offset, offset) == offers(want, offset, offset)
+
+
+def test_document_notifications_reach_the_store_and_pygls_keeps_no_copy() -> None:
+    """pygls' own document copy costs O(file) per didChange; the server has its own."""
+    server = create_server()
+    server.protocol._workspace = Workspace(None)  # as initialize makes it
+    uri = "file:///w/a.py"
+
+    def notify(method: str, params: object) -> None:
+        for handler, args, _ in server.protocol.fm.builtin_features[method](params):
+            handler(*args)
+
+    item = lsp.TextDocumentItem(uri, "python", 1, "def f():\n    pass\n")
+    notify(lsp.TEXT_DOCUMENT_DID_OPEN, lsp.DidOpenTextDocumentParams(item))
+    rng = lsp.Range(lsp.Position(0, 4), lsp.Position(0, 5))
+    change = lsp.TextDocumentContentChangePartial(range=rng, text="g")
+    doc = lsp.VersionedTextDocumentIdentifier(2, uri)
+    notify(lsp.TEXT_DOCUMENT_DID_CHANGE, lsp.DidChangeTextDocumentParams(doc, [change]))
+    snap = server.documents.get(uri)
+    assert snap is not None and (snap.version, snap.source) == (2, b"def g():\n    pass\n")
+    assert server.workspace.text_documents == {}
+    notify(
+        lsp.TEXT_DOCUMENT_DID_CLOSE, lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri))
+    )
+    assert len(server.documents) == 0
