@@ -21,7 +21,8 @@
  * default action: the handler writes every buffer, then the signal ends the process as
  * before. Lost are the events of _exit(), exec without fork, SIGKILL and crashes (SIGSEGV).
  * One clock read per event: ts is the monotonic clock plus an offset to the real-time clock,
- * taken again at every flush.
+ * taken again at every flush; on x86-64 Linux whose clocksource is the TSC, the probes read the
+ * TSC and convert it per thread (calibrated against the monotonic clock at every flush).
  *
  * On GCC/Clang for Linux, macOS and the BSDs the header includes no system header: the few
  * libc functions it calls are declared under private names (asm labels), so it may come
@@ -69,6 +70,12 @@
                 || defined(__arm__) || defined(__riscv) || defined(__powerpc__)           \
                 || defined(__s390__) || defined(__loongarch__))))
 #define _TEL_POSIX 1
+#endif
+
+/* x86-64 Linux whose kernel keeps time by the TSC: the probes read it themselves (a third of
+   clock_gettime's cost), converted per thread against the monotonic clock. */
+#if defined(_TEL_POSIX) && defined(__linux__) && defined(__x86_64__)
+#define _TEL_TSC 1
 #endif
 
 #ifdef __GNUC__
@@ -178,6 +185,8 @@ extern void (*_tel_signal(int, void (*)(int)))(int) _TEL_ASM("signal");
 extern int _tel_sigaction(int, const struct _tel_sigaction *, struct _tel_sigaction *)
     _TEL_ASM("sigaction");
 extern int _tel_raise(int) _TEL_ASM("raise");
+extern long _tel_read(int, void *, unsigned long) _TEL_ASM("read");
+extern int _tel_close(int) _TEL_ASM("close");
 /* Weak: a program linked without libpthread (glibc before 2.34) has no threads to end. */
 extern int _tel_key_create(_tel_key_t *, void (*)(void *)) _TEL_ASM("pthread_key_create")
     __attribute__((weak));
@@ -244,6 +253,13 @@ struct _tel_buf {
     volatile unsigned long n; /* bytes of whole lines */
     unsigned long pos; /* end of the line being built (>= n) */
     struct _tel_buf *next; /* every buffer of the process, for the flushes */
+#ifdef _TEL_TSC
+    /* Monotonic time from the TSC: mono0 + (tsc - tsc0) * mult / 2^32; mult 0: the clock.
+       The first reading gives the frequency over the thread's life; each flush re-anchors
+       where the last conversion ended (no step) with a slope that absorbs the error. */
+    _tel_u64 tsc0, tsc_first, mult;
+    _tel_i64 mono0, mono_first;
+#endif
     _tel_u64 sec; /* ts's whole seconds, as last written: most events only write the rest */
     unsigned long sec_len;
     char sec_text[24];
@@ -255,6 +271,7 @@ struct _tel_state {
     volatile int exiting; /* after the exit flush every line is written at once */
     volatile int lock; /* the list of buffers, the rate windows, start-up */
     int keyed; /* a pthread key flushes and frees a thread's buffer when it ends */
+    int tsc; /* the kernel's clocksource is the TSC */
     _tel_key_t key;
     unsigned long pid_len;
     char pid[32]; /* ,"pid":N (copied whole: a fixed size is a few moves) */
@@ -326,11 +343,84 @@ _TEL_API _tel_i64 _tel_clock(int realtime)
 #endif
 }
 
-/* ts = monotonic + offset, synchronised at start-up and at every flush. */
+#ifdef _TEL_TSC
+__extension__ typedef unsigned __int128 _tel_u128;
+
+_TEL_API _tel_u64 _tel_rdtsc(void)
+{
+    unsigned int lo, hi;
+    __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+    return (_tel_u64)hi << 32 | lo;
+}
+
+_TEL_API _tel_i64 _tel_tsc_ns(const struct _tel_buf *b, _tel_u64 t)
+{
+    _tel_i64 d = (_tel_i64)(t - b->tsc0);
+    return b->mono0 + (_tel_i64)(((_tel_u128)(d > 0 ? d : 0) * b->mult) >> 32);
+}
+
+/* After a flush of its own buffer (its owner only: the fields are the thread's). */
+_TEL_API void _tel_tsc_calibrate(struct _tel_buf *b)
+{
+    _tel_u64 t = _tel_rdtsc(), best, ticks = t - b->tsc0;
+    _tel_i64 m = _tel_clock(0), err;
+    if (!_tel_g.tsc || b == &_tel_g.shared || t <= b->tsc_first || m <= b->mono_first)
+        return;
+    best = (_tel_u64)(((_tel_u128)(m - b->mono_first) << 32) / (t - b->tsc_first));
+    if (b->mult == 0 || (_tel_i64)ticks <= 0) {
+        b->mult = best;
+        b->tsc0 = t;
+        b->mono0 = m;
+        return;
+    }
+    err = m - _tel_tsc_ns(b, t);
+    b->mono0 = _tel_tsc_ns(b, t);
+    b->tsc0 = t;
+    if (err > 1000000 || err < -1000000) { /* a millisecond off: step */
+        b->mono0 = m;
+        b->mult = best;
+    } else if (err >= 0) {
+        b->mult = best + (_tel_u64)(((_tel_u128)err << 32) / ticks);
+    } else {
+        _tel_u64 less = (_tel_u64)(((_tel_u128)(-err) << 32) / ticks);
+        b->mult = less < best / 2 ? best - less : best / 2;
+    }
+}
+
+/* Whether the kernel keeps time by the TSC (then it is invariant and synchronised). */
+_TEL_API int _tel_tsc_usable(void)
+{
+    char text[8];
+    long n = 0;
+    int fd = _tel_open("/sys/devices/system/clocksource/clocksource0/current_clocksource", 0);
+    if (fd >= 0) {
+        n = _tel_read(fd, text, sizeof text);
+        _tel_close(fd);
+    }
+    return n == 4 && text[0] == 't' && text[1] == 's' && text[2] == 'c' && text[3] == '\n';
+}
+#endif
+
+/* The monotonic time of an event of the thread with this buffer (null: none yet). */
+_TEL_API _tel_i64 _tel_now(const struct _tel_buf *b)
+{
+#ifdef _TEL_TSC
+    if (b != 0 && b->mult != 0)
+        return _tel_tsc_ns(b, _tel_rdtsc());
+#else
+    (void)b;
+#endif
+    return _tel_clock(0);
+}
+
+/* ts = monotonic + offset, taken at start-up and again at every flush: a step of the real-time
+   clock shows in the next buffer (the two reads' own jitter is not followed). */
 _TEL_API void _tel_sync_clock(void)
 {
-    _tel_i64 real = _tel_clock(1);
-    _TEL_STORE(_tel_g.offset, real - _tel_clock(0));
+    _tel_i64 real = _tel_clock(1), offset = real - _tel_clock(0);
+    _tel_i64 change = offset - _TEL_LOAD(_tel_g.offset);
+    if (change > 1000 || change < -1000)
+        _TEL_STORE(_tel_g.offset, offset);
 }
 
 _TEL_API char *_tel_cpy(char *d, const char *s, unsigned long n)
@@ -479,15 +569,16 @@ _TEL_API int _tel_grab(volatile int *lock, long tries)
     return 1;
 }
 
-/* Every thread's buffer. At exit and before fork the locks are waited for (and kept across
-   fork); in a fatal signal's handler a lock the thread holds itself is not waited for: its
-   whole lines are written unless it was writing them already. */
+/* Every thread's buffer. Before fork the locks are waited for (and kept across fork); at exit
+   and in a fatal signal's handler the thread's own lock is not waited for (held, it was
+   stopped inside the runtime by a signal): its whole lines are written unless it was writing
+   them already; in a signal handler, other locks are waited for a while only. */
 _TEL_API void _tel_flush_all(int keep_locked, int in_signal)
 {
     struct _tel_buf *b;
     int listed = _tel_grab(&_tel_g.lock, in_signal ? 1L << 24 : -1);
     for (b = _tel_g.bufs; b != 0; b = b->next) {
-        long tries = !in_signal ? -1 : b == _TEL_TB ? 0 : 1L << 24;
+        long tries = b == _TEL_TB && (in_signal || !keep_locked) ? 0 : in_signal ? 1L << 24 : -1;
         if (_tel_grab(&b->lock, tries)) {
             _tel_flush_buf(b);
             if (!keep_locked)
@@ -581,6 +672,11 @@ _TEL_API struct _tel_buf *_tel_buf_new(void)
     b->n = 0;
     b->pos = 0;
     b->sec = 0;
+#ifdef _TEL_TSC
+    b->mult = 0;
+    b->tsc_first = b->tsc0 = _tel_rdtsc();
+    b->mono_first = b->mono0 = _tel_clock(0);
+#endif
     _TEL_LOCK();
     b->next = _tel_g.bufs;
     _tel_g.bufs = b;
@@ -657,6 +753,9 @@ _TEL_API int _tel_on(void)
                 _tel_read_guards();
                 _tel_set_pid();
                 _tel_sync_clock();
+#ifdef _TEL_TSC
+                _tel_g.tsc = _tel_tsc_usable();
+#endif
                 _tel_g.shared.next = _tel_g.bufs;
                 _tel_g.bufs = &_tel_g.shared;
 #ifdef _TEL_POSIX
@@ -964,10 +1063,14 @@ _TEL_API struct _tel_buf *_tel_line_begin(const char *head, unsigned long head_l
 #endif
     _TEL_ACQUIRE(b->lock);
     room += head_len + site_len + 96;
-    if (b->n + room > _TEL_BUF)
+    if (b->n + room > _TEL_BUF) {
         _tel_flush_buf(b);
+#ifdef _TEL_TSC
+        _tel_tsc_calibrate(b);
+#endif
+    }
     if (*now == -1)
-        *now = _tel_clock(0);
+        *now = _tel_now(b);
     /* Fixed-size copies (the room above covers what they write past the text). */
     _tel_cpy(b->data + b->pos, head, 16);
     p = _tel_cpy(b->data + b->pos + head_len, site, site_len);
@@ -1094,7 +1197,9 @@ _TEL_API struct _tel_span _tel_span_off(void)
 _TEL_API void _tel_exit(struct _tel_span *s)
 {
     if (s->site) {
-        _tel_i64 now = _tel_clock(0);
+        _tel_i64 now = _tel_now(_TEL_TB);
+        if (now < s->t0)
+            now = s->t0; /* (the thread's TSC conversion was corrected by a step) */
         if (now - s->t0 >= _tel_g.min_ns || s->err)
             _tel_event(_TEL_HEAD("exit"), s, now, 0);
     }
@@ -1104,8 +1209,10 @@ _TEL_API void _tel_exit(struct _tel_span *s)
 _TEL_API void _tel_error(struct _tel_span *s, const char *message)
 {
     if (s->site) {
+        _tel_i64 now = _tel_now(_TEL_TB);
         s->err = 1;
-        _tel_event(_TEL_HEAD("error"), s, _tel_clock(0), message ? message : "error");
+        _tel_event(_TEL_HEAD("error"), s, now < s->t0 ? s->t0 : now,
+                   message ? message : "error");
     }
 }
 

@@ -35,7 +35,9 @@
 // program left their default action: the handler writes every buffer, then the signal ends
 // the process as before. Lost are the events of _exit(), exec without fork, SIGKILL and
 // crashes (SIGSEGV). One clock read per event: ts is the monotonic clock plus an offset to
-// the real-time clock, taken again at every flush.
+// the real-time clock, taken again at every flush; on x86-64 Linux whose clocksource is the
+// TSC, the probes read the TSC and convert it per thread (calibrated against the monotonic
+// clock at every flush).
 #ifndef TELEMETRY_INJECT_HPP
 #define TELEMETRY_INJECT_HPP
 
@@ -78,6 +80,12 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#endif
+
+// x86-64 Linux whose kernel keeps time by the TSC: the probes read it themselves (a third of
+// clock_gettime's cost), converted per thread against the monotonic clock.
+#if defined(__linux__) && defined(__x86_64__) && defined(__GNUC__)
+#define _TEL_TSC 1
 #endif
 
 #define _TEL_SITE(fn, file, line) "\"fn\":" #fn ",\"file\":" #file ",\"line\":" #line
@@ -128,6 +136,13 @@ struct Buffer {
     volatile std::size_t n = 0;     // bytes of whole lines
     std::size_t pos = 0;            // end of the line being built (>= n)
     Buffer* next = nullptr;         // every buffer of the process, for the flushes
+#ifdef _TEL_TSC
+    // Monotonic time from the TSC: mono0 + (tsc - tsc0) * mult / 2^32; mult 0: the clock.
+    // The first reading gives the frequency over the thread's life; each flush re-anchors
+    // where the last conversion ended (no step) with a slope that absorbs the error.
+    unsigned long long tsc0 = 0, tsc_first = 0, mult = 0;
+    long long mono0 = 0, mono_first = 0;
+#endif
     unsigned long long sec = 0;     // ts's whole seconds, as last written
     std::size_t sec_len = 0;
     char sec_text[24] = {};
@@ -148,6 +163,54 @@ struct Buffer {
         return true;
     }
     void release() noexcept { lock.store(false, std::memory_order_release); }
+
+#ifdef _TEL_TSC
+    __extension__ typedef unsigned __int128 u128;
+
+    static unsigned long long rdtsc() noexcept {
+        unsigned lo, hi;
+        __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+        return static_cast<unsigned long long>(hi) << 32 | lo;
+    }
+
+    long long tsc_ns(unsigned long long t) const noexcept {
+        long long d = static_cast<long long>(t - tsc0);
+        return mono0 + static_cast<long long>((static_cast<u128>(d > 0 ? d : 0) * mult) >> 32);
+    }
+
+    void tsc_start() noexcept {
+        tsc_first = tsc0 = rdtsc();
+        mono_first = mono0 = clock_ns(false);
+    }
+
+    // After a flush of its own buffer (by its owner only: the fields are the thread's).
+    void calibrate() noexcept {
+        unsigned long long t = rdtsc(), ticks = t - tsc0;
+        long long m = clock_ns(false);
+        if (t <= tsc_first || m <= mono_first)
+            return;
+        auto best = static_cast<unsigned long long>((static_cast<u128>(m - mono_first) << 32)
+                                                    / (t - tsc_first));
+        if (mult == 0 || static_cast<long long>(ticks) <= 0) {
+            mult = best;
+            tsc0 = t;
+            mono0 = m;
+            return;
+        }
+        long long err = m - tsc_ns(t);
+        mono0 = tsc_ns(t);
+        tsc0 = t;
+        if (err > 1000000 || err < -1000000) {  // a millisecond off: step
+            mono0 = m;
+            mult = best;
+        } else if (err >= 0) {
+            mult = best + static_cast<unsigned long long>((static_cast<u128>(err) << 32) / ticks);
+        } else {
+            auto less = static_cast<unsigned long long>((static_cast<u128>(-err) << 32) / ticks);
+            mult = less < best / 2 ? best - less : best / 2;
+        }
+    }
+#endif
 };
 
 namespace fmt {
@@ -234,6 +297,9 @@ public:
         read_guards();
         set_pid();
         sync_clock();
+#ifdef _TEL_TSC
+        tsc_ = tsc_usable();
+#endif
         shared_.next = nullptr;
         buffers_ = &shared_;
         std::atexit(&Sink::at_exit);
@@ -257,10 +323,15 @@ public:
             b = new_buffer();
         b->acquire();
         room += head_len + site_len + 96;
-        if (b->n + room > Buffer::kSize)
+        if (b->n + room > Buffer::kSize) {
             flush(b);
+#ifdef _TEL_TSC
+            if (tsc_ && b != &shared_)
+                b->calibrate();
+#endif
+        }
         if (now == -1)
-            now = clock_ns(false);
+            now = this->now(b);
         char* p = b->data + b->pos;
         // Fixed-size copies (the room above covers what they write past the text).
         std::memcpy(p, head, 16);
@@ -270,6 +341,18 @@ public:
         b->pos = static_cast<std::size_t>(p + pid_len_ - b->data);
         return b;
     }
+
+    // The monotonic time of an event of the thread with this buffer (null: none yet).
+    static long long now(const Buffer* b) noexcept {
+#ifdef _TEL_TSC
+        if (b && b->mult)
+            return b->tsc_ns(Buffer::rdtsc());
+#else
+        (void)b;
+#endif
+        return clock_ns(false);
+    }
+    static long long now() noexcept { return now(mine()); }
 
     // Appends to the line being built; a line longer than the buffer goes out in pieces.
     void put(Buffer* b, const char* s, std::size_t len) noexcept {
@@ -412,6 +495,9 @@ private:
         Buffer* b = new (std::nothrow) Buffer();
         if (!b)
             return slot;
+#ifdef _TEL_TSC
+        b->tsc_start();
+#endif
         grab_list(-1);
         b->next = buffers_;
         buffers_ = b;
@@ -449,11 +535,29 @@ private:
         return fmt::eight(p + 1, ns % 100000000U);
     }
 
-    // ts = monotonic + offset, taken again at every flush: one clock read per event.
+    // ts = monotonic + offset, taken at start-up and again at every flush: a step of the
+    // real-time clock shows in the next buffer (the two reads' own jitter is not followed).
     void sync_clock() noexcept {
-        long long real = clock_ns(true);
-        offset_.store(real - clock_ns(false), std::memory_order_relaxed);
+        long long real = clock_ns(true), offset = real - clock_ns(false);
+        long long change = offset - offset_.load(std::memory_order_relaxed);
+        if (change > 1000 || change < -1000)
+            offset_.store(offset, std::memory_order_relaxed);
     }
+
+#ifdef _TEL_TSC
+    // Whether the kernel keeps time by the TSC (then it is invariant and synchronised).
+    static bool tsc_usable() noexcept {
+        char text[8];
+        long n = 0;
+        int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+                      O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            n = static_cast<long>(read(fd, text, sizeof text));
+            close(fd);
+        }
+        return n == 4 && std::memcmp(text, "tsc\n", 4) == 0;
+    }
+#endif
 
     void set_pid() noexcept {
         pid_len_ = static_cast<std::size_t>(fmt::i64(fmt::copy(pid_, ",\"pid\":", 7), current_pid())
@@ -564,13 +668,15 @@ private:
         sync_clock();
     }
 
-    // Every thread's buffer. At exit and before fork the locks are waited for (and kept
-    // across fork); in a fatal signal's handler a lock the thread holds itself is not waited
-    // for: its whole lines are written unless it was writing them already.
+    // Every thread's buffer. Before fork the locks are waited for (and kept across fork); at
+    // exit and in a fatal signal's handler the thread's own lock is not waited for (held, it
+    // was stopped inside the runtime by a signal): its whole lines are written unless it was
+    // writing them already; in a signal handler, other locks are waited for a while only.
     void flush_all(bool keep_locked, bool in_signal) noexcept {
         bool listed = grab_list(in_signal ? 1L << 24 : -1);
         for (Buffer* b = buffers_; b; b = b->next) {
-            if (b->grab(!in_signal ? -1 : b == mine() ? 0 : 1L << 24)) {
+            bool own = b == mine() && (in_signal || !keep_locked);
+            if (b->grab(own ? 0 : in_signal ? 1L << 24 : -1)) {
                 flush(b);
                 if (!keep_locked)
                     b->release();
@@ -596,6 +702,7 @@ private:
     std::mutex mu_;  // the rate windows
     std::atomic<bool> list_{false};  // the list of buffers
     bool off_ = false;
+    bool tsc_ = false;  // the kernel's clocksource is the TSC
     std::atomic<bool> exiting_{false};  // after the exit flush every line is written at once
     std::size_t pid_len_ = 0;
     char pid_[32] = {};  // ,"pid":N (copied whole: a fixed size is a few moves)
@@ -1172,7 +1279,7 @@ private:
     __attribute__((noinline))
 #endif
     void finish() noexcept {
-        long long now = clock_ns(false), dur = now - t0_;
+        long long now = Sink::now(), dur = now > t0_ ? now - t0_ : 0;
         Sink& s = sink();
         bool raised = exceptions_in_flight() > in_flight_;
         if (raised)
