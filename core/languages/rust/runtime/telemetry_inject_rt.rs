@@ -5,9 +5,10 @@
 // Each instrumented function starts with
 //     let _tel_guard = crate::telemetry_inject_rt::enter(r#""name","file":"file","line":N"#, &[]);
 // whose site is the JSON text of the fn, file and line members, fixed when it was inserted
-// (with the args probe, the slice holds the parameters as ("name", val(&name).tel()) pairs). `enter` writes the enter event; the
-// guard's Drop writes the exit event (with dur_ns) when the function returns by any path, and
-// an error event (with dur_ns and "panic: message") first when a panic unwinds through it.
+// (with the args probe, the slice holds the parameters as ("name", val(&name).tel()) pairs).
+// `enter` writes the enter event; the guard's Drop writes the exit event (with dur_ns) when the
+// function returns by any path, and an error event (with dur_ns and "panic: message") first
+// when a panic unwinds through it. One monotonic clock read per event gives its ts and dur_ns.
 // A loop gets `let __tel_lD_N = Loop::new(name, file, line, kind);` before it and
 // `if __tel_lD_N.next() { __tel_lD_N.vars(&[...]) }` at the start of each iteration; an
 // assignment is followed by `var(name, file, line, "x", val(&x).tel())`, which only borrows.
@@ -22,7 +23,7 @@
 // exits of shorter calls; MAX_LEN cuts strings and texts; REDACT names what is never written.
 //
 // Events are buffered per thread (each buffer has its own lock, which only its thread takes
-// while running, so threads never wait for each other) and written as whole lines in one
+// while the program runs, so threads never wait for each other) and written as whole lines in one
 // `write` to a file opened for appending, so threads and processes never interleave partial
 // lines. A buffer is written when 64 KiB are waiting, when its thread ends, when the main
 // thread ends (returning from `main`, `std::process::exit` or an uncaught panic: every thread's
@@ -75,10 +76,12 @@ static HOOK: Once = Once::new();
 static CONF: OnceLock<Conf> = OnceLock::new();
 static OUT: OnceLock<Out> = OnceLock::new();
 // Rate windows: (function or var site) -> (window start, events counted in it).
-static RATES: Mutex<Option<HashMap<(&'static str, &'static str, u32, &'static str), (Instant, u64)>>> =
-    Mutex::new(None);
+static RATES: Mutex<Option<HashMap<RateKey, (Instant, u64)>>> = Mutex::new(None);
 // Every thread's buffer, so that the end of the main thread and a panic can write them all.
 static BUFFERS: Mutex<Vec<Arc<Mutex<Buf>>>> = Mutex::new(Vec::new());
+
+// A function's site (file "", line 0) or a var event's (fn, file, line, name).
+type RateKey = (&'static str, &'static str, u32, &'static str);
 
 std::thread_local! {
     // The message of the panic this thread is unwinding from, set by the panic hook.
@@ -538,7 +541,7 @@ fn quiet() -> bool {
 
 /// Counts an event against its site's rate: at most RATE a second, the window starting at
 /// the first event counted.
-fn allow(site: (&'static str, &'static str, u32, &'static str)) -> bool {
+fn allow(site: RateKey) -> bool {
     let rate = RATE.load(Ordering::Relaxed);
     let mut rates = lock(&RATES);
     let now = Instant::now();
@@ -802,15 +805,20 @@ fn flush(b: &mut Vec<u8>) {
     if b.is_empty() {
         return;
     }
-    let out = OUT.get_or_init(|| match std::env::var_os("TELEMETRY_INJECT_OUT").filter(|p| !p.is_empty()) {
-        Some(path) => match OpenOptions::new().append(true).create(true).open(path) {
-            Ok(file) => Out::File(file),
-            Err(_) => Out::Nowhere,
-        },
-        None => Out::Stderr,
+    let out = OUT.get_or_init(|| {
+        match std::env::var_os("TELEMETRY_INJECT_OUT").filter(|p| !p.is_empty()) {
+            Some(path) => match OpenOptions::new().append(true).create(true).open(path) {
+                Ok(file) => Out::File(file),
+                Err(_) => Out::Nowhere,
+            },
+            None => Out::Stderr,
+        }
     });
     let _ = match *out {
-        Out::File(ref file) => { let mut f: &File = file; f.write_all(b) }
+        Out::File(ref file) => {
+            let mut f: &File = file; // &File writes without a lock of ours
+            f.write_all(b)
+        }
         Out::Stderr => std::io::stderr().write_all(b),
         Out::Nowhere => Ok(()),
     };
