@@ -300,11 +300,11 @@ def test_an_uncaught_panic_is_recorded_and_crashes_the_same_way(
     }
 
 
-# Buffering: a program of two packages (each with its own copy of the runtime) that ends every
-# way the runtime can see. Calls of package main and of the library run on goroutines at once and
-# fill the buffers many times; each way of ending must leave every event made before it in the
-# file, on whole lines. The exits come within a millisecond of the last events, long before the
-# runtime's timer would write them.
+# Buffering: a program of two packages (each with its own copy of the runtime; main's buffers,
+# the library's writes each event at once) that ends every way the runtime can see. Calls of both
+# run on goroutines at once and fill main's buffer many times; each way of ending must leave every
+# event made before it in the file, on whole lines. The exits come within a millisecond of the
+# last events, long before the runtime's timer would write them.
 FLUSH_LIB = """package lib
 
 import (
@@ -385,7 +385,8 @@ func main() {
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
-		// telemetry-inject: ignore (its exit would come after wg.Done: see the README)
+		// Its exit would come after wg.Done, and main's buffer with it when the library ends
+		// the process (see the README). telemetry-inject: ignore
 		go func() {
 			local(500)
 			lib.Spin(500)

@@ -18,15 +18,18 @@ package {{package}}
 // TELEMETRY_INJECT_MIN_DURATION_US drops exits of shorter calls; TELEMETRY_INJECT_MAX_LEN,
 // MAX_DEPTH and MAX_ITEMS cut values; TELEMETRY_INJECT_REDACT names what is never written.
 //
-// Buffering. Every package has its own copy of this file and Go has no exit hook, so a copy
-// cannot rely on anyone else to write its events: it buffers only while one of its own calls
-// is running and writes when that count falls back to its base (0; 1 while main.main runs),
-// when the buffer fills, 10 ms after the first unwritten event (a timer), when a panic
-// unwinds through one of its calls, on the line inserted before os.Exit and log.Fatal in
-// its files, and when main.main ends (after which it writes every event at once). Each write
-// is whole lines on an O_APPEND descriptor, so lines stay whole across goroutines and
-// processes. Events to stderr or to anything but a regular file are never buffered. What an
-// abrupt end (a signal, os.Exit elsewhere, a fatal error) can still lose is in the README.
+// Buffering. Go has no exit hook, and every package has its own copy of this file that no
+// other copy can reach, so only package main's copy buffers: it sees the program end when
+// main.main returns or panics, and on the line inserted before os.Exit and log.Fatal in its
+// files. Other packages' copies write each event at once: one of their calls can be the last
+// thing before the end (a goroutine's exit runs after its own `defer wg.Done()`), and nothing
+// would write their buffer then. Package main's copy buffers while its calls run and writes
+// when their count falls back to main.main alone, when 32 KiB fill, 10 ms after the first
+// unwritten event (a timer), when a panic unwinds through one of its calls, before those
+// exits, and when main.main ends (after which it writes every event at once). Each write is
+// whole lines on an O_APPEND descriptor, so lines stay whole across goroutines and processes.
+// Events to stderr or to anything but a regular file are never buffered. What an abrupt end
+// (a signal, os.Exit in another package, a fatal error) can still lose is in the README.
 // Imports are renamed so that they cannot clash with the package's own identifiers. Only
 // language features of old Go versions are used: the file builds under any module's go line.
 
@@ -180,7 +183,7 @@ func _telEnterOn(fn, file string, line int, args []interface{}) _telCall {
 	t0 := _teltime.Since(_telStart)
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
-	buf = _telstrconv.AppendInt(buf, _telWall0+int64(t0), 10)
+	buf = _telAppendTs(buf, _telWall0+int64(t0))
 	buf = append(buf, _telPid...)
 	if len(args) > 0 {
 		buf = append(buf, `,"args":`...)
@@ -247,10 +250,43 @@ func _telExit(c _telCall) {
 }
 
 func _telTail(buf []byte, ts, dur int64) []byte {
-	buf = _telstrconv.AppendInt(buf, ts, 10)
+	buf = _telAppendTs(buf, ts)
 	buf = append(buf, _telPid...)
 	buf = append(buf, `,"dur_ns":`...)
 	return _telstrconv.AppendInt(buf, dur, 10)
+}
+
+// _telSecond is the text of the second ts was in last; it changes once a second.
+type _telSecond struct {
+	sec    int64
+	digits string
+}
+
+var _telLastSecond _telatomic.Value // *_telSecond
+
+const _telPairDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// _telAppendTs appends ts (ns since the epoch) as strconv would, for less: the digits of its
+// second come from _telLastSecond, the nine of the fraction two at a time.
+func _telAppendTs(buf []byte, ts int64) []byte {
+	sec, frac := ts/1e9, ts%1e9
+	if sec <= 0 {
+		return _telstrconv.AppendInt(buf, ts, 10)
+	}
+	last, _ := _telLastSecond.Load().(*_telSecond)
+	if last == nil || last.sec != sec {
+		last = &_telSecond{sec, _telstrconv.FormatInt(sec, 10)}
+		_telLastSecond.Store(last)
+	}
+	buf = append(buf, last.digits...)
+	var d [9]byte
+	for i := 7; i > 0; i -= 2 {
+		p := frac % 100 * 2
+		frac /= 100
+		d[i], d[i+1] = _telPairDigits[p], _telPairDigits[p+1]
+	}
+	d[0] = byte('0' + frac)
+	return append(buf, d[:]...)
 }
 
 const _telNever = int(^uint(0) >> 1)
@@ -299,7 +335,7 @@ func _telIter(l *_telL, vars ...interface{}) {
 	mono := int64(_teltime.Since(_telStart))
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
-	buf = _telstrconv.AppendInt(buf, _telWall0+mono, 10)
+	buf = _telAppendTs(buf, _telWall0+mono)
 	buf = append(buf, _telPid...)
 	buf = append(buf, `,"kind":`...)
 	buf = _telQuote(buf, l.kind, -1)
@@ -325,7 +361,7 @@ func _telVar(fn, file string, line int, name string, value interface{}) {
 	mono := int64(_teltime.Since(_telStart))
 	var b [256]byte
 	buf := append(b[:0], s.enter...)
-	buf = _telstrconv.AppendInt(buf, _telWall0+mono, 10)
+	buf = _telAppendTs(buf, _telWall0+mono)
 	buf = append(buf, _telPid...)
 	buf = append(buf, `,"name":`...)
 	buf = _telQuote(buf, name, -1)
@@ -729,7 +765,7 @@ func _telOpen() {
 	}
 	_telOut = f
 	// A pipe or a terminal keeps only writes of up to 4 KiB whole: no buffering there.
-	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+	if info, err := f.Stat(); _telPackage != "main" || err != nil || !info.Mode().IsRegular() {
 		_telatomic.StoreInt32(&_telDirect, 1)
 	} else {
 		_telBuf = make([]byte, 0, _telBufSize+4096)
