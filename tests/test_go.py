@@ -401,6 +401,9 @@ func main() {
 		lib.Exit(4)
 	case "lib-fatal":
 		lib.Fatal("from lib")
+	case "goroutine-panic": // ends the process while main.main waits
+		go finish("panic")
+		select {}
 	}
 	finish(how)
 	fmt.Println("done")
@@ -443,6 +446,7 @@ def flush_module(go: Go, tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         ("return", 0, []),
         ("panic", 2, []),
+        ("goroutine-panic", 2, ["main"]),
         ("exit", 3, ["main", "finish"]),  # os.Exit in package main
         ("fatal", 1, ["main", "finish"]),  # log.Fatalf in package main
         ("lib-exit", 4, ["main", "Exit"]),  # os.Exit in the library, called from main
@@ -473,9 +477,8 @@ def test_buffered_events_are_all_written_however_the_program_ends(
     assert 0 <= opened.pop("Fan.<anonymous>") <= 4
     assert +opened == Counter(still_open)
     errors = [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
-    assert errors == (
-        [("finish", "string: boom"), ("main", "string: boom")] if how == "panic" else []
-    )
+    boom = [("finish", "string: boom"), ("main", "string: boom")]
+    assert errors == {"panic": boom, "goroutine-panic": boom[:1]}.get(how, [])
     assert len({e["pid"] for e in events}) == 1
 
 

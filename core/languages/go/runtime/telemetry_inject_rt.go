@@ -19,17 +19,18 @@ package {{package}}
 // MAX_DEPTH and MAX_ITEMS cut values; TELEMETRY_INJECT_REDACT names what is never written.
 //
 // Buffering. Go has no exit hook, and every package has its own copy of this file that no
-// other copy can reach, so only package main's copy buffers: it sees the program end when
-// main.main returns or panics, and on the line inserted before os.Exit and log.Fatal in its
-// files. Other packages' copies write each event at once: one of their calls can be the last
-// thing before the end (a goroutine's exit runs after its own `defer wg.Done()`), and nothing
-// would write their buffer then. Package main's copy buffers while its calls run and writes
-// when their count falls back to main.main alone, when 32 KiB fill, 10 ms after the first
-// unwritten event (a timer), when a panic unwinds through one of its calls, before those
-// exits, and when main.main ends (after which it writes every event at once). Each write is
-// whole lines on an O_APPEND descriptor, so lines stay whole across goroutines and processes.
-// Events to stderr or to anything but a regular file are never buffered. What an abrupt end
-// (a signal, os.Exit in another package, a fatal error) can still lose is in the README.
+// other copy can reach, so a copy buffers only while main.main runs, in package main: that
+// copy sees the program end when main.main returns or panics, and on the line inserted before
+// os.Exit and log.Fatal in its files. Elsewhere (other packages, `go test`, init) each event
+// is written at once: a call can be the last thing before the end (a goroutine's exit runs
+// after its own `defer wg.Done()`), and nothing would write a buffer then. While main.main
+// runs, its copy writes when the count of its running calls falls back to main.main alone,
+// when 32 KiB fill, 10 ms after the first unwritten event (a timer), when a panic unwinds
+// through one of its calls, before those exits, and when main.main ends (after which it
+// writes every event at once). Each write is whole lines on an O_APPEND descriptor, so lines
+// stay whole across goroutines and processes. Events to stderr or to anything but a regular
+// file are never buffered. What an abrupt end (a signal, os.Exit in another package, a fatal
+// error) can still lose is in the README.
 // Imports are renamed so that they cannot clash with the package's own identifiers. Only
 // language features of old Go versions are used: the file builds under any module's go line.
 
@@ -211,7 +212,6 @@ func _telExit(c _telCall) {
 	if c.site.entry {
 		// main.main is ending, and the process with it (goroutines still running are cut
 		// off): what is buffered is written, and from here on every event at once.
-		_telatomic.StoreInt32(&_telBase, 0)
 		_telMu.Lock()
 		_telatomic.StoreInt32(&_telDirect, 1)
 		_telDrain()
@@ -702,7 +702,8 @@ func _telWrite(buf []byte, mono int64, now bool) {
 	if _telOut == nil {
 		return
 	}
-	if _telatomic.LoadInt32(&_telDirect) != 0 {
+	// Buffered only while main.main runs (_telBase 1): its end writes what is left.
+	if _telatomic.LoadInt32(&_telDirect) != 0 || _telatomic.LoadInt32(&_telBase) == 0 {
 		_telOut.Write(buf) // telemetry must never change the program: errors are dropped
 		return
 	}
@@ -765,7 +766,7 @@ func _telOpen() {
 	}
 	_telOut = f
 	// A pipe or a terminal keeps only writes of up to 4 KiB whole: no buffering there.
-	if info, err := f.Stat(); _telPackage != "main" || err != nil || !info.Mode().IsRegular() {
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
 		_telatomic.StoreInt32(&_telDirect, 1)
 	} else {
 		_telBuf = make([]byte, 0, _telBufSize+4096)
