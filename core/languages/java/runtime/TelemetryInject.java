@@ -21,10 +21,12 @@
  * a file opened for appending when 64 KiB are waiting, so threads and processes never
  * interleave partial lines. A shutdown hook writes every thread's published lines at exit:
  * after the last thread ends, an uncaught exception, System.exit, SIGTERM and SIGINT; only
- * Runtime.halt, SIGKILL and a crash of the JVM lose what is still buffered. A failure inside the runtime (a stack overflow in deep
- * recursion, a value whose toString throws) loses that event or value, never changes the
- * program. The guards (docs/probes.md) are read from the environment once, at class loading;
- * {@code TELEMETRY_INJECT=off} makes every call return at once.
+ * Runtime.halt, SIGKILL and a crash of the JVM lose what is still buffered. Enter and exit
+ * write bytes and allocate nothing: site prefixes are encoded once, each thread reuses its Call
+ * handles. A failure inside the runtime (a stack overflow in deep recursion, a value whose
+ * toString throws) loses that event or value, never changes the program. The guards
+ * (docs/probes.md) are read from the environment once, at class loading; {@code
+ * TELEMETRY_INJECT=off} makes every call return at once.
  */
 public final class TelemetryInject {
     private TelemetryInject() {}
@@ -59,7 +61,7 @@ public final class TelemetryInject {
     private static final long EPOCH0 = epochNanos();
     private static final java.util.concurrent.ConcurrentHashMap<String, Site> SITES =
             new java.util.concurrent.ConcurrentHashMap<>();
-    private static final Call NONE = new Call(null, null, 0L);
+    private static final Call NONE = new Call(null, -1);
     private static final ThreadLocal<boolean[]> RENDERING = new ThreadLocal<boolean[]>() {
         @Override
         protected boolean[] initialValue() {
@@ -74,17 +76,21 @@ public final class TelemetryInject {
         }
     }
 
-    /** One open call: where it is, its thread's buffer, when it began, whether it raised. */
+    /**
+     * One open call: where it is, when it began, whether it raised. Each thread reuses its own,
+     * one per depth of instrumented calls (calls end in the reverse order they began), so a
+     * call allocates nothing.
+     */
     public static final class Call {
-        final Site site;
         final Buf buf;
-        final long start;
+        final int depth;
+        Site site;
+        long start;
         boolean raised;
 
-        Call(Site site, Buf buf, long start) {
-            this.site = site;
+        Call(Buf buf, int depth) {
             this.buf = buf;
-            this.start = start;
+            this.depth = depth;
         }
     }
 
@@ -116,6 +122,8 @@ public final class TelemetryInject {
         private long secs = -1;
         private final byte[] secsText = new byte[20];
         private int secsLen;
+        private Call[] calls = new Call[16];
+        int depth; // calls of this thread open now
         // Recently used sites by fn, file and line (the same literals each time: compared by identity).
         private final Site[] sites = new Site[64];
 
@@ -126,6 +134,19 @@ public final class TelemetryInject {
             s = TelemetryInject.site(fn, file, line);
             sites[k] = s;
             return s;
+        }
+
+        /** The call at the next depth, begun at {@code start}. */
+        Call push(Site site, long start) {
+            int d = depth;
+            if (d == calls.length) calls = java.util.Arrays.copyOf(calls, 2 * d);
+            Call c = calls[d];
+            if (c == null) calls[d] = c = new Call(this, d);
+            c.site = site;
+            c.start = start;
+            c.raised = false;
+            depth = d + 1;
+            return c;
         }
 
         /** Makes room for n more bytes. */
@@ -211,14 +232,17 @@ public final class TelemetryInject {
         }
 
         /** One whole line from a text (events with values). */
-        void text(String line, long now) {
+        /** Whether the line was written: a StackOverflowError can strike anywhere. */
+        boolean text(String line, long now) {
             try {
                 byte[] x = bytes(line);
                 room(x.length);
                 put(x);
                 commit(now);
+                return true;
             } catch (Throwable t) {
                 rollback();
+                return false;
             }
         }
     }
@@ -303,20 +327,26 @@ public final class TelemetryInject {
     public static Call enter(String fn, String file, int line) {
         if (OFF) return NONE;
         Buf buf = null;
+        int depth = -1;
         try {
             buf = LOCAL.get();
+            depth = buf.depth;
             Site site = buf.site(fn, file, line);
             long t0 = System.nanoTime();
             if (RATE > 0 && !site.admit(t0)) return NONE;
+            Call call = buf.push(site, t0);
             byte[] head = site.enterBytes;
             buf.room(head.length + 20 + PID_END.length);
             buf.put(head);
             buf.ts(EPOCH0 + (t0 - NANO0));
             buf.put(PID_END);
             buf.commit(t0);
-            return new Call(site, buf, t0);
+            return call;
         } catch (Throwable t) {
-            if (buf != null) buf.rollback();
+            if (depth >= 0) {
+                buf.rollback();
+                buf.depth = depth;
+            }
             return NONE;
         }
     }
@@ -324,18 +354,21 @@ public final class TelemetryInject {
     /** enter with the parameters, as name/value pairs: {@code "a", a, "b", b}. */
     public static Call enter(String fn, String file, int line, Object... args) {
         if (OFF) return NONE;
+        Buf buf = null;
+        int depth = -1;
         try {
-            Buf buf = LOCAL.get();
+            buf = LOCAL.get();
+            depth = buf.depth;
             Site site = buf.site(fn, file, line);
             long t0 = System.nanoTime();
             if (RATE > 0 && !site.admit(t0)) return NONE;
-            Call call = new Call(site, buf, t0);
             StringBuilder b = new StringBuilder(site.enter);
             b.append(EPOCH0 + (t0 - NANO0)).append(",\"pid\":").append(PID).append(",\"args\":");
             pairs(b, args);
-            buf.text(b.append("}\n").toString(), t0);
-            return call;
+            if (!buf.text(b.append("}\n").toString(), t0)) return NONE;
+            return buf.push(site, t0);
         } catch (Throwable t) {
+            if (depth >= 0) buf.depth = depth;
             return NONE;
         }
     }
@@ -358,22 +391,27 @@ public final class TelemetryInject {
     }
 
     public static void exit(Call call) {
-        if (call.site == null) return;
+        Site site = call.site;
+        if (site == null) return;
+        Buf buf = call.buf;
+        long start = call.start;
+        // From here on the call is free for the next one at its depth (also when calls deeper
+        // than it lost their exit to a StackOverflowError).
+        buf.depth = call.depth;
         try {
             long now = System.nanoTime();
-            if (MIN_NS > 0 && now - call.start < MIN_NS && !call.raised) return;
-            Buf buf = call.buf;
-            byte[] head = call.site.exitBytes;
+            if (MIN_NS > 0 && now - start < MIN_NS && !call.raised) return;
+            byte[] head = site.exitBytes;
             buf.room(head.length + 20 + PID_DUR.length + 22);
             buf.put(head);
             buf.ts(EPOCH0 + (now - NANO0));
             buf.put(PID_DUR);
-            buf.digits(now - call.start);
+            buf.digits(now - start);
             buf.put((byte) '}');
             buf.put((byte) '\n');
             buf.commit(now);
         } catch (Throwable ignored) {
-            call.buf.rollback(); // lost event; the program goes on as it would have
+            buf.rollback(); // lost event; the program goes on as it would have
         }
     }
 
