@@ -1,7 +1,7 @@
 """No event lost, Java and Rust: instrumented programs with threads (and a child process writing
 to the same file) end every way their runtime can see (return, uncaught exception or panic,
-System.exit / std::process::exit, SIGTERM for Java), and every event they made is in the file
-exactly once, on a whole JSON line."""
+System.exit / std::process::exit, SIGTERM: Java's shutdown hook, Rust's once-a-second writer),
+and every event they made is in the file exactly once, on a whole JSON line."""
 
 from __future__ import annotations
 
@@ -38,6 +38,13 @@ fn finish(how: &str) {
     match how {
         "panic" => panic!("boom"),
         "exit" => std::process::exit(3),
+        "sigterm" => {
+            // No handler in safe Rust: what was recorded more than a second ago is written.
+            thread::sleep(std::time::Duration::from_millis(1500));
+            let pid = std::process::id().to_string();
+            Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            thread::sleep(std::time::Duration::from_secs(30)); // ended by the signal
+        }
         _ => {}
     }
 }
@@ -77,6 +84,7 @@ fn main() {
         # No unwinding: the panic hook writes every thread's buffer before the abort.
         ("panic", "abort", -signal.SIGABRT, ["main", "finish"]),
         ("exit", "unwind", 3, ["main", "finish"]),
+        ("sigterm", "unwind", -signal.SIGTERM, ["main", "finish"]),
     ],
 )
 def test_rust_threads_child_and_every_exit(

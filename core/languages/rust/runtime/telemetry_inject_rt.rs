@@ -27,9 +27,10 @@
 // `write` to a file opened for appending, so threads and processes never interleave partial
 // lines. A buffer is written when 64 KiB are waiting, when its thread ends, when the main
 // thread ends (returning from `main`, `std::process::exit` or an uncaught panic: every thread's
-// buffer), and when a panic starts (so `panic = "abort"` loses nothing already recorded).
-// Events of other threads still running are lost when another thread than main calls
-// `std::process::exit`, and by a signal or `abort` (no handler in safe Rust). Safe code only:
+// buffer), when a panic starts (so `panic = "abort"` loses nothing already recorded), and once
+// a second by a thread of the runtime. A signal that ends the process or `abort` (no handler in
+// safe Rust) loses up to the last second; `std::process::exit` from another thread than main,
+// what other threads buffered since the last write. Safe code only:
 // crates with `#![forbid(unsafe_code)]` accept it.
 #![allow(dead_code)]
 // Lints a crate may deny that this generic code would trip (e.g. `i64 as i128` is trivial for
@@ -74,6 +75,7 @@ static MIN_NS: AtomicU64 = AtomicU64::new(0);
 static MAX_LEN: AtomicUsize = AtomicUsize::new(200);
 static REDACT_NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static HOOK: Once = Once::new();
+static FLUSHER: Once = Once::new();
 static CONF: OnceLock<Conf> = OnceLock::new();
 static OUT: OnceLock<Out> = OnceLock::new();
 // Rate windows: (function or var site) -> (window start, events counted in it).
@@ -161,6 +163,16 @@ impl Buf {
 
 impl Local {
     fn new() -> Local {
+        // Safe Rust has no signal handlers: a thread writes every buffer once a second, so a
+        // signal that ends the process loses at most the last second (and nothing of an idle
+        // program). Where threads cannot be made, buffers are written at the other points.
+        FLUSHER.call_once(|| {
+            let every = thread::Builder::new().name(String::from("telemetry-inject-flush"));
+            let _ = every.spawn(|| loop {
+                thread::sleep(Duration::from_secs(1));
+                flush_all();
+            });
+        });
         let buf = Arc::new(Mutex::new(Buf::new(4096)));
         lock(&BUFFERS).push(Arc::clone(&buf));
         Local { buf, main: is_main() }
