@@ -215,7 +215,9 @@ def vector_driver() -> str:
         calls.append(f"fn case{n}() {{ let _g = telemetry_inject_rt::enter({site}, &[]); {body} }}")
     runs = "".join(f"    let _ = std::panic::catch_unwind(case{n});\n" for n in range(len(calls)))
     odd = 'panic!("{}", "quote\\" back\\\\ nl\\n tab\\t ctl\\u{1} é");'
-    odd_fn = 'fn odd() { let _g = telemetry_inject_rt::enter(r#""odd","file":"o.rs","line":1"#, &[]); '
+    odd_fn = (
+        'fn odd() { let _g = telemetry_inject_rt::enter(r#""odd","file":"o.rs","line":1"#, &[]); '
+    )
     return (
         f'#[path = "{RUNTIME}"] mod telemetry_inject_rt;\n'
         + "\n".join(calls)
@@ -485,7 +487,8 @@ fn fast() {{
 }}
 
 fn slow(ms: u64) {{
-    let _tel_guard = {rt}::enter(r#""slow","file":"guards.rs","line":2"#, &[("ms", {rt}::val(&ms).tel())]);
+    let _tel_guard =
+        {rt}::enter(r#""slow","file":"guards.rs","line":2"#, &[("ms", {rt}::val(&ms).tel())]);
     std::thread::sleep(Duration::from_millis(ms));
 }}
 
