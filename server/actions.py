@@ -55,8 +55,11 @@ def function_at(analysis: Analysis, start: int, end: int) -> FunctionInfo | None
     """The innermost function whose region (its marker lines included) holds [start, end]."""
     best: FunctionInfo | None = None
     for f in analysis.functions:
-        lo = analysis.line_starts[analysis.region_start_row(f)]
-        if lo <= start and end <= f.span.end and (best is None or f.depth > best.depth):
+        # Cheap tests first: a request runs this over every function of the file.
+        if end > f.span.end or (best is not None and f.depth <= best.depth):
+            continue
+        # The region starts at or above the definition's line (marker lines above it).
+        if f.span.start <= start or analysis.line_starts[analysis.region_start_row(f)] <= start:
             best = f
     return best
 
@@ -65,10 +68,16 @@ def signature_at(analysis: Analysis, offset: int) -> FunctionInfo | None:
     """The innermost function whose name or signature (up to its body) holds offset."""
     best: FunctionInfo | None = None
     for f in analysis.functions:
-        lo = analysis.line_starts[analysis.region_start_row(f)]
+        # Cheap tests first (hi is at most the body's start): this runs over every function.
+        if offset > max(f.body.start, f.name_span.end):
+            continue
+        if best is not None and f.depth <= best.depth:
+            continue
+        if offset < f.span.start and analysis.line_starts[analysis.region_start_row(f)] > offset:
+            continue
         head = analysis.source[f.span.start : f.body.start]
         hi = max(f.span.start + len(head.rstrip()), f.name_span.end)  # not the body's indent
-        if lo <= offset <= hi and (best is None or f.depth > best.depth):
+        if offset <= hi:
             best = f
     return best
 
