@@ -186,8 +186,9 @@ class Snapshot:
         if parsed is not None:
             if self._analysis is not None:
                 return parsed.tree.copy(), not parsed.suspect, self._analysis, None
-            if base is not None and parsed.shiftable and edited is not None:
-                return parsed.tree.copy(), not parsed.suspect, base, self._widened()
+            widened = self._widened() if base is not None and parsed.shiftable else None
+            if widened is not None:  # None too when an analysis just let base go
+                return parsed.tree.copy(), not parsed.suspect, base, widened
             return parsed.tree.copy(), not parsed.suspect, None, None
         if edited is None:  # a fresh parse, still to be made: so is the next one
             return None, True, None, None
