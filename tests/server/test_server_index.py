@@ -90,8 +90,11 @@ def test_shifted_index_equals_fresh_analysis(lang: str) -> None:
             benign = rnd.random() < 0.6
             new = rnd.choice(TYPING if benign else BREAKING)
             doc.apply([lsp.TextDocumentContentChangePartial(range=rng, text=new)], version)
-            if rnd.random() < 0.7:  # else the next edit composes with this one
+            look = rnd.random()
+            if look < 0.6:  # else the next edit composes with this one
                 compare(doc)
+            elif look < 0.8:  # parsed, not analysed: the next version widens this delta
+                assert doc.snapshot.tree is not None
 
 
 @pytest.mark.parametrize("lang", sorted(SOURCES))
@@ -141,3 +144,20 @@ def _mid_body(a: analyze.Analysis) -> list[int]:
 
 def _boundary(source: bytes, offset: int) -> bool:
     return offset >= len(source) or (source[offset] & 0xC0) != 0x80
+
+
+def test_versions_parsed_but_not_analysed_still_shift_the_index() -> None:
+    """Requests that need only the tree (or none) between two analyses: the index is still
+    shifted from the last analysis, over every version since, and equals a fresh one."""
+    name, text = SOURCES["python"]
+    doc = Document(f"file:///{name}", 0, text, language.get("python"), Location(None, None, name))
+    doc.snapshot.analysis()
+    where = text.encode().index(b"return b") + len(b"return b")
+    for version, (piece, parse) in enumerate([("x", True), ("y", False), ("_z", True)], 1):
+        source = doc.snapshot.source
+        rng = convert.range_at(source, doc.snapshot.lines, where, where)
+        doc.apply([lsp.TextDocumentContentChangePartial(range=rng, text=piece)], version)
+        where += len(piece)
+        if parse:
+            assert doc.snapshot.exact_tree is not None
+    assert compare(doc)  # shifted, and equal to a fresh analysis
