@@ -16,6 +16,7 @@ import bisect
 from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import accumulate
+from typing import Any
 
 import tree_sitter as ts
 
@@ -44,6 +45,34 @@ class Analysis:
     # language.toml queries (import `when`, `exclude_when`) -> whether they match this file
     rule_matches: dict[str, bool] = field(repr=False, default_factory=dict)
     _sites: dict[FunctionId, Sites] | None = field(repr=False, default=None)
+    _errors: int | None = field(repr=False, default=None)
+
+    def release_tree(self) -> None:
+        """Let the syntax tree and its nodes go: a tree takes ~20 times its source in memory,
+        and a big file's verification parse must not hold two. Its error count is kept;
+        the next use of ``tree`` or ``body_nodes`` analyzes the source again."""
+        self._errors = self.tree_errors
+        del self.tree, self.body_nodes
+        self._sites = None
+
+    @property
+    def holds_tree(self) -> bool:
+        return "tree" in vars(self)
+
+    @property
+    def tree_errors(self) -> int:
+        """Error and missing nodes of the tree (counted once)."""
+        if self._errors is None:
+            self._errors = error_count(self.tree)
+        return self._errors
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for an attribute that is not there: a released tree, parsed again.
+        if name not in ("tree", "body_nodes") or "source" not in vars(self):
+            raise AttributeError(name)
+        again = analyze(self.spec, self.source)
+        self.tree, self.body_nodes = again.tree, again.body_nodes
+        return vars(self)[name]
 
     def sites(self, fid: FunctionId) -> Sites:
         """The function's loops, assignments and parameters (probes.scm), found on first use."""
@@ -104,6 +133,27 @@ def _line_starts(source: bytes) -> list[int]:
 def span_of(node: ts.Node) -> Span:
     (sr, sc), (er, ec) = node.start_point, node.end_point
     return Span(node.start_byte, node.end_byte, sr, sc, er, ec)
+
+
+def error_count(tree: ts.Tree) -> int:
+    if not tree.root_node.has_error:
+        return 0
+    count = 0
+    cursor = tree.walk()
+    visited_children = False
+    while True:
+        node = cursor.node
+        if not visited_children:
+            if node is not None and (node.is_error or node.is_missing):
+                count += 1
+            if node is not None and node.has_error and cursor.goto_first_child():
+                continue
+        if cursor.goto_next_sibling():
+            visited_children = False
+        elif cursor.goto_parent():
+            visited_children = True
+        else:
+            return count
 
 
 def detect_eol(source: bytes) -> str:

@@ -52,6 +52,10 @@ class ScriptStatus:
 
 Select = Callable[[FunctionInfo], bool]
 BOM = b"\xef\xbb\xbf"
+# From this size on, a file's tree (~20 times the source in memory) is let go before the
+# verification parse, so two trees never coexist (6 MB of JavaScript: ~130 MB each); that
+# parse is then a full one, not incremental.
+RELEASE_TREE_BYTES = 1 << 20
 
 
 class Engine:
@@ -271,9 +275,13 @@ class Engine:
             return analysis.source, (), failed
         merged = [*file_insertions, *(i for ins in per_function.values() for i in ins)]
         new_source, edits = reconstruct.apply(analysis.source, merged)
+        if len(analysis.source) >= RELEASE_TREE_BYTES:
+            analysis.release_tree()  # one tree at a time: a full parse verifies
         why, _tree = reconstruct.verify(analysis, new_source, edits)
         if why is None:
             return new_source, edits, failed
+        del _tree
+        analysis.tree  # noqa: B018  (parsed again: each function is verified incrementally)
         good: dict[FunctionId, list[Insertion]] = {}
         for fid, ins in per_function.items():
             candidate, alone_edits = reconstruct.apply(analysis.source, [*file_insertions, *ins])

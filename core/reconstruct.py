@@ -15,7 +15,7 @@ from operator import ne
 
 import tree_sitter as ts
 
-from .analyze import Analysis, parse
+from .analyze import Analysis, error_count, parse
 from .plan import function_text_range
 from .types import Edit, FunctionInfo, Insertion
 
@@ -166,27 +166,6 @@ def apply(source: bytes, insertions: list[Insertion]) -> tuple[bytes, tuple[Edit
     return b"".join(parts), tuple(edits)
 
 
-def error_count(tree: ts.Tree) -> int:
-    if not tree.root_node.has_error:
-        return 0
-    count = 0
-    cursor = tree.walk()
-    visited_children = False
-    while True:
-        node = cursor.node
-        if not visited_children:
-            if node is not None and (node.is_error or node.is_missing):
-                count += 1
-            if node is not None and node.has_error and cursor.goto_first_child():
-                continue
-        if cursor.goto_next_sibling():
-            visited_children = False
-        elif cursor.goto_parent():
-            visited_children = True
-        else:
-            return count
-
-
 def verify(
     analysis: Analysis, new_source: bytes, edits: tuple[Edit, ...] | None = None
 ) -> tuple[str | None, ts.Tree]:
@@ -194,11 +173,12 @@ def verify(
 
     With the edits (pure insertions, as ``apply`` makes them) the old tree is edited and
     re-parsed incrementally: tree-sitter reuses what the insertions did not touch, which
-    roughly halves the cost of a full parse on brace languages.
+    roughly halves the cost of a full parse on brace languages. An analysis that released
+    its tree (a big file) is verified by a full parse.
     """
-    old_tree = _edited(analysis, edits) if edits else None
+    old_tree = _edited(analysis, edits) if edits and analysis.holds_tree else None
     tree = parse(analysis.spec, new_source, old_tree)
-    before, after = error_count(analysis.tree), error_count(tree)
+    before, after = analysis.tree_errors, error_count(tree)
     if after > before:
         return f"the instrumented text does not parse ({after - before} new syntax errors)", tree
     return None, tree
