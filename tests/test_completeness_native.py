@@ -5,6 +5,7 @@ exactly once, on a whole JSON line. Compiled with the real gcc/g++ and run."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from collections import Counter
@@ -426,3 +427,47 @@ def test_threads_writing_when_the_process_ends(
     exits = sum(e["fn"] == "work" and e["ev"] == "exit" for e in events)
     total = sum(len(made) for made in enters.values())
     assert total - 4 <= exits <= total
+
+
+# A parent and its forked child write at once to stderr, a pipe: more than a pipe keeps whole
+# in one write (4096 bytes), so each buffer goes out in pieces cut at line ends.
+PIPE_C = r"""#define _POSIX_C_SOURCE 200809L
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int work(int i)
+{
+    return i;
+}
+
+static void spin(int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        work(i);
+}
+
+int main(void)
+{
+    pid_t child = fork();
+    spin(20000);
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    return 0;
+}
+"""
+
+
+def test_events_to_a_pipe_from_two_processes_stay_whole_lines(
+    instrument_copy: Callable[..., Path], tmp_path: Path
+) -> None:
+    src = tmp_path / "src" / "pipe"
+    src.mkdir(parents=True)
+    (src / "pipe.c").write_text(PIPE_C, "utf-8")
+    out = instrument_copy(src)
+    exe = _build("gcc", ["-std=c11", "-Wall", "-Wextra", "-Werror"], "pipe.c", out)
+    run = run_program([str(exe)], out, timeout=120)  # no TELEMETRY_INJECT_OUT: stderr
+    assert run.returncode == 0
+    events = [json.loads(line) for line in run.stderr.splitlines()]  # whole lines only
+    works = Counter(e["pid"] for e in events if e["fn"] == "work" and e["ev"] == "enter")
+    assert sorted(works.values()) == [20000, 20000]

@@ -187,6 +187,9 @@ extern int _tel_sigaction(int, const struct _tel_sigaction *, struct _tel_sigact
 extern int _tel_raise(int) _TEL_ASM("raise");
 extern long _tel_read(int, void *, unsigned long) _TEL_ASM("read");
 extern int _tel_close(int) _TEL_ASM("close");
+extern long _tel_lseek(int, long, int) _TEL_ASM("lseek");
+extern int _tel_nanosleep(const struct _tel_timespec *, struct _tel_timespec *)
+    _TEL_ASM("nanosleep");
 /* Weak: a program linked without libpthread (glibc before 2.34) has no threads to end. */
 extern int _tel_key_create(_tel_key_t *, void (*)(void *)) _TEL_ASM("pthread_key_create")
     __attribute__((weak));
@@ -268,7 +271,7 @@ struct _tel_buf {
 
 struct _tel_state {
     volatile int mode; /* 0: not read yet, 1: on, 2: off */
-    volatile int exiting; /* after the exit flush every line is written at once */
+    int exiting; /* after the exit flush every line is written at once */
     volatile int lock; /* the list of buffers, the rate windows, start-up */
     int keyed; /* a pthread key flushes and frees a thread's buffer when it ends */
     int tsc; /* the kernel's clocksource is the TSC */
@@ -277,6 +280,7 @@ struct _tel_state {
     char pid[32]; /* ,"pid":N (copied whole: a fixed size is a few moves) */
 #ifdef _TEL_POSIX
     int fd; /* 0: not opened, -1: unusable, else the descriptor + 1 */
+    int pipe; /* not a file (no offset): writes of whole lines of at most 4096 bytes */
 #else
     FILE *out;
 #endif
@@ -509,14 +513,23 @@ _TEL_API void _tel_set_pid(void)
         (unsigned long)(_tel_fmt_i64(_tel_cpy(_tel_g.pid, ",\"pid\":", 7), pid) - _tel_g.pid);
 }
 
+/* At start-up, under the lock: threads flush without one. */
+_TEL_API void _tel_open_out(void)
+{
+#ifdef _TEL_POSIX
+    const char *path = _tel_getenv("TELEMETRY_INJECT_OUT");
+    int fd = path && *path ? _tel_open(path, _TEL_OPEN_FLAGS, 0644) : 2;
+    _tel_g.fd = fd < 0 ? -1 : fd + 1;
+    _tel_g.pipe = fd >= 0 && _tel_lseek(fd, 0, 1) < 0;
+#else
+    const char *path = getenv("TELEMETRY_INJECT_OUT");
+    _tel_g.out = path && *path ? fopen(path, "a") : stderr;
+#endif
+}
+
 _TEL_API void _tel_write_all(const char *p, unsigned long len)
 {
 #ifdef _TEL_POSIX
-    if (_tel_g.fd == 0) {
-        const char *path = _tel_getenv("TELEMETRY_INJECT_OUT");
-        int fd = path && *path ? _tel_open(path, _TEL_OPEN_FLAGS, 0644) : 2;
-        _tel_g.fd = fd < 0 ? -1 : fd + 1;
-    }
     while (len > 0 && _tel_g.fd > 0) {
         long w = _tel_write(_tel_g.fd - 1, p, len);
         if (w <= 0)
@@ -525,15 +538,31 @@ _TEL_API void _tel_write_all(const char *p, unsigned long len)
         len -= (unsigned long)w;
     }
 #else
-    if (_tel_g.out == 0) {
-        const char *path = getenv("TELEMETRY_INJECT_OUT");
-        _tel_g.out = path && *path ? fopen(path, "a") : stderr;
-    }
     if (_tel_g.out != 0) {
         fwrite(p, 1, len, _tel_g.out);
         fflush(_tel_g.out);
     }
 #endif
+}
+
+/* Whole lines: a pipe (stderr read by another program) keeps a write whole up to PIPE_BUF
+   (4096 bytes) only, so there they go in pieces of at most that, cut at line ends. */
+_TEL_API void _tel_write_lines(const char *p, unsigned long len)
+{
+#ifdef _TEL_POSIX
+    while (_tel_g.pipe && len > 4096) {
+        unsigned long k = 4096;
+        while (k > 0 && p[k - 1] != '\n')
+            k--;
+        if (k == 0) /* a longer line: whole, as far as the pipe allows */
+            for (k = 4096; k < len && p[k - 1] != '\n'; k++) {
+            }
+        _tel_write_all(p, k);
+        p += k;
+        len -= k;
+    }
+#endif
+    _tel_write_all(p, len);
 }
 
 /* Writes a buffer's whole lines in one write (O_APPEND: never mixed with other writers'). The
@@ -545,7 +574,7 @@ _TEL_API void _tel_flush_buf(struct _tel_buf *b)
         return;
     b->writing = 1;
     _TEL_BARRIER();
-    _tel_write_all(b->data, n);
+    _tel_write_lines(b->data, n);
     _TEL_BARRIER();
     if (b->pos > n)
         _tel_cpy(b->data, b->data + n, b->pos - n); /* (a line being built: a fatal signal) */
@@ -556,35 +585,50 @@ _TEL_API void _tel_flush_buf(struct _tel_buf *b)
     _tel_sync_clock();
 }
 
-/* Takes a lock after at most `tries` failed tries (-1: waits), for a signal handler: the
-   thread it stopped may hold the lock. */
-_TEL_API int _tel_grab(volatile int *lock, long tries)
+/* Takes a lock: waits (ms -1), tries once (0) or gives up after about ms milliseconds (a
+   signal handler: a thread holding it may be stopped, or be the handler's own). Waiting, it
+   sleeps: the holder may need the core to let go. */
+_TEL_API int _tel_grab(volatile int *lock, long ms)
 {
+    long spins = 0;
     while (!_TEL_TRY(*lock)) {
-        if (tries == 0)
+        if (ms == 0)
             return 0;
-        if (tries > 0)
-            tries--;
+        if (ms > 0 && ++spins % 64 == 0) {
+#ifdef _TEL_POSIX
+            struct _tel_timespec t;
+            t.tv_sec = 0;
+            t.tv_nsec = 100000;
+            _tel_nanosleep(&t, 0);
+            if (spins / 64 >= ms * 10)
+                return 0;
+#else
+            if (spins / 64 >= ms * 1000)
+                return 0;
+#endif
+        }
     }
     return 1;
 }
 
-/* Every thread's buffer. Before fork the locks are waited for (and kept across fork); at exit
-   and in a fatal signal's handler the thread's own lock is not waited for (held, it was
-   stopped inside the runtime by a signal): its whole lines are written unless it was writing
-   them already; in a signal handler, other locks are waited for a while only. */
+/* Every thread's buffer. Before fork the locks are waited for (and kept across fork). At exit
+   and in a fatal signal's handler the thread's own lock is not waited for: held, a signal
+   stopped the thread inside the runtime, never to return there, so its whole lines are written
+   unless it was writing them already. In a signal handler another thread's lock is waited for
+   two seconds at most; a buffer still held then is left out (its thread is alive and would
+   write those lines again). */
 _TEL_API void _tel_flush_all(int keep_locked, int in_signal)
 {
     struct _tel_buf *b;
-    int listed = _tel_grab(&_tel_g.lock, in_signal ? 1L << 24 : -1);
+    int listed = _tel_grab(&_tel_g.lock, in_signal ? 2000 : -1);
     for (b = _tel_g.bufs; b != 0; b = b->next) {
-        long tries = b == _TEL_TB && (in_signal || !keep_locked) ? 0 : in_signal ? 1L << 24 : -1;
-        if (_tel_grab(&b->lock, tries)) {
+        int own = b == _TEL_TB && (in_signal || !keep_locked);
+        if (_tel_grab(&b->lock, own ? 0 : in_signal ? 2000 : -1)) {
             _tel_flush_buf(b);
             if (!keep_locked)
                 _TEL_RELEASE(b->lock);
-        } else if (!b->writing && b->n > 0) {
-            _tel_write_all(b->data, b->n);
+        } else if (own && !b->writing && b->n > 0) {
+            _tel_write_lines(b->data, b->n);
             b->n = 0;
         }
     }
@@ -594,7 +638,7 @@ _TEL_API void _tel_flush_all(int keep_locked, int in_signal)
 
 _TEL_API void _tel_at_exit(void)
 {
-    _tel_g.exiting = 1; /* a line committed after its buffer's flush below is written at once */
+    _TEL_STORE(_tel_g.exiting, 1); /* a line committed after its buffer is flushed: at once */
     _tel_flush_all(0, 0);
 }
 
@@ -752,6 +796,7 @@ _TEL_API int _tel_on(void)
             if (!off) {
                 _tel_read_guards();
                 _tel_set_pid();
+                _tel_open_out();
                 _tel_sync_clock();
 #ifdef _TEL_TSC
                 _tel_g.tsc = _tel_tsc_usable();
@@ -1087,7 +1132,7 @@ _TEL_API void _tel_line_end(struct _tel_buf *b)
     b->pos += 2;
     _TEL_BARRIER(); /* the line is whole before it counts */
     b->n = b->pos;
-    if (_tel_g.exiting)
+    if (_TEL_LOAD(_tel_g.exiting))
         _tel_flush_buf(b);
     _TEL_RELEASE(b->lock);
 }

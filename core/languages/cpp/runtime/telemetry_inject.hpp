@@ -152,13 +152,27 @@ struct Buffer {
         while (lock.exchange(true, std::memory_order_acquire)) {
         }
     }
-    // At most `tries` failed tries (-1: waits): a signal handler's thread may hold the lock.
-    bool grab(long tries) noexcept {
-        while (lock.exchange(true, std::memory_order_acquire)) {
-            if (tries == 0)
+    bool grab(long ms) noexcept { return take(lock, ms); }
+
+    // Takes a lock: waits (ms -1), tries once (0) or gives up after about ms milliseconds (a
+    // signal handler: a thread holding it may be stopped, or be the handler's own). Waiting,
+    // it sleeps: the holder may need the core to let go.
+    static bool take(std::atomic<bool>& l, long ms) noexcept {
+        long spins = 0;
+        while (l.exchange(true, std::memory_order_acquire)) {
+            if (ms == 0)
                 return false;
-            if (tries > 0)
-                --tries;
+            if (ms > 0 && ++spins % 64 == 0) {
+#if defined(_WIN32)
+                if (spins / 64 >= ms * 1000)
+                    return false;
+#else
+                timespec t{0, 100000};
+                nanosleep(&t, nullptr);
+                if (spins / 64 >= ms * 10)
+                    return false;
+#endif
+            }
         }
         return true;
     }
@@ -296,6 +310,7 @@ public:
             return;
         read_guards();
         set_pid();
+        open_out();
         sync_clock();
 #ifdef _TEL_TSC
         tsc_ = tsc_usable();
@@ -508,15 +523,7 @@ private:
         return b;
     }
 
-    bool grab_list(long tries) noexcept {
-        while (list_.exchange(true, std::memory_order_acquire)) {
-            if (tries == 0)
-                return false;
-            if (tries > 0)
-                --tries;
-        }
-        return true;
-    }
+    bool grab_list(long ms) noexcept { return Buffer::take(list_, ms); }
 
     // ts: the seconds' digits as the thread's last event wrote them, then nine more.
     static char* ts(Buffer* b, char* p, long long t) noexcept {
@@ -624,21 +631,41 @@ private:
 #endif
     }
 
+    // At start-up: threads flush without a lock.
+    void open_out() noexcept {
+        const char* path = std::getenv("TELEMETRY_INJECT_OUT");
+#if defined(_WIN32)
+        out_ = path && *path ? std::fopen(path, "ab") : stderr;
+#else
+        fd_ = path && *path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
+        pipe_ = fd_ >= 0 && lseek(fd_, 0, SEEK_CUR) < 0;
+#endif
+    }
+
+    // Whole lines: a pipe (stderr read by another program) keeps a write whole up to PIPE_BUF
+    // (4096 bytes) only, so there they go in pieces of at most that, cut at line ends.
+    void write_lines(const char* p, std::size_t len) noexcept {
+        while (pipe_ && len > 4096) {
+            std::size_t k = 4096;
+            while (k > 0 && p[k - 1] != '\n')
+                --k;
+            if (k == 0)  // a longer line: whole, as far as the pipe allows
+                for (k = 4096; k < len && p[k - 1] != '\n'; ++k) {
+                }
+            write_all(p, k);
+            p += k;
+            len -= k;
+        }
+        write_all(p, len);
+    }
+
     void write_all(const char* p, std::size_t left) noexcept {
 #if defined(_WIN32)
-        if (!out_) {
-            const char* path = std::getenv("TELEMETRY_INJECT_OUT");
-            out_ = path && *path ? std::fopen(path, "ab") : stderr;
-        }
         if (out_) {
             std::fwrite(p, 1, left, out_);
             std::fflush(out_);
         }
 #else
-        if (fd_ == -2) {
-            const char* path = std::getenv("TELEMETRY_INJECT_OUT");
-            fd_ = path && *path ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : 2;
-        }
         while (left > 0 && fd_ >= 0) {
             ssize_t w = write(fd_, p, left);
             if (w <= 0)
@@ -657,7 +684,7 @@ private:
             return;
         b->writing = true;
         std::atomic_signal_fence(std::memory_order_seq_cst);
-        write_all(b->data, n);
+        write_lines(b->data, n);
         std::atomic_signal_fence(std::memory_order_seq_cst);
         if (b->pos > n)  // a line being built (a fatal signal on another thread)
             std::memmove(b->data, b->data + n, b->pos - n);
@@ -668,20 +695,22 @@ private:
         sync_clock();
     }
 
-    // Every thread's buffer. Before fork the locks are waited for (and kept across fork); at
-    // exit and in a fatal signal's handler the thread's own lock is not waited for (held, it
-    // was stopped inside the runtime by a signal): its whole lines are written unless it was
-    // writing them already; in a signal handler, other locks are waited for a while only.
+    // Every thread's buffer. Before fork the locks are waited for (and kept across fork). At
+    // exit and in a fatal signal's handler the thread's own lock is not waited for: held, a
+    // signal stopped the thread inside the runtime, never to return there, so its whole lines
+    // are written unless it was writing them already. In a signal handler another thread's
+    // lock is waited for two seconds at most; a buffer still held then is left out (its
+    // thread is alive and would write those lines again).
     void flush_all(bool keep_locked, bool in_signal) noexcept {
-        bool listed = grab_list(in_signal ? 1L << 24 : -1);
+        bool listed = grab_list(in_signal ? 2000 : -1);
         for (Buffer* b = buffers_; b; b = b->next) {
             bool own = b == mine() && (in_signal || !keep_locked);
-            if (b->grab(own ? 0 : in_signal ? 1L << 24 : -1)) {
+            if (b->grab(own ? 0 : in_signal ? 2000 : -1)) {
                 flush(b);
                 if (!keep_locked)
                     b->release();
-            } else if (!b->writing && b->n > 0) {
-                write_all(b->data, b->n);
+            } else if (own && !b->writing && b->n > 0) {
+                write_lines(b->data, b->n);
                 b->n = 0;
             }
         }
@@ -710,7 +739,8 @@ private:
 #if defined(_WIN32)
     std::FILE* out_ = nullptr;
 #else
-    int fd_ = -2;  // -2: not opened yet, -1: unusable
+    int fd_ = -1;  // -1: unusable
+    bool pipe_ = false;  // not a file (no offset)
 #endif
     std::terminate_handler previous_terminate_ = nullptr;
     Guards g_;
