@@ -17,8 +17,16 @@ from typing import Any
 
 import guards
 import pytest
-from helpers import EXAMPLES, ROOT, require, run_cli, run_program
-from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from helpers import EXAMPLES, ROOT, line_of, require, run_cli, run_program, tree
+from telemetry import (
+    VECTORS,
+    check_off,
+    check_pairs,
+    check_vectors,
+    check_where,
+    first,
+    read_events,
+)
 from telemetry_inject.core import analyze, language, plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "go"
@@ -61,21 +69,6 @@ def go() -> Go:
 def _build(go: Go, module: Path, out: Path) -> Path:
     go("build", "-o", str(out), ".", cwd=module)
     return out
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def _line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def _first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
-    return next(e for e in events if e["fn"] == fn)
 
 
 def _module(tmp: Path, name: str, main: str) -> Path:
@@ -126,19 +119,14 @@ def test_example_behaves_the_same_reports_every_call_and_strips_exactly(
         "main": (main, "func main()"),
         "init": (main, "func init()"),
     }
-    for fn, (path, needle) in where.items():
-        event = _first(events, fn)
-        assert (event["file"], event["line"]) == (
-            path.relative_to(src).as_posix(),
-            _line_of(path, needle),
-        ), fn
+    check_where(events, src, where)
     assert len({e["pid"] for e in events}) == 1
     # Instrumenting again changes nothing; strip restores every byte and removes the runtimes.
     cache = tmp_path / "cache"
     again = json.loads(run_cli(out, "--in-place", "--json", "--cache-dir", cache).stdout)
     assert (again["changed"], again["instrumented"], again["failures"]) == (0, 0, [])
     run_cli("strip", out, "--in-place", "--cache-dir", cache)
-    assert _tree(out) == _tree(src)
+    assert tree(out) == tree(src)
 
 
 def test_events_go_to_stderr_by_default_and_off_is_silent(
@@ -151,11 +139,11 @@ def test_events_go_to_stderr_by_default_and_off_is_silent(
     stream = tmp_path / "stderr.jsonl"
     stream.write_text(default.stderr, "utf-8")
     assert check_pairs(read_events(stream))["Cart.Add"] == 3
-    for value in ("off", "0", "FALSE", "no"):
-        events_file = tmp_path / f"off-{value}.jsonl"
-        off = run_program([exe], out, events=events_file, env={"TELEMETRY_INJECT": value})
-        assert (off.returncode, off.stdout, off.stderr) == (0, default.stdout, "")
-        assert not events_file.exists()
+    check_off(
+        lambda events, env: run_program([exe], out, events=events, env=env),
+        default.stdout,
+        tmp_path,
+    )
 
 
 VECTOR_DRIVER = r"""package main
@@ -536,7 +524,7 @@ def test_edge_cases_match_the_golden_file_build_and_run(go: Go, tmp_path: Path, 
     assert errors == [("mustPositive", "*errors.errorString: negative: -3")]
     source = FIXTURES / "edge.input.go"
     inits = sorted(e["line"] for e in events if e["fn"] == "init" and e["ev"] == "enter")
-    assert inits == [_line_of(source, "func init() {"), _line_of(source, "func init() {") + 2]
+    assert inits == [line_of(source, "func init() {"), line_of(source, "func init() {") + 2]
     for fn, needle in {
         "unicodeBefore": "func unicodeBefore()",
         "Pair.Set": "func (p *Pair[K, V]) Set(",
@@ -546,7 +534,7 @@ def test_edge_cases_match_the_golden_file_build_and_run(go: Go, tmp_path: Path, 
         "emptyLines": "func emptyLines()",
         "After": "After: func() string {",
     }.items():
-        assert _first(events, fn)["line"] == _line_of(source, needle), fn
+        assert first(events, fn)["line"] == line_of(source, needle), fn
     # os.Exit runs no deferred calls: every event written so far is on disk, but the functions
     # still on the stack (here main) never get their exit event.
     exit_file = tmp_path / "exit.jsonl"
@@ -561,7 +549,7 @@ def test_edge_cases_match_the_golden_file_build_and_run(go: Go, tmp_path: Path, 
 
     assert settled(exited) == settled(events) - 1
     run_cli("strip", out, "--in-place", "--cache-dir", tmp_path / "cache")
-    assert _tree(out) == _tree(src)
+    assert tree(out) == tree(src)
 
 
 def test_only_functions_with_bodies_are_found() -> None:
@@ -583,11 +571,11 @@ def test_build_ignore_files_and_tests_are_left_alone(go: Go, tmp_path: Path) -> 
     for name, build in (("gen.go", "//go:build ignore"), ("gen_old.go", "// +build ignore")):
         (root / "lib" / name).write_text(f"{build}\n\npackage main\n\nfunc main() {{}}\n", "utf-8")
     (root / "lib" / "lib_test.go").write_text("package lib_test\n\nfunc helper() {}\n", "utf-8")
-    before = _tree(root)
+    before = tree(root)
     report = json.loads(
         run_cli(root, "--in-place", "--json", "-v", "--cache-dir", tmp_path / "c").stdout
     )
-    after = _tree(root)
+    after = tree(root)
     for name in ("lib/gen.go", "lib/gen_old.go", "lib/lib_test.go"):
         assert after[name] == before[name], name
     assert after["lib/lib.go"] != before["lib/lib.go"]
@@ -615,9 +603,9 @@ def uuid_module(go: Go, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_real_module_passes_its_own_tests_instrumented(
     go: Go, uuid_module: Path, tmp_path: Path
 ) -> None:
-    original = _tree(uuid_module)
+    original = tree(uuid_module)
     run_cli(uuid_module, "--in-place", "--jobs", "2", "--cache-dir", tmp_path / "cache")
-    after = _tree(uuid_module)
+    after = tree(uuid_module)
     tests = [name for name in original if name.endswith("_test.go")]
     assert tests and all(after[name] == original[name] for name in tests)
     assert after["uuid.go"] != original["uuid.go"] and RUNTIME in after
@@ -644,7 +632,7 @@ def test_a_real_module_passes_its_own_tests_instrumented(
         assert calls[fn] >= 1, fn
     check_pairs(events)
     run_cli("strip", uuid_module, "--in-place", "--cache-dir", tmp_path / "cache")
-    assert _tree(uuid_module) == original
+    assert tree(uuid_module) == original
 
 
 GUARD_DRIVER = r"""package main
@@ -798,7 +786,7 @@ def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(
     )
     assert report["failures"] == []
     text = (out / "main.go").read_text("utf-8")
-    line = functools.partial(_line_of, PROBES)
+    line = functools.partial(line_of, PROBES)
     # Loop state lines go before the label of a labelled loop, never into headers.
     setup = f'__tel_l0_1 := _telLoop("summarize", "main.go", {line("outer:")}, "range")'
     assert setup + "  // telemetry-inject:" in text
@@ -889,7 +877,7 @@ def test_loop_var_and_args_probes_build_run_unchanged_and_strip_exactly(
     )
     assert (again["changed"], again["failures"]) == (0, [])
     run_cli("strip", out, "--in-place", "--cache-dir", cache)
-    assert _tree(out) == _tree(src)
+    assert tree(out) == tree(src)
 
 
 def test_a_real_module_passes_its_own_tests_with_every_probe(
@@ -897,7 +885,7 @@ def test_a_real_module_passes_its_own_tests_with_every_probe(
 ) -> None:
     module = tmp_path / "uuid"
     shutil.copytree(uuid_module, module)
-    original = _tree(module)
+    original = tree(module)
     cache = tmp_path / "cache"
     probes = ("--probes", "function,loop,var,args")
     run_cli(module, "--in-place", "--jobs", "2", "--cache-dir", cache, *probes)
@@ -924,7 +912,7 @@ def test_a_real_module_passes_its_own_tests_with_every_probe(
     encode = next(e for e in events if e["ev"] == "enter" and e["fn"] == "encodeHex")
     assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", encode["args"]["uuid"])
     run_cli("strip", module, "--in-place", "--cache-dir", cache)
-    assert _tree(module) == original
+    assert tree(module) == original
 
 
 VALUES = """package main

@@ -18,8 +18,17 @@ import pytest
 from guards import KINDS
 from guards import cases as guard_cases
 from guards import check as guard_check
-from helpers import EXAMPLES, ROOT, require, run_cli, run_program
-from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from helpers import EXAMPLES, ROOT, line_of, require, run_cli, run_program, tree
+from telemetry import (
+    VECTORS,
+    check_off,
+    check_pairs,
+    check_vectors,
+    check_where,
+    errors_of,
+    first,
+    read_events,
+)
 from telemetry_inject.core import analyze, language, plan
 from telemetry_inject.core.engine import Engine, Options, is_stale
 
@@ -30,25 +39,6 @@ STAMP = re.compile(r"telemetry-inject:[0-9a-f]{8}")
 ORG_JSON = ("org.json", "json", "20240303")
 # -Werror: instrumentation must not add a single warning to code that had none.
 STRICT = ("-Xlint:all", "-Werror")
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-
-
-def line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
-    return next(e for e in events if e["fn"] == fn)
-
-
-def errors_of(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(e["fn"], e["error"]) for e in events if e["ev"] == "error"]
 
 
 @pytest.fixture(scope="module")
@@ -112,12 +102,7 @@ def test_example_behaves_the_same_and_reports_every_call_to_a_file_stderr_or_now
         "Cart.card.Payment.pay": (cart, "public String pay(int amount) {"),
         "Main.main": (main, "public static void main("),
     }
-    for fn, (path, needle) in where.items():
-        event = first(events, fn)
-        assert (event["file"], event["line"]) == (
-            path.relative_to(src).as_posix(),
-            line_of(path, needle),
-        ), fn
+    check_where(events, src, where)
     # The overloaded constructors are told apart by their lines.
     assert {e["line"] for e in events if e["fn"] == "Cart.Cart"} == {
         line_of(cart, "public Cart(Map<String, Integer> stock)"),
@@ -130,12 +115,11 @@ def test_example_behaves_the_same_and_reports_every_call_to_a_file_stderr_or_now
     stream = tmp_path / "stderr.jsonl"
     stream.write_text(default.stderr, "utf-8")
     assert check_pairs(read_events(stream)) == calls
-    for value in ("off", "0", "FALSE", "no"):
-        events_file = tmp_path / f"off-{value}.jsonl"
-        env = {"TELEMETRY_INJECT": value}
-        off = java(jdk, classes, "Main", cwd=out, events=events_file, env=env)
-        assert (off.returncode, off.stdout, off.stderr) == (0, plain.stdout, "")
-        assert not events_file.exists()
+    check_off(
+        lambda events, env: java(jdk, classes, "Main", cwd=out, events=events, env=env),
+        plain.stdout,
+        tmp_path,
+    )
 
 
 def test_instrumenting_again_changes_nothing_and_strip_restores_every_byte(

@@ -17,8 +17,8 @@ from typing import Any
 
 import guards
 import pytest
-from helpers import EXAMPLES, ROOT, require, run_cli, run_program
-from telemetry import VECTORS, check_pairs, check_vectors, read_events
+from helpers import EXAMPLES, ROOT, line_of, require, run_cli, run_program
+from telemetry import VECTORS, check_pairs, check_vectors, check_where, first, read_events
 from telemetry_inject.core import analyze, language, plan
 
 FIXTURES = ROOT / "tests" / "fixtures" / "rust"
@@ -76,22 +76,12 @@ def instrument(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def tree(root: Path) -> dict[str, bytes]:
+    """The sources under root, without cargo's build output and lock file."""
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in root.rglob("*")
         if p.is_file() and "target" not in p.relative_to(root).parts and p.name != "Cargo.lock"
     }
-
-
-def line_of(path: Path, needle: str) -> int:
-    for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
-        if needle in line:
-            return n
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def first(events: list[dict[str, Any]], fn: str) -> dict[str, Any]:
-    return next(e for e in events if e["fn"] == fn)
 
 
 def same_stderr(a: str, b: str) -> bool:
@@ -156,12 +146,7 @@ def test_example_behaves_the_same_and_reports_every_call(
         "Describe.describe": (shop, "fn describe("),
         "main": (main, "fn main()"),
     }
-    for fn, (path, needle) in where.items():
-        event = first(events, fn)
-        assert (event["file"], event["line"]) == (
-            path.relative_to(src).as_posix(),
-            line_of(path, needle),
-        ), fn
+    check_where(events, src, where)
     assert len({e["pid"] for e in events}) == 1
 
 
