@@ -19,7 +19,7 @@ from pathlib import Path
 from . import language
 from .engine import Engine, Options
 from .strip import is_runtime_file
-from .types import FileOutcome
+from .types import FileOutcome, Status
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,11 @@ def run_task(task: Task, engine: Engine | None = None) -> TaskResult:
         return TaskResult(task, outcome, f"cannot write: {exc.strerror or exc}")
     except RuntimeConflict as exc:
         return TaskResult(task, outcome, str(exc))
-    # Written: the texts stay here (sending both back to the parent costs more than writing).
-    slim = replace(outcome, old_text="", new_text="", edits=(), extra_files=())
+    # Written: the texts stay here (sending both back to the parent costs more than writing),
+    # and so do the outcomes of functions instrumented with nothing to say (the stats count
+    # them): pickled both ways, 11,000 of them cost ~0.2 s of CPU in a warm run.
+    notable = tuple(o for o in outcome.functions if o.status is not Status.INSTRUMENTED or o.reason)
+    slim = replace(outcome, old_text="", new_text="", edits=(), extra_files=(), functions=notable)
     return TaskResult(task, slim, written=written, changed=outcome.changed)
 
 
