@@ -91,20 +91,22 @@ PYTHON = Program(
     runtime="_telemetry_otel.py",
 )
 
+# JavaScript and TypeScript run the same program.
+TS_CALLS: dict[str, tuple[int, str | None]] = {
+    "main": (1, None),
+    "fetchRate": (1, "main"),
+    "Orders.constructor": (1, "main"),
+    "Orders.total": (1, "main"),
+    "quantities": (1, "Orders.total"),
+    "Orders.price": (3, "Orders.total"),
+    "BadQuantity.constructor": (1, "Orders.price"),
+}
+
 JAVASCRIPT = Program(
     lang="javascript",
     files=_files("javascript", "program"),
     harness=_files("javascript", "harness"),
-    calls={
-        "main": (1, None),
-        "fetchRate": (1, "main"),
-        "Orders.constructor": (1, "main"),
-        "Orders.total": (1, "main"),
-        "quantities": (1, "Orders.total"),
-        "Orders.price": (3, "Orders.total"),
-        "BadQuantity.constructor": (1, "Orders.price"),
-        "format": (1, "main"),
-    },
+    calls={**TS_CALLS, "format": (1, "main")},  # format.mjs: an ES module
     where={
         "main": ("main.js", "async function main("),
         "fetchRate": ("main.js", "async function fetchRate("),
@@ -122,15 +124,7 @@ TYPESCRIPT = Program(
     lang="typescript",
     files=_files("typescript", "program"),
     harness=_files("typescript", "harness"),
-    calls={
-        "main": (1, None),
-        "fetchRate": (1, "main"),
-        "Orders.constructor": (1, "main"),
-        "Orders.total": (1, "main"),
-        "quantities": (1, "Orders.total"),
-        "Orders.price": (3, "Orders.total"),
-        "BadQuantity.constructor": (1, "Orders.price"),
-    },
+    calls=TS_CALLS,
     where={
         "main": ("src/main.ts", "export async function main("),
         "fetchRate": ("src/main.ts", "async function fetchRate("),
