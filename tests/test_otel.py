@@ -10,6 +10,7 @@ Every harness prints the finished spans as one JSON array of
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -31,7 +32,6 @@ CACHE = ROOT / "tests" / ".cache"
 FIXTURES = ROOT / "tests" / "fixtures" / "otel"
 GO_CACHE = CACHE / "go"
 JAVA_CACHE = CACHE / "otel-java"
-OTEL_JAVA = "1.68.0"
 PROBES = "function,loop,var,args,return"
 
 Span = dict[str, Any]
@@ -192,30 +192,6 @@ JAVA = Program(
     looping="Orders.total",
     runtime="TelemetryInjectOtel.java",
 )
-
-JAVA_POM = f"""\
-<?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>telemetry-inject.tests</groupId>
-  <artifactId>otel-java</artifactId>
-  <version>1</version>
-  <dependencies>
-    <dependency>
-      <groupId>io.opentelemetry</groupId><artifactId>opentelemetry-api</artifactId>
-      <version>{OTEL_JAVA}</version>
-    </dependency>
-    <dependency>
-      <groupId>io.opentelemetry</groupId><artifactId>opentelemetry-sdk</artifactId>
-      <version>{OTEL_JAVA}</version>
-    </dependency>
-    <dependency>
-      <groupId>io.opentelemetry</groupId><artifactId>opentelemetry-sdk-testing</artifactId>
-      <version>{OTEL_JAVA}</version>
-    </dependency>
-  </dependencies>
-</project>
-"""
 
 
 # -- running them ---------------------------------------------------------------------------
@@ -434,12 +410,14 @@ def _java_classpath() -> str:
     """opentelemetry-api, -sdk and -sdk-testing with their dependencies from Maven Central,
     through the local repository (~/.m2), resolved once."""
     JAVA_CACHE.mkdir(parents=True, exist_ok=True)
-    listing = JAVA_CACHE / f"classpath-{OTEL_JAVA}.txt"
+    pom = (FIXTURES / "java" / "pom.xml").read_text("utf-8")
+    digest = hashlib.sha256(pom.encode()).hexdigest()[:12]  # a new pom resolves anew
+    listing = JAVA_CACHE / f"classpath-{digest}.txt"
     with (JAVA_CACHE / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         jars = listing.read_text("utf-8").split(os.pathsep) if listing.is_file() else []
         if not jars or not all(Path(j).is_file() for j in jars):
-            (JAVA_CACHE / "pom.xml").write_text(JAVA_POM, "utf-8")
+            (JAVA_CACHE / "pom.xml").write_text(pom, "utf-8")
             proc = subprocess.run(
                 [require("mvn"), "-q", "-B", "-f", str(JAVA_CACHE / "pom.xml"),
                  "dependency:build-classpath", f"-Dmdep.outputFile={listing}"],
