@@ -74,7 +74,7 @@ def death(status: int, cpu: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         if sig == signal.SIGXCPU:
-            return f"exceeded CPU limit ({cpu} s)"
+            return f"exceeded its CPU time limit ({cpu} s)"
         if sig == signal.SIGSYS:
             return "made a forbidden system call"
         try:
