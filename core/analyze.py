@@ -22,8 +22,8 @@ import tree_sitter as ts
 
 from . import markers, rules
 from .language import LanguageSpec
-from .language import get as get_language
 from .nesting import nesting
+from .outline import Found, text_of, walk
 from .probes import Sites, find_sites
 from .types import FunctionId, FunctionInfo, Span
 
@@ -205,7 +205,7 @@ def analyze(spec: LanguageSpec, source: bytes, tree: ts.Tree | None = None) -> A
     text = source.decode("utf-8")
     line_marks, inline_marks = _find_markers(spec, text, source, line_starts)
     marker_rows = sorted(row for row, _stamp in line_marks)
-    outline = _walk(spec, tree)
+    outline = walk(spec, tree)
     analysis = Analysis(
         spec=spec,
         source=source,
@@ -223,106 +223,6 @@ def analyze(spec: LanguageSpec, source: bytes, tree: ts.Tree | None = None) -> A
     analysis.prologue_row = _prologue_row(analysis, set(marker_rows))
     analysis.functions = _functions(analysis, outline, inline_marks)
     return analysis
-
-
-_OWN_PARTS = ("functions", "scopes", "file")
-
-
-@dataclass(frozen=True)
-class _Outline:
-    """One query made of every whole-tree query of a language, so the tree is walked once."""
-
-    query: ts.Query
-    starts: tuple[int, ...]  # first pattern index of each part
-    parts: tuple[str, ...]  # "functions", "scopes", "file", or a rule's query text
-    file_captures: tuple[str, ...]  # capture names file.scm declares
-
-
-@dataclass
-class _Found:
-    functions: dict[int, dict[str, ts.Node | str]] = field(default_factory=dict)
-    scopes: dict[int, str] = field(default_factory=dict)
-    scope_nodes: dict[int, ts.Node] = field(default_factory=dict)
-    captures: dict[str, str] = field(default_factory=dict)
-    rules: dict[str, bool] = field(default_factory=dict)
-
-
-@cache
-def _outline(language: str) -> _Outline | None:
-    spec = get_language(language)
-    sources = []
-    for name in _OWN_PARTS:
-        path = spec.find(f"{name}.scm")
-        if path is not None:
-            sources.append((name, path.read_text(encoding="utf-8")))
-    rules = {rule.when for p in spec.profiles.values() for rule in p.imports if rule.when}
-    rules.update(query for query, _reason in spec.exclude_when)
-    sources += [(text, text) for text in sorted(rules)]
-    if not sources:
-        return None
-    starts, count = [], 0
-    for _part, text in sources:
-        starts.append(count)
-        count += ts.Query(spec.language, text).pattern_count
-    file_query = spec.query("file")
-    names = (
-        ()
-        if file_query is None
-        else tuple(file_query.capture_name(i) for i in range(file_query.capture_count))
-    )
-    query = ts.Query(spec.language, "\n".join(text for _part, text in sources))
-    return _Outline(query, tuple(starts), tuple(part for part, _ in sources), names)
-
-
-def _walk(spec: LanguageSpec, tree: ts.Tree) -> _Found:
-    found = _Found()
-    outline = _outline(spec.name)
-    if outline is None:
-        return found
-    # A declared capture that matches nothing is empty (e.g. Java's default package).
-    found.captures = dict.fromkeys(outline.file_captures, "")
-    first_file: dict[str, ts.Node] = {}
-    starts, parts = outline.starts, outline.parts
-    found.rules = {part: False for part in parts if part not in _OWN_PARTS}
-    for pattern, caps in ts.QueryCursor(outline.query).matches(tree.root_node):
-        part = parts[bisect.bisect_right(starts, pattern) - 1]
-        if part == "functions":
-            _function_match(found.functions, caps)
-        elif part == "scopes":
-            if "scope" in caps and "name" in caps:
-                scope = caps["scope"][0]
-                found.scopes[scope.id] = _dotted(caps["name"])
-                found.scope_nodes[scope.id] = scope
-        elif part == "file":
-            for name, nodes in caps.items():
-                node = min(nodes, key=lambda n: n.start_byte)
-                if name not in first_file or node.start_byte < first_file[name].start_byte:
-                    first_file[name] = node
-        else:
-            found.rules[part] = True
-    for name, node in first_file.items():
-        found.captures[name] = (node.text or b"").decode("utf-8")
-    return found
-
-
-def _function_match(
-    found: dict[int, dict[str, ts.Node | str]], caps: dict[str, list[ts.Node]]
-) -> None:
-    fn_nodes = [(k, v[0]) for k, v in caps.items() if k.split(".")[0] == "function"]
-    body = caps.get("body")
-    if not fn_nodes or not body:
-        return
-    cap_name, node = fn_nodes[0]
-    if node.id in found:
-        return
-    entry: dict[str, ts.Node | str] = {"node": node, "body": body[0]}
-    entry["kind"] = cap_name.partition(".")[2] or "function"
-    for extra in ("name", "async", "generator"):
-        if extra in caps:
-            entry[extra] = caps[extra][0]
-    if "qualifier" in caps:
-        entry["qualifier"] = _dotted(caps["qualifier"])
-    found[node.id] = entry
 
 
 def _find_markers(
@@ -366,7 +266,7 @@ def indent_of(line: bytes) -> str:
 
 
 def _functions(
-    analysis: Analysis, outline: _Found, inline_marks: list[tuple[int, str | None]]
+    analysis: Analysis, outline: Found, inline_marks: list[tuple[int, str | None]]
 ) -> list[FunctionInfo]:
     found, scopes = outline.functions, outline.scopes
     order, enclosing = nesting(found, outline.scope_nodes)
@@ -378,7 +278,7 @@ def _functions(
     for entry in ordered:
         node, body = _node(entry, "node"), _node(entry, "body")
         name_node = entry.get("name")
-        name = _text(name_node) if isinstance(name_node, ts.Node) else "<anonymous>"
+        name = text_of(name_node) if isinstance(name_node, ts.Node) else "<anonymous>"
         qualifier = entry.get("qualifier")
         own = f"{qualifier}.{name}" if isinstance(qualifier, str) else name
         parts, parent, depth = [own], None, 0
@@ -480,14 +380,3 @@ def _node(entry: dict[str, ts.Node | str], key: str) -> ts.Node:
     value = entry[key]
     assert isinstance(value, ts.Node)
     return value
-
-
-def _dotted(nodes: list[ts.Node]) -> str:
-    """A capture met several times in one match (C++ ``ns::A::f``) joins in source order."""
-    return ".".join(_text(n) for n in sorted(nodes, key=lambda n: n.start_byte))
-
-
-def _text(node: ts.Node | str | None) -> str:
-    if isinstance(node, ts.Node):
-        return (node.text or b"").decode("utf-8", "replace")
-    return str(node or "")

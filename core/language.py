@@ -264,16 +264,22 @@ def _query_parts(spec: LanguageSpec, name: str) -> list[Path]:
 
 
 @cache
-def _query(language: str, name: str) -> ts.Query | None:
+def query_text(language: str, name: str) -> str | None:
+    """The text of a language's query NAME (its parts joined), or None when it has none."""
     spec = get(language)
     parts = _query_parts(spec, name)
     if not parts:
         return None
     try:
-        text = "\n".join(path.read_text(encoding="utf-8") for path in parts)
+        return "\n".join(path.read_text(encoding="utf-8") for path in parts)
     except OSError as exc:
         raise LanguageError(f"{language}: cannot read the {name} query: {exc}") from exc
-    return ts.Query(spec.language, text)
+
+
+@cache
+def _query(language: str, name: str) -> ts.Query | None:
+    text = query_text(language, name)
+    return None if text is None else ts.Query(get(language).language, text)
 
 
 @cache
